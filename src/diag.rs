@@ -1,0 +1,230 @@
+//! User-facing errors: every problem with a spec is reported as a `Diagnostic` that names the file,
+//! the line and column, and the field, on one screen, in the style of cargo and rustc.
+
+use std::fmt;
+
+/// A position inside a YAML document as a path of mapping keys and sequence indexes,
+/// e.g. `cron_jobs[0].schedule`. Validation speaks in paths; the source map turns them into lines.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldPath(pub Vec<Seg>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+impl FieldPath {
+    pub fn root() -> Self {
+        FieldPath(Vec::new())
+    }
+
+    pub fn key(&self, key: &str) -> Self {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Key(key.to_string()));
+        FieldPath(segs)
+    }
+
+    pub fn index(&self, index: usize) -> Self {
+        let mut segs = self.0.clone();
+        segs.push(Seg::Index(index));
+        FieldPath(segs)
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Index(n) => write!(f, "[{n}]")?,
+                Seg::Key(k) if is_plain_key(k) => {
+                    if i > 0 {
+                        f.write_str(".")?;
+                    }
+                    f.write_str(k)?;
+                }
+                // Keys such as env var names with dots or spaces stay unambiguous when quoted.
+                Seg::Key(k) => write!(f, "[{}]", serde_json::Value::String(printable(k)))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_plain_key(k: &str) -> bool {
+    !k.is_empty()
+        && k.len() <= 64
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Replace control characters so that a hostile key or value cannot rewrite the terminal.
+pub fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().take(200) {
+        if c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if s.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}
+
+/// One problem found in a spec file.
+#[derive(Clone, Debug)]
+pub struct Diagnostic {
+    pub file: String,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub field: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+    /// The offending source line, shown under the message with a caret.
+    pub snippet: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: &str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_string(),
+            line: None,
+            column: None,
+            field: None,
+            message: message.into(),
+            help: None,
+            snippet: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = write!(out, "error: {}", self.file);
+        if let Some(line) = self.line {
+            let _ = write!(out, ":{line}");
+            if let Some(col) = self.column {
+                let _ = write!(out, ":{col}");
+            }
+        }
+        out.push_str(": ");
+        if let Some(field) = &self.field {
+            let _ = write!(out, "field `{field}`: ");
+        }
+        out.push_str(&self.message);
+        out.push('\n');
+        if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
+            let number = line.to_string();
+            let pad = " ".repeat(number.len());
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{number} | {snippet}");
+            if let Some(col) = self.column {
+                let offset: usize = snippet
+                    .chars()
+                    .take(col.saturating_sub(1) as usize)
+                    .map(|c| if c == '\t' { 4 } else { 1 })
+                    .sum();
+                let _ = writeln!(out, "{pad} | {}^", " ".repeat(offset));
+            }
+        }
+        if let Some(help) = &self.help {
+            let _ = writeln!(out, "  = help: {help}");
+        }
+    }
+}
+
+/// Everything that can make a command fail. Every variant maps to exit code 1, except helm's own
+/// exit status, which is passed through unchanged.
+#[derive(Debug)]
+pub enum Error {
+    /// Problems in the user's spec: reported together, at most `MAX_SHOWN` of them.
+    Spec(Vec<Diagnostic>),
+    /// Anything else, already phrased for the user (I/O, bad flags, a missing tool).
+    Message(String),
+}
+
+const MAX_SHOWN: usize = 8;
+
+impl Error {
+    pub fn msg(message: impl Into<String>) -> Self {
+        Error::Message(message.into())
+    }
+
+    pub fn render(&self) -> String {
+        match self {
+            Error::Message(m) => format!("error: {m}\n"),
+            Error::Spec(diags) => {
+                let mut out = String::new();
+                for d in diags.iter().take(MAX_SHOWN) {
+                    d.render(&mut out);
+                }
+                if diags.len() > MAX_SHOWN {
+                    out.push_str(&format!(
+                        "error: … and {} more problem(s) in the spec\n",
+                        diags.len() - MAX_SHOWN
+                    ));
+                }
+                out
+            }
+        }
+    }
+}
+
+impl From<Diagnostic> for Error {
+    fn from(d: Diagnostic) -> Self {
+        Error::Spec(vec![d])
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_render_like_jq_and_quote_odd_keys() {
+        let p = FieldPath::root()
+            .key("cron_jobs")
+            .index(0)
+            .key("schedule");
+        assert_eq!(p.to_string(), "cron_jobs[0].schedule");
+        let q = FieldPath::root().key("env_vars").key("A.B C");
+        assert_eq!(q.to_string(), "env_vars[\"A.B C\"]");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(printable("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+    }
+
+    #[test]
+    fn diagnostics_show_file_line_column_field_and_caret() {
+        let d = Diagnostic {
+            file: "svc.yaml".into(),
+            line: Some(3),
+            column: Some(17),
+            field: Some("min_containers".into()),
+            message: "must not exceed max_containers (2)".into(),
+            help: Some("lower min_containers".into()),
+            snippet: Some("min_containers: 5".into()),
+        };
+        let text = Error::from(d).render();
+        assert!(text.starts_with(
+            "error: svc.yaml:3:17: field `min_containers`: must not exceed max_containers (2)\n"
+        ));
+        assert!(text.contains("3 | min_containers: 5\n  |                 ^\n"));
+        assert!(text.contains("= help: lower min_containers"));
+    }
+}

@@ -1,0 +1,441 @@
+//! The spec language as written by users: the inputs of Opta's `k8s-service` module, plus a few
+//! fields of ours. These types only describe shape; meaning and rules live in `model`.
+//!
+//! Numbers and booleans are `Lenient`: Opta accepted `"80"` and `"{vars.max}"` where a number was
+//! meant, and interpolation must run before such a field can be read as a number.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// Every field of one service (a standalone spec, or one module of an Opta file).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Chart name (standalone) or module name (Opta file).
+    pub name: Option<String>,
+    /// Only inside an Opta `modules:` list.
+    #[serde(rename = "type")]
+    pub module_type: Option<String>,
+    /// Opta module ordering; meaningless for a chart and ignored.
+    pub depends_on: Option<Vec<String>>,
+    /// Chart.yaml description (ours).
+    pub description: Option<String>,
+
+    pub image: Option<String>,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+
+    pub port: Option<BTreeMap<String, Lenient<u32>>>,
+    pub ports: Option<Vec<RawPort>>,
+    pub probe_port: Option<String>,
+
+    pub min_containers: Option<Lenient<u32>>,
+    pub max_containers: Option<Lenient<u32>>,
+    pub autoscaling_target_cpu_percentage: Option<Lenient<u32>>,
+    pub autoscaling_target_mem_percentage: Option<Lenient<u32>>,
+
+    pub env_vars: Option<EnvVars>,
+    pub secrets: Option<Vec<String>>,
+    /// Name of the Kubernetes Secret that holds `secrets` (ours; default `<name>-secrets`).
+    pub secret_name: Option<String>,
+
+    pub healthcheck_path: Option<String>,
+    pub healthcheck_command: Option<Vec<String>>,
+    pub liveness_probe_path: Option<String>,
+    pub readiness_probe_path: Option<String>,
+    pub liveness_probe_command: Option<Vec<String>>,
+    pub readiness_probe_command: Option<Vec<String>>,
+    pub initial_liveness_delay: Option<Lenient<u32>>,
+    pub initial_readiness_delay: Option<Lenient<u32>>,
+
+    pub resource_request: Option<RawResources>,
+    pub resource_limits: Option<RawResources>,
+
+    pub public_uri: Option<OneOrMany>,
+    pub keep_path_prefix: Option<Lenient<bool>>,
+    pub sticky_session: Option<Lenient<bool>>,
+    pub sticky_session_max_age: Option<Lenient<u32>>,
+    pub consistent_hash: Option<String>,
+    pub ingress_extra_annotations: Option<BTreeMap<String, String>>,
+    /// IngressClass name (ours; default `nginx`, as Opta's hard-coded annotation).
+    pub ingress_class: Option<String>,
+
+    pub tolerations: Option<Vec<RawToleration>>,
+    pub cron_jobs: Option<Vec<RawCronJob>>,
+    pub persistent_storage: Option<Vec<RawStorage>>,
+    pub pod_annotations: Option<BTreeMap<String, String>>,
+    pub pod_labels: Option<BTreeMap<String, String>>,
+    pub commands: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub timeout: Option<Lenient<u32>>,
+    pub max_history: Option<Lenient<u32>>,
+
+    /// Pod Security Standards relaxations for images that need them (ours).
+    pub security: Option<RawSecurity>,
+
+    // Cloud-only inputs: a chart cannot honour them; we warn and ignore.
+    pub links: Option<Ignored>,
+    pub additional_iam_policies: Option<Ignored>,
+    pub additional_iam_roles: Option<Ignored>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPort {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub port_type: String,
+    pub port: Option<Lenient<u32>>,
+    pub service_port: Option<Lenient<u32>>,
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResources {
+    pub cpu: Option<Quantity>,
+    pub memory: Option<Quantity>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToleration {
+    pub key: Option<String>,
+    pub value: Option<String>,
+    pub effect: Option<String>,
+    /// `Equal` (Opta's implicit operator) or `Exists` (ours).
+    pub operator: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCronJob {
+    /// Suffix of the CronJob's name (ours; default: the index, as Opta).
+    pub name: Option<String>,
+    pub commands: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    pub schedule: Option<String>,
+    /// IANA time zone for the schedule (ours).
+    pub time_zone: Option<String>,
+    /// `Forbid` (default), `Allow` or `Replace` (ours).
+    pub concurrency_policy: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStorage {
+    pub path: Option<String>,
+    pub size: Option<Lenient<u32>>,
+    /// StorageClass of the claim (ours; default: the cluster's default class).
+    pub storage_class: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecurity {
+    pub run_as_user: Option<Lenient<u32>>,
+    pub run_as_group: Option<Lenient<u32>>,
+    pub fs_group: Option<Lenient<u32>>,
+    pub run_as_non_root: Option<Lenient<bool>>,
+    pub read_only_root_filesystem: Option<Lenient<bool>>,
+    pub allow_privilege_escalation: Option<Lenient<bool>>,
+    pub add_capabilities: Option<Vec<String>>,
+}
+
+/// A number or boolean that may still be text: `"80"`, or `"{vars.port}"` before interpolation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lenient<T> {
+    Value(T),
+    Text(String),
+}
+
+impl<T: Serialize> Serialize for Lenient<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Lenient::Value(v) => v.serialize(s),
+            Lenient::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+/// What a `Lenient` can hold natively.
+pub trait LenientTarget: Sized {
+    const EXPECTING: &'static str;
+    fn from_u64(_: u64) -> Option<Self> {
+        None
+    }
+    fn from_i64(v: i64) -> Option<Self> {
+        u64::try_from(v).ok().and_then(Self::from_u64)
+    }
+    fn from_bool(_: bool) -> Option<Self> {
+        None
+    }
+    /// Parse the text form once interpolation has run.
+    fn parse(text: &str) -> Option<Self>;
+}
+
+impl LenientTarget for u32 {
+    const EXPECTING: &'static str = "a whole number";
+    fn from_u64(v: u64) -> Option<Self> {
+        u32::try_from(v).ok()
+    }
+    fn parse(text: &str) -> Option<Self> {
+        let t = text.trim();
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        t.parse().ok()
+    }
+}
+
+impl LenientTarget for bool {
+    const EXPECTING: &'static str = "true or false";
+    fn from_bool(v: bool) -> Option<Self> {
+        Some(v)
+    }
+    fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "true" | "True" | "TRUE" => Some(true),
+            "false" | "False" | "FALSE" => Some(false),
+            _ => None,
+        }
+    }
+}
+
+impl<'de, T: LenientTarget> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<T: LenientTarget> V<T> {
+            fn bad<E: de::Error>(what: impl fmt::Display) -> E {
+                E::custom(format!("expected {}, found {what}", T::EXPECTING))
+            }
+        }
+        impl<'de, T: LenientTarget> Visitor<'de> for V<T> {
+            type Value = Lenient<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(T::EXPECTING)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                T::from_u64(v)
+                    .map(Lenient::Value)
+                    .ok_or_else(|| Self::bad(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                T::from_i64(v)
+                    .map(Lenient::Value)
+                    .ok_or_else(|| Self::bad(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Err(Self::bad(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                T::from_bool(v)
+                    .map(Lenient::Value)
+                    .ok_or_else(|| Self::bad(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Lenient::Text(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Err(Self::bad("an empty value"))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+                Err(Self::bad("a list"))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+                Err(Self::bad("a mapping"))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+/// A Kubernetes-style quantity in Opta's units: a bare number (millicores for CPU, MB for memory)
+/// or a string with a unit (`"500m"`, `"1Gi"`), kept as text until the model reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Quantity {
+    Number(u64),
+    Text(String),
+}
+
+impl Serialize for Quantity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Quantity::Number(n) => s.serialize_u64(*n),
+            Quantity::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a quantity such as \"500m\" or \"1Gi\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Quantity, E> {
+                Ok(Quantity::Number(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
+                u64::try_from(v)
+                    .map(Quantity::Number)
+                    .map_err(|_| E::custom(format!("expected a positive quantity, found {v}")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
+                // `0.5` CPU is a real quantity; keep its text for the model to read.
+                Ok(Quantity::Text(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
+                Ok(Quantity::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `public_uri`: one string or a list of them.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// `env_vars`: a mapping (order kept) or a list of `{name, value}`; both keep document order,
+/// which matters for `$(VAR)` references between variables.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EnvVars(pub Vec<(String, String)>);
+
+impl Serialize for EnvVars {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            seq.serialize_element(&EnvEntry {
+                name: name.clone(),
+                value: value.clone(),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvEntry {
+    name: String,
+    value: String,
+}
+
+impl<'de> Deserialize<'de> for EnvVars {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = EnvVars;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of NAME: value, or a list of {name, value}")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EnvVars, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    out.push((k, v));
+                }
+                Ok(EnvVars(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EnvVars, A::Error> {
+                let mut out = Vec::new();
+                while let Some(e) = seq.next_element::<EnvEntry>()? {
+                    out.push((e.name, e.value));
+                }
+                Ok(EnvVars(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Accepts any YAML value and remembers only that the field was given.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Ignored;
+
+impl Serialize for Ignored {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for Ignored {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de::IgnoredAny::deserialize(d).map(|_| Ignored)
+    }
+}
+
+/// The names of every field of `RawService`, for suggestions and the cloud-only warning.
+pub const CLOUD_ONLY_FIELDS: &[(&str, &str)] = &[
+    (
+        "links",
+        "create the database/cache Secrets yourself and list their keys under `secrets`",
+    ),
+    (
+        "additional_iam_policies",
+        "attach the policies to an IAM role and set its ARN as an `eks.amazonaws.com/role-arn` ServiceAccount annotation at install time (--set serviceAccount.annotations...)",
+    ),
+    (
+        "additional_iam_roles",
+        "grant the roles to a Google service account and set `iam.gke.io/gcp-service-account` on the ServiceAccount at install time (--set serviceAccount.annotations...)",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(y: &str) -> RawService {
+        serde_saphyr::from_str(y).unwrap()
+    }
+
+    #[test]
+    fn numbers_may_be_written_as_text_for_interpolation() {
+        let s = parse("max_containers: \"{vars.max}\"\nmin_containers: 2\n");
+        assert_eq!(s.max_containers, Some(Lenient::Text("{vars.max}".into())));
+        assert_eq!(s.min_containers, Some(Lenient::Value(2)));
+    }
+
+    #[test]
+    fn env_vars_keep_document_order_in_both_forms() {
+        let m = parse("env_vars:\n  Z: \"1\"\n  A: yes\n");
+        assert_eq!(
+            m.env_vars.unwrap().0,
+            vec![("Z".into(), "1".into()), ("A".into(), "yes".into())]
+        );
+        let l = parse("env_vars:\n  - name: Z\n    value: 0755\n");
+        assert_eq!(l.env_vars.unwrap().0, vec![("Z".into(), "0755".into())]);
+    }
+
+    #[test]
+    fn env_var_values_keep_their_exact_spelling() {
+        let m = parse("env_vars:\n  A: 1.10\n  B: 1e3\n  C: NO\n  D: 0x1F\n");
+        let vals: Vec<_> = m.env_vars.unwrap().0.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(vals, vec!["1.10", "1e3", "NO", "0x1F"]);
+    }
+
+    #[test]
+    fn cloud_only_inputs_are_accepted_in_any_shape() {
+        let s = parse("links:\n  - db: [read]\n  - cache\n");
+        assert!(s.links.is_some());
+    }
+}

@@ -1,0 +1,240 @@
+//! Where each field of a YAML document is: field path → (line, column) and back.
+//!
+//! Validation works on plain typed structs and reports problems by field path; this map, built
+//! only when an error is being reported, puts the line and column on them. It is parsed with the
+//! same bounded parser as the spec itself.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::diag::{FieldPath, Seg};
+
+type Pos = (u64, u64);
+
+pub struct SourceMap {
+    root: Node,
+}
+
+struct Node {
+    pos: Pos,
+    kind: Kind,
+}
+
+enum Kind {
+    Map(Vec<(String, Pos, Node)>),
+    Seq(Vec<Node>),
+    Leaf,
+}
+
+impl SourceMap {
+    /// `None` when the text is not valid YAML: then the parser's own error carries the position.
+    pub fn build(text: &str, options: serde_saphyr::Options) -> Option<SourceMap> {
+        let root: Spanned<Kind> = serde_saphyr::from_str_with_options(text, options).ok()?;
+        Some(SourceMap {
+            root: Node::from(root),
+        })
+    }
+
+    /// Position of the value at `path`, or of the deepest enclosing field that exists.
+    pub fn locate(&self, path: &FieldPath) -> Option<Pos> {
+        let mut node = &self.root;
+        let mut pos = None;
+        for seg in &path.0 {
+            let next = match (seg, &node.kind) {
+                (Seg::Key(k), Kind::Map(entries)) => entries
+                    .iter()
+                    .find(|(key, _, _)| key == k)
+                    .map(|(_, key_pos, child)| {
+                        // A null value has no useful position of its own; point at its key.
+                        if matches!(child.kind, Kind::Leaf) && child.pos.0 != key_pos.0 {
+                            (*key_pos, child)
+                        } else {
+                            (child.pos, child)
+                        }
+                    }),
+                (Seg::Index(i), Kind::Seq(items)) => items.get(*i).map(|c| (c.pos, c)),
+                _ => None,
+            };
+            match next {
+                Some((p, child)) => {
+                    pos = Some(p);
+                    node = child;
+                }
+                None => break,
+            }
+        }
+        pos.or(Some(self.root.pos)).filter(|p| p.0 > 0)
+    }
+
+    /// The field at a position reported by the parser: the last key or value that starts at or
+    /// before it (YAML nodes appear in document order, so that is the innermost one).
+    pub fn path_at(&self, line: u64, col: u64) -> Option<FieldPath> {
+        let mut best: Option<(Pos, FieldPath)> = None;
+        visit(&self.root, &FieldPath::root(), &mut |pos, path| {
+            if pos <= (line, col) && best.as_ref().is_none_or(|(b, _)| pos >= *b) {
+                best = Some((pos, path.clone()));
+            }
+        });
+        best.map(|(_, p)| p)
+    }
+}
+
+fn visit(node: &Node, path: &FieldPath, f: &mut impl FnMut(Pos, &FieldPath)) {
+    match &node.kind {
+        Kind::Map(entries) => {
+            for (key, key_pos, child) in entries {
+                let child_path = path.key(key);
+                f(*key_pos, &child_path);
+                f(child.pos, &child_path);
+                visit(child, &child_path, f);
+            }
+        }
+        Kind::Seq(items) => {
+            for (i, child) in items.iter().enumerate() {
+                let child_path = path.index(i);
+                f(child.pos, &child_path);
+                visit(child, &child_path, f);
+            }
+        }
+        Kind::Leaf => {}
+    }
+}
+
+impl From<Spanned<Kind>> for Node {
+    fn from(s: Spanned<Kind>) -> Self {
+        Node {
+            pos: (s.referenced.line(), s.referenced.column()),
+            kind: s.value,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Kind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(KindVisitor)
+    }
+}
+
+struct KindVisitor;
+
+macro_rules! leaf {
+    ($($name:ident: $ty:ty),*) => {$(
+        fn $name<E: de::Error>(self, _: $ty) -> Result<Kind, E> { Ok(Kind::Leaf) }
+    )*};
+}
+
+impl<'de> Visitor<'de> for KindVisitor {
+    type Value = Kind;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML node")
+    }
+
+    leaf!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_i128: i128, visit_u128: u128,
+          visit_f64: f64, visit_str: &str, visit_bytes: &[u8]);
+
+    fn visit_unit<E: de::Error>(self) -> Result<Kind, E> {
+        Ok(Kind::Leaf)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Kind, E> {
+        Ok(Kind::Leaf)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Kind, D::Error> {
+        d.deserialize_any(KindVisitor)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kind, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Kind>>()? {
+            items.push(Node::from(item));
+        }
+        Ok(Kind::Seq(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Kind, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<KeyText>>()? {
+            let value: Spanned<Kind> = map.next_value()?;
+            let pos = (key.referenced.line(), key.referenced.column());
+            entries.push((key.value.0, pos, Node::from(value)));
+        }
+        Ok(Kind::Map(entries))
+    }
+}
+
+/// A mapping key of any scalar type, as text (`1: x` has the key "1").
+struct KeyText(String);
+
+impl<'de> Deserialize<'de> for KeyText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KeyText, E> {
+                Ok(KeyText(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KeyText, E> {
+                Ok(KeyText(String::new()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KeyText, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(KeyText("[…]".into()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KeyText, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(KeyText("{…}".into()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(text: &str) -> SourceMap {
+        SourceMap::build(text, serde_saphyr::Options::default()).unwrap()
+    }
+
+    #[test]
+    fn locates_nested_values() {
+        let m = map("name: a\ncron_jobs:\n  - schedule: \"x\"\n    commands: [a]\n");
+        let p = FieldPath::root()
+            .key("cron_jobs")
+            .index(0)
+            .key("commands");
+        assert_eq!(m.locate(&p), Some((4, 15)));
+        assert_eq!(m.path_at(4, 15).unwrap().to_string(), "cron_jobs[0].commands");
+        assert_eq!(m.path_at(3, 5).unwrap().to_string(), "cron_jobs[0].schedule");
+    }
+
+    #[test]
+    fn missing_fields_fall_back_to_the_nearest_parent() {
+        let m = map("name: a\nresource_request:\n  cpu: 5\n");
+        let p = FieldPath::root().key("resource_request").key("memory");
+        assert_eq!(m.locate(&p), Some((3, 3)));
+    }
+}
