@@ -1,3 +1,33 @@
+//! helm k8s-service: spec → validated model → chart values → chart files → archive.
+
+mod archive;
+mod chart;
+mod cli;
 mod diag;
+mod fsutil;
+mod model;
 mod spec;
-fn main() {}
+mod values;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and --version succeed; any misuse is exit 1, as helm itself does.
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprint!("{}", e.render());
+            ExitCode::from(1)
+        }
+    }
+}

@@ -19,6 +19,9 @@ use interpolate::Vars;
 use raw::{Ignored, RawService};
 use source::SpecSource;
 
+/// The JSON Schema of the spec language, for editors (`helm k8s-service schema`).
+pub const SPEC_SCHEMA: &str = include_str!("../../schema/k8s-service-spec.schema.json");
+
 /// Module types of an Opta service file that become a chart.
 pub const SERVICE_MODULE_TYPES: &[&str] = &[
     "k8s-service",

@@ -1,0 +1,393 @@
+{{/*
+Shared helpers. These templates are identical for every generated chart, so
+every define is prefixed "svc." (never the chart name, which varies).
+Only keys of the values contract are read. User strings always go through
+`quote`, structures through `toYaml`/`toJson`; `tpl` is never used.
+*/}}
+
+{{/* Chart name (nameOverride or .Chart.Name), max 63 chars. */}}
+{{- define "svc.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Fully qualified app name (helm create logic): fullnameOverride, else the
+release name when it already contains the name, else "<release>-<name>";
+max 63 chars.
+*/}}
+{{- define "svc.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "<fullname>-<suffix>" with the fullname shortened so the total is <= max.
+     Call with (dict "root" $ "suffix" "-headless" "max" 63). */}}
+{{- define "svc.fullnameWithSuffix" -}}
+{{- $base := include "svc.fullname" .root | trunc (int (sub (int .max) (len .suffix))) | trimSuffix "-" -}}
+{{- printf "%s%s" $base .suffix -}}
+{{- end -}}
+
+{{/* Chart label value: "<name>-<version>". */}}
+{{- define "svc.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* A map of strings (annotations, labels, nodeSelector) as YAML lines, every
+     key and value quoted (more robust than toYaml for odd strings: "=",
+     U+0085/U+2028, trailing newlines). Keys are sorted. */}}
+{{- define "svc.stringMap" -}}
+{{- $lines := list -}}
+{{- range $k, $v := . -}}
+{{- $lines = append $lines (printf "%s: %s" (quote $k) (quote $v)) -}}
+{{- end -}}
+{{- join "\n" $lines -}}
+{{- end -}}
+
+{{/* Selector labels shared by every object of the release (name, instance). */}}
+{{- define "svc.baseSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "svc.name" . | quote }}
+app.kubernetes.io/instance: {{ .Release.Name | quote }}
+{{- end -}}
+
+{{/* Selector labels of the workload (Deployment/StatefulSet pods). The
+     component label keeps CronJob pods out of the Service. */}}
+{{- define "svc.selectorLabels" -}}
+{{ include "svc.baseSelectorLabels" . }}
+app.kubernetes.io/component: "server"
+{{- end -}}
+
+{{/* Standard labels for every object (no component label). */}}
+{{- define "svc.labels" -}}
+helm.sh/chart: {{ include "svc.chart" . | quote }}
+{{ include "svc.baseSelectorLabels" . }}
+{{- with .Chart.AppVersion }}
+app.kubernetes.io/version: {{ . | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
+{{- end -}}
+
+{{/* Pod template labels: podLabels, then the standard labels and the
+     component (standard keys win so selectors always match).
+     Call with (dict "root" $ "component" "server"|"cronjob"). */}}
+{{- define "svc.podLabels" -}}
+{{- $labels := dict -}}
+{{- range $k, $v := .root.Values.podLabels -}}
+{{- $_ := set $labels $k (toString $v) -}}
+{{- end -}}
+{{- range $k, $v := (include "svc.labels" .root | fromYaml) -}}
+{{- $_ := set $labels $k $v -}}
+{{- end -}}
+{{- $_ := set $labels "app.kubernetes.io/component" .component -}}
+{{- include "svc.stringMap" $labels -}}
+{{- end -}}
+
+{{/* Name of the ServiceAccount used by the pods. */}}
+{{- define "svc.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "svc.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the (user-created) Secret holding secretEnv.keys. */}}
+{{- define "svc.secretName" -}}
+{{- default (printf "%s-secrets" (include "svc.fullname" .)) .Values.secretEnv.secretName -}}
+{{- end -}}
+
+{{/* Headless Service name (StatefulSet serviceName). */}}
+{{- define "svc.headlessName" -}}
+{{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-headless" "max" 63) -}}
+{{- end -}}
+
+{{/* StatefulSet name: <= 52 chars so the controller-revision-hash pod label
+     ("<name>-<hash>") stays within 63 chars. */}}
+{{- define "svc.statefulSetName" -}}
+{{- include "svc.fullname" . | trunc 52 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Container image: repository[:tag][@digest]; tag defaults to appVersion. */}}
+{{- define "svc.image" -}}
+{{- $repo := required "image.repository is required: this chart was generated from a spec with image: AUTO; install with --set image.repository=REGISTRY/IMAGE" .Values.image.repository -}}
+{{- $tag := toString (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $image := $repo -}}
+{{- if $tag -}}
+{{- $image = printf "%s:%s" $image $tag -}}
+{{- end -}}
+{{- with .Values.image.digest -}}
+{{- $image = printf "%s@%s" $image . -}}
+{{- end -}}
+{{- $image -}}
+{{- end -}}
+
+{{/* int-or-string value (e.g. maxSurge): strings quoted, numbers as integers. */}}
+{{- define "svc.intOrString" -}}
+{{- if kindIs "string" . -}}
+{{- quote . -}}
+{{- else -}}
+{{- int64 . | toJson -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when an int-or-string value is zero (0 or "0%"). */}}
+{{- define "svc.isZero" -}}
+{{- if has (toString .) (list "0" "0%") -}}true{{- end -}}
+{{- end -}}
+
+{{/* Service appProtocol for a port entry ("" => omit). */}}
+{{- define "svc.appProtocol" -}}
+{{- if eq .type "http" -}}
+{{- if eq .protocol "grpc" -}}kubernetes.io/h2c
+{{- else if eq .protocol "websocket" -}}kubernetes.io/ws
+{{- else -}}http
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* List of port names (JSON). */}}
+{{- define "svc.portNames" -}}
+{{- $names := list -}}
+{{- range .Values.ports -}}
+{{- $names = append $names .name -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/* Cross-field checks that JSON Schema cannot express; fail with a clear message. */}}
+{{- define "svc.validate" -}}
+{{- $v := .Values -}}
+{{- $names := list -}}
+{{- $cports := list -}}
+{{- $sports := list -}}
+{{- range $v.ports -}}
+{{- if has .name $names -}}{{- fail (printf "ports: duplicate port name %q" .name) -}}{{- end -}}
+{{- if has (int64 .containerPort) $cports -}}{{- fail (printf "ports: duplicate containerPort %d" (int64 .containerPort)) -}}{{- end -}}
+{{- if has (int64 .servicePort) $sports -}}{{- fail (printf "ports: duplicate servicePort %d" (int64 .servicePort)) -}}{{- end -}}
+{{- $names = append $names .name -}}
+{{- $cports = append $cports (int64 .containerPort) -}}
+{{- $sports = append $sports (int64 .servicePort) -}}
+{{- end -}}
+{{- if $v.workload.enabled -}}
+{{- if and (not $v.persistence.volumes) (include "svc.isZero" $v.workload.rollingUpdate.maxSurge) (include "svc.isZero" $v.workload.rollingUpdate.maxUnavailable) -}}
+{{- fail "workload.rollingUpdate: maxSurge and maxUnavailable cannot both be 0" -}}
+{{- end -}}
+{{- if $v.autoscaling.enabled -}}
+{{- if and (kindIs "invalid" (index $v.autoscaling "targetCPUUtilizationPercentage")) (kindIs "invalid" (index $v.autoscaling "targetMemoryUtilizationPercentage")) -}}
+{{- fail "autoscaling.enabled requires targetCPUUtilizationPercentage and/or targetMemoryUtilizationPercentage to be set (not null)" -}}
+{{- end -}}
+{{- if gt (int64 $v.autoscaling.minReplicas) (int64 $v.autoscaling.maxReplicas) -}}
+{{- fail (printf "autoscaling.minReplicas (%d) must be <= autoscaling.maxReplicas (%d)" (int64 $v.autoscaling.minReplicas) (int64 $v.autoscaling.maxReplicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $p := dict "livenessProbe" $v.livenessProbe "readinessProbe" $v.readinessProbe -}}
+{{- if and $p.enabled (or $p.path (and (not $p.command) $names)) (not (has $v.probePort $names)) -}}
+{{- fail (printf "%s needs probePort %q to be the name of an entry in ports (port names: %s)" $name $v.probePort (toJson $names)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.ingress.enabled $v.ingress.routes (not (has $v.ingress.port $names)) -}}
+{{- fail (printf "ingress.port %q must be the name of an entry in ports (port names: %s)" $v.ingress.port (toJson $names)) -}}
+{{- end -}}
+{{- $vols := list -}}
+{{- $paths := list -}}
+{{- if $v.tmpDir.enabled -}}
+{{- $vols = append $vols "tmp" -}}
+{{- $paths = append $paths $v.tmpDir.mountPath -}}
+{{- end -}}
+{{- range $v.persistence.volumes -}}
+{{- if has .name $vols -}}{{- fail (printf "persistence.volumes: duplicate or reserved volume name %q (\"tmp\" is used by tmpDir)" .name) -}}{{- end -}}
+{{- if has .mountPath $paths -}}{{- fail (printf "persistence.volumes: mountPath %q is used twice (tmpDir.mountPath included)" .mountPath) -}}{{- end -}}
+{{- $vols = append $vols .name -}}
+{{- $paths = append $paths .mountPath -}}
+{{- end -}}
+{{- end -}}
+{{- $jobs := list -}}
+{{- range $v.cronJobs -}}
+{{- if has .name $jobs -}}{{- fail (printf "cronJobs: duplicate name %q" .name) -}}{{- end -}}
+{{- $jobs = append $jobs .name -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Probe body (without the probe key) or "" when there is no probe.
+Call with (dict "root" $ "probe" .Values.livenessProbe).
+*/}}
+{{- define "svc.probe" -}}
+{{- $p := .probe -}}
+{{- $v := .root.Values -}}
+{{- if $p.enabled -}}
+{{- if $p.path }}
+httpGet:
+  path: {{ $p.path | quote }}
+  port: {{ $v.probePort | quote }}
+{{- else if $p.command }}
+exec:
+  command:
+    {{- range $p.command }}
+    - {{ . | quote }}
+    {{- end }}
+{{- else if $v.ports }}
+tcpSocket:
+  port: {{ $v.probePort | quote }}
+{{- end }}
+{{- if or $p.path $p.command $v.ports }}
+initialDelaySeconds: {{ int64 $p.initialDelaySeconds }}
+periodSeconds: {{ int64 $p.periodSeconds }}
+timeoutSeconds: {{ int64 $p.timeoutSeconds }}
+failureThreshold: {{ int64 $p.failureThreshold }}
+successThreshold: {{ int64 $p.successThreshold }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Container. Call with (dict "root" $ "component" "server") for the main
+container "app", or (dict "root" $ "component" "cronjob" "job" $job) for a
+cron job container "job" (no ports, no probes, no persistence mounts).
+*/}}
+{{- define "svc.container" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $isJob := eq .component "cronjob" -}}
+{{- $command := $v.command -}}
+{{- $args := $v.args -}}
+{{- if $isJob -}}
+{{- $command = .job.command -}}
+{{- $args = .job.args -}}
+{{- end -}}
+name: {{ ternary "job" "app" $isJob }}
+image: {{ include "svc.image" $root | quote }}
+imagePullPolicy: {{ $v.image.pullPolicy | quote }}
+{{- with $command }}
+command:
+  {{- range . }}
+  - {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- with $args }}
+args:
+  {{- range . }}
+  - {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- if and (not $isJob) $v.ports }}
+ports:
+  {{- range $v.ports }}
+  - name: {{ .name | quote }}
+    containerPort: {{ int64 .containerPort }}
+    protocol: TCP
+  {{- end }}
+{{- end }}
+{{- if or $v.env $v.secretEnv.keys }}
+env:
+  {{- range $v.env }}
+  - name: {{ .name | quote }}
+    value: {{ .value | quote }}
+  {{- end }}
+  {{- $secretName := include "svc.secretName" $root }}
+  {{- range $v.secretEnv.keys }}
+  - name: {{ . | quote }}
+    valueFrom:
+      secretKeyRef:
+        name: {{ $secretName | quote }}
+        key: {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- if not $isJob }}
+{{- with include "svc.probe" (dict "root" $root "probe" $v.livenessProbe) }}
+livenessProbe:
+  {{- . | trim | nindent 2 }}
+{{- end }}
+{{- with include "svc.probe" (dict "root" $root "probe" $v.readinessProbe) }}
+readinessProbe:
+  {{- . | trim | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- with $v.resources }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.securityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- $volumes := ternary (list) $v.persistence.volumes $isJob }}
+{{- if or $v.tmpDir.enabled $volumes }}
+volumeMounts:
+  {{- if $v.tmpDir.enabled }}
+  - name: "tmp"
+    mountPath: {{ $v.tmpDir.mountPath | quote }}
+  {{- end }}
+  {{- range $volumes }}
+  - name: {{ .name | quote }}
+    mountPath: {{ .mountPath | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Pod template (metadata + spec) shared by the workload and the cron jobs.
+Call with (dict "root" $ "component" "server") or
+(dict "root" $ "component" "cronjob" "job" $job).
+*/}}
+{{- define "svc.podTemplate" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $isJob := eq .component "cronjob" -}}
+metadata:
+  {{- with $v.podAnnotations }}
+  annotations:
+    {{- include "svc.stringMap" . | nindent 4 }}
+  {{- end }}
+  labels:
+    {{- include "svc.podLabels" (dict "root" $root "component" .component) | nindent 4 }}
+spec:
+  {{- if $isJob }}
+  restartPolicy: Never
+  {{- else }}
+  terminationGracePeriodSeconds: {{ int64 $v.workload.terminationGracePeriodSeconds }}
+  {{- end }}
+  serviceAccountName: {{ include "svc.serviceAccountName" $root | quote }}
+  automountServiceAccountToken: {{ $v.automountServiceAccountToken | toJson }}
+  {{- with $v.podSecurityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.imagePullSecrets }}
+  imagePullSecrets:
+    {{- range . }}
+    - name: {{ . | quote }}
+    {{- end }}
+  {{- end }}
+  {{- with $v.nodeSelector }}
+  nodeSelector:
+    {{- include "svc.stringMap" . | nindent 4 }}
+  {{- end }}
+  {{- with $v.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- if $v.tmpDir.enabled }}
+  volumes:
+    - name: "tmp"
+      {{- if ne (toString $v.tmpDir.sizeLimit) "" }}
+      emptyDir:
+        sizeLimit: {{ $v.tmpDir.sizeLimit | toJson }}
+      {{- else }}
+      emptyDir: {}
+      {{- end }}
+  {{- end }}
+  containers:
+    - {{ include "svc.container" . | indent 6 | trim }}
+{{- end -}}

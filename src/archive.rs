@@ -1,0 +1,112 @@
+//! The chart archive: a gzipped USTAR tar that Helm 3 and 4 load, byte-for-byte reproducible.
+//!
+//! Entries are `<chart>/<path>`, regular files only, mode 0644, uid/gid 0, no user or group
+//! names, one fixed mtime (SOURCE_DATE_EPOCH or 0), in Helm's order; the gzip header has mtime 0
+//! and no file name. The same chart therefore always gives the same bytes.
+
+use std::io::Write;
+
+use flate2::{Compression, GzBuilder};
+
+use crate::chart::Chart;
+use crate::diag::Error;
+
+/// Helm refuses any file over 5 MiB and any chart over 100 MiB decompressed.
+const MAX_FILE: usize = 5 * 1024 * 1024;
+const MAX_TOTAL: usize = 100 * 1024 * 1024;
+
+/// The archive's file name: `<name>-<version>.tgz`, as `helm package` names it.
+pub fn file_name(chart: &Chart) -> String {
+    format!("{}-{}.tgz", chart.name, chart.version)
+}
+
+/// The mtime of every entry: `SOURCE_DATE_EPOCH` when set (reproducible-builds.org), else 0.
+pub fn source_date_epoch() -> Result<u64, Error> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(_) => Ok(0),
+        Ok(v) => v.trim().parse::<u64>().map_err(|_| {
+            Error::msg(format!(
+                "SOURCE_DATE_EPOCH={}: must be a number of seconds since 1970",
+                crate::diag::printable(&v)
+            ))
+        }),
+    }
+}
+
+pub fn tgz(chart: &Chart, mtime: u64) -> Result<Vec<u8>, Error> {
+    let fail = |e: std::io::Error| Error::msg(format!("cannot build the archive: {e}"));
+    let mut total = 0;
+    let gz = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(Vec::with_capacity(64 * 1024), Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    tar.mode(tar::HeaderMode::Deterministic);
+    for (path, content) in &chart.files {
+        if content.len() > MAX_FILE {
+            return Err(Error::msg(format!("{path} is larger than Helm's 5 MiB limit per file")));
+        }
+        total += content.len();
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(mtime);
+        header.set_size(content.len() as u64);
+        tar.append_data(&mut header, format!("{}/{path}", chart.name), content.as_slice())
+            .map_err(fail)?;
+    }
+    if total > MAX_TOTAL {
+        return Err(Error::msg("the chart is larger than Helm's 100 MiB limit"));
+    }
+    let gz = tar.into_inner().map_err(fail)?;
+    let mut bytes = gz.finish().map_err(fail)?;
+    bytes.flush().map_err(fail)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn chart() -> Chart {
+        Chart {
+            name: "demo".into(),
+            version: "1.2.3".into(),
+            files: vec![
+                ("Chart.yaml".into(), b"apiVersion: v2\n".to_vec()),
+                ("templates/x.yaml".into(), b"x: 1\n".to_vec()),
+            ],
+        }
+    }
+
+    #[test]
+    fn entries_are_plain_prefixed_files_with_fixed_metadata() {
+        let bytes = tgz(&chart(), 1_700_000_000).unwrap();
+        assert_eq!(&bytes[..4], &[0x1f, 0x8b, 8, 0], "gzip, no FNAME flag");
+        assert_eq!(&bytes[4..8], &[0, 0, 0, 0], "gzip mtime 0");
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+        let mut names = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut e = entry.unwrap();
+            let h = e.header();
+            assert_eq!(h.entry_type(), tar::EntryType::Regular);
+            assert_eq!(h.mode().unwrap(), 0o644);
+            assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+            assert_eq!(h.mtime().unwrap(), 1_700_000_000);
+            assert!(h.username().unwrap().unwrap_or("").is_empty());
+            names.push(e.path().unwrap().display().to_string());
+            let mut s = String::new();
+            e.read_to_string(&mut s).unwrap();
+        }
+        assert_eq!(names, ["demo/Chart.yaml", "demo/templates/x.yaml"]);
+    }
+
+    #[test]
+    fn same_chart_same_bytes() {
+        assert_eq!(tgz(&chart(), 0).unwrap(), tgz(&chart(), 0).unwrap());
+        assert_ne!(tgz(&chart(), 0).unwrap(), tgz(&chart(), 1).unwrap());
+    }
+}

@@ -1,0 +1,60 @@
+//! The files of `chart-template/`, compiled into the binary so the plugin is one file.
+//! `every_template_file_is_embedded` fails if a file is added there but not here.
+
+/// Helm templates, copied into every chart unchanged (path inside the chart, content).
+pub const HELM_FILES: &[(&str, &str)] = &[
+    ("templates/NOTES.txt", include_str!("../../chart-template/templates/NOTES.txt")),
+    ("templates/_helpers.tpl", include_str!("../../chart-template/templates/_helpers.tpl")),
+    ("templates/cronjob.yaml", include_str!("../../chart-template/templates/cronjob.yaml")),
+    ("templates/deployment.yaml", include_str!("../../chart-template/templates/deployment.yaml")),
+    ("templates/hpa.yaml", include_str!("../../chart-template/templates/hpa.yaml")),
+    ("templates/ingress.yaml", include_str!("../../chart-template/templates/ingress.yaml")),
+    ("templates/service-headless.yaml", include_str!("../../chart-template/templates/service-headless.yaml")),
+    ("templates/service.yaml", include_str!("../../chart-template/templates/service.yaml")),
+    ("templates/serviceaccount.yaml", include_str!("../../chart-template/templates/serviceaccount.yaml")),
+    ("templates/statefulset.yaml", include_str!("../../chart-template/templates/statefulset.yaml")),
+    ("values.schema.json", include_str!("../../chart-template/values.schema.json")),
+];
+
+/// Tera templates for the files that differ per spec.
+pub const TERA_TEMPLATES: &[(&str, &str)] = &[
+    ("values.yaml", include_str!("../../chart-template/values.yaml.tera")),
+    ("README.md", include_str!("../../chart-template/README.md.tera")),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files_under(dir: &std::path::Path, prefix: &str, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            if entry.file_type().unwrap().is_dir() {
+                files_under(&entry.path(), &format!("{name}/"), out);
+            } else {
+                out.push(name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_template_file_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("chart-template");
+        let mut on_disk = Vec::new();
+        files_under(&root, "", &mut on_disk);
+        on_disk.sort();
+        let mut embedded: Vec<String> = HELM_FILES.iter().map(|(p, _)| p.to_string()).collect();
+        embedded.extend(TERA_TEMPLATES.iter().map(|(p, _)| format!("{p}.tera")));
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+    }
+
+    #[test]
+    fn embedded_helm_files_are_listed_in_helm_order() {
+        let paths: Vec<&str> = HELM_FILES.iter().map(|(p, _)| *p).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+    }
+}

@@ -1,0 +1,150 @@
+//! The chart's files, in memory and in the order Helm writes them: Chart.yaml, values.yaml,
+//! values.schema.json, templates/, then the rest.
+
+pub mod embedded;
+pub mod render;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::diag::{Error, printable};
+use crate::model::Service;
+use crate::values::Values;
+
+/// Chart-level settings that do not come from the spec.
+#[derive(Clone, Debug, Default)]
+pub struct ChartOptions {
+    /// `--version`, strict SemVer 2; default 0.1.0.
+    pub version: Option<String>,
+    /// `--app-version`; default: the image tag, else its digest, else "latest".
+    pub app_version: Option<String>,
+    /// Shown in generated comments: the spec's file name.
+    pub spec_file: String,
+}
+
+pub struct Chart {
+    pub name: String,
+    pub version: String,
+    /// (path inside the chart directory, content), in archive order.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+pub const DEFAULT_VERSION: &str = "0.1.0";
+
+/// The oldest Kubernetes the templates are valid for (autoscaling/v2, batch/v1 CronJob timeZone).
+const KUBE_VERSION: &str = ">=1.27.0-0";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChartYaml<'a> {
+    api_version: &'a str,
+    name: &'a str,
+    description: &'a str,
+    #[serde(rename = "type")]
+    chart_type: &'a str,
+    version: &'a str,
+    app_version: &'a str,
+    kube_version: &'a str,
+    keywords: [&'a str; 2],
+    annotations: BTreeMap<&'a str, String>,
+}
+
+/// Check `--version`: Helm 4 lints anything but strict SemVer 2 as a warning, which fails `--strict`.
+pub fn check_version(v: &str) -> Result<(), Error> {
+    semver::Version::parse(v).map(|_| ()).map_err(|e| {
+        Error::msg(format!(
+            "--version {}: not a strict SemVer 2 version such as 1.2.3 or 1.2.3-rc.1 ({e})",
+            printable(v)
+        ))
+    })
+}
+
+pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
+    let version = opts.version.clone().unwrap_or_else(|| DEFAULT_VERSION.to_string());
+    check_version(&version)?;
+    let app_version = match &opts.app_version {
+        Some(v) => {
+            if v.is_empty() || v.len() > 128 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(Error::msg(format!("--app-version {}: must be 1 to 128 printable characters without spaces", printable(v))));
+            }
+            v.clone()
+        }
+        None => service
+            .image
+            .tag
+            .clone()
+            .or_else(|| service.image.digest.clone())
+            .unwrap_or_else(|| "latest".to_string()),
+    };
+    let description = service.description.clone().unwrap_or_else(|| {
+        format!("The {} service, packaged by helm k8s-service", service.name)
+    });
+    let values = Values::from_service(service);
+
+    let chart_yaml = ChartYaml {
+        api_version: "v2",
+        name: &service.name,
+        description: &description,
+        chart_type: "application",
+        version: &version,
+        app_version: &app_version,
+        kube_version: KUBE_VERSION,
+        keywords: ["k8s-service", "opta"],
+        annotations: BTreeMap::from([
+            ("helm-k8s-service/generator", format!("helm-k8s-service {}", env!("CARGO_PKG_VERSION"))),
+            ("helm-k8s-service/timeout", format!("{}s", service.timeout_seconds)),
+            ("helm-k8s-service/max-history", service.max_history.to_string()),
+        ]),
+    };
+    let chart_yaml = serde_saphyr::to_string(&chart_yaml)
+        .map_err(|e| Error::msg(format!("internal error writing Chart.yaml: {e}")))?;
+
+    let tera = render::engine()?;
+    let values_json = serde_json::to_value(&values)
+        .map_err(|e| Error::msg(format!("internal error serializing values: {e}")))?;
+    let context = render::context(&json!({
+        "v": values_json,
+        "chart_name": service.name,
+        "chart_version": version,
+        "app_version": app_version,
+        "description": description,
+        "spec_file": printable(&opts.spec_file),
+    }))?;
+    let values_yaml = render::render(&tera, "values.yaml", &context)?;
+    verify_values_yaml(&values_yaml, &values_json)?;
+    let readme = render::render(&tera, "README.md", &context)?;
+
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("Chart.yaml".into(), chart_yaml.into_bytes()),
+        ("values.yaml".into(), values_yaml.into_bytes()),
+    ];
+    files.extend(embedded::HELM_FILES.iter().map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())));
+    files.push(("README.md".into(), readme.into_bytes()));
+    // Helm's order: Chart.yaml, values.yaml, values.schema.json, templates/, then the rest.
+    files.sort_by_key(|(p, _)| helm_order(p));
+    Ok(Chart { name: service.name.clone(), version, files })
+}
+
+fn helm_order(path: &str) -> (u8, String) {
+    let rank = match path {
+        "Chart.yaml" => 0,
+        "values.yaml" => 1,
+        "values.schema.json" => 2,
+        p if p.starts_with("templates/") => 3,
+        _ => 4,
+    };
+    (rank, path.to_string())
+}
+
+/// The commented values.yaml must mean exactly the values we computed: read it back and compare.
+/// A mismatch is a bug in the template or the emitter, never something to ship.
+fn verify_values_yaml(text: &str, expected: &serde_json::Value) -> Result<(), Error> {
+    let parsed: serde_json::Value = serde_saphyr::from_str(text)
+        .map_err(|e| Error::msg(format!("internal error: generated values.yaml does not parse: {e}")))?;
+    if &parsed != expected {
+        return Err(Error::msg("internal error: generated values.yaml differs from the computed values"));
+    }
+    Ok(())
+}

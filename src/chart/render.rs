@@ -1,0 +1,101 @@
+//! Text files of the chart rendered with tera: the commented values.yaml and the chart README.
+//! Every value goes through the `yaml` filter, which emits it with serde-saphyr: strings that
+//! YAML 1.1 would read as something else (`yes`, `0755`, `1e3`, `~`) are quoted, multi-line
+//! strings become block scalars, and nothing a user writes can add a key.
+
+use serde_json::Value;
+use tera::{Context, Kwargs, State, Tera, TeraResult};
+
+use super::embedded;
+use crate::diag::Error;
+
+/// A tera environment with our templates and the `yaml` filter.
+pub fn engine() -> Result<Tera, Error> {
+    let mut tera = Tera::default();
+    // These are YAML and Markdown files: tera's HTML escaping must never touch them.
+    tera.autoescape_on(Vec::<&'static str>::new());
+    tera.register_filter("yaml", yaml_filter);
+    tera.add_raw_templates(embedded::TERA_TEMPLATES.iter().copied())
+        .map_err(|e| Error::msg(format!("internal error in an embedded template: {e}")))?;
+    Ok(tera)
+}
+
+pub fn render(tera: &Tera, name: &str, context: &Context) -> Result<String, Error> {
+    tera.render(name, context)
+        .map_err(|e| Error::msg(format!("internal error rendering {name}: {e:?}")))
+}
+
+fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
+    let indent = kwargs.get::<i64>("indent")?.unwrap_or(0);
+    let indent = usize::try_from(indent).map_err(tera::Error::message)?;
+    let json = serde_json::to_value(value).map_err(tera::Error::message)?;
+    yaml_fragment(&json, indent).map_err(tera::Error::message)
+}
+
+/// `value` as the YAML that follows `key:` on a line indented by `indent` columns: ` scalar`
+/// on the same line, or a block collection starting on the next line (no trailing spaces).
+pub fn yaml_fragment(value: &Value, indent: usize) -> Result<String, String> {
+    let text = serde_saphyr::to_string(value).map_err(|e| e.to_string())?;
+    let text = text.trim_end_matches('\n');
+    let nested = match value {
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        _ => false,
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    if nested {
+        // A block collection starts on the next line, two columns in from its key.
+        let pad = " ".repeat(indent + 2);
+        for line in text.lines() {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(&pad);
+            }
+            out.push_str(line);
+        }
+    } else {
+        // A scalar stays on the key's line; block scalar content is indented past the key.
+        out.push(' ');
+        let pad = " ".repeat(indent);
+        for (i, line) in text.lines().enumerate() {
+            if i > 0 {
+                out.push('\n');
+                if !line.is_empty() {
+                    out.push_str(&pad);
+                }
+            }
+            out.push_str(line);
+        }
+    }
+    Ok(out)
+}
+
+/// A tera context from any serializable value (a JSON object of named parts).
+pub fn context(value: &Value) -> Result<Context, Error> {
+    Context::from_serialize(value)
+        .map_err(|e| Error::msg(format!("internal error building a template context: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reparse(doc: &str) -> Value {
+        serde_saphyr::from_str(doc).unwrap()
+    }
+
+    #[test]
+    fn fragments_round_trip_at_any_indent() {
+        let tricky = json!(["yes", "NO", "0755", "a\nb", "  lead\ntrail  ", "{{ .Release.Name }}", "a: b", "#", "*x", "~", ""]);
+        for indent in [0usize, 2, 4] {
+            for v in tricky.as_array().unwrap().iter().chain([&tricky, &json!({"k": tricky.clone()}), &json!([])]) {
+                let doc = format!("{}key:{}\n", " ".repeat(indent), yaml_fragment(v, indent).unwrap());
+                let wrapped = if indent == 0 { doc } else { format!("outer:\n{doc}") };
+                let back = reparse(&wrapped);
+                let got = if indent == 0 { &back["key"] } else { &back["outer"]["key"] };
+                assert_eq!(got, v, "indent {indent}:\n{wrapped}");
+            }
+        }
+    }
+}

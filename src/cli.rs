@@ -1,0 +1,223 @@
+//! Command line: `helm k8s-service package|generate|validate|schema`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::chart::{self, ChartOptions};
+use crate::diag::{Error, printable};
+use crate::model::{self, Overrides};
+use crate::spec::{self, LoadOptions, source::SpecSource};
+use crate::{archive, fsutil};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "k8s-service",
+    bin_name = "helm k8s-service",
+    version,
+    about = "Turn a service spec into a packaged, production-grade Helm chart",
+    long_about = "Turn a short service spec (the language of Opta's k8s-service module) into a real Helm chart:\n\
+Chart.yaml, a documented values.yaml, values.schema.json and templates for the workload, Service,\n\
+HPA, probes, Ingress, CronJobs and storage. The chart installs with plain helm.\n\n\
+A spec is either standalone (the module's fields at the top level, plus `name`) or an Opta service\n\
+file (`name`, `environments`, `modules:`), where every k8s-service module becomes one chart.",
+    after_help = "Use \"helm k8s-service [command] --help\" for more information about a command."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Package the chart of each service in SPEC into DIR/<name>-<version>.tgz
+    #[command(long_about = "Package the chart of each service in SPEC into a chart archive.\n\n\
+The archive is written as DIR/<name>-<version>.tgz (one per k8s-service module of an Opta file),\n\
+and each path is printed. The same spec always gives the same bytes: entries carry one fixed mtime\n\
+(SOURCE_DATE_EPOCH when set, else 0). The archive is written to a temporary file and renamed, so\n\
+DIR never holds a partial archive.")]
+    Package(PackageArgs),
+    /// Write the unpacked chart of each service in SPEC to DIR/<name>/
+    Generate(GenerateArgs),
+    /// Check SPEC and report every problem, without writing anything
+    Validate(SpecArgs),
+    /// Print the JSON Schema of the spec language (for editors)
+    Schema,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SpecArgs {
+    /// The service spec (YAML)
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Only the k8s-service module with this name (Opta service files)
+    #[arg(long, value_name = "NAME")]
+    pub module: Option<String>,
+    /// Value for an Opta placeholder: {vars.KEY}, {env}, {parent.domain}... (repeatable)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Image tag, overriding the spec's `tag`
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Image digest (sha256:...), overriding the spec's `digest`
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ChartArgs {
+    /// Chart version (strict SemVer 2)
+    #[arg(long, value_name = "SEMVER")]
+    pub version: Option<String>,
+    /// Chart appVersion [default: the image tag, else its digest]
+    #[arg(long, value_name = "VERSION")]
+    pub app_version: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    /// Directory to write the archives to
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    pub destination: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    /// Directory to write the charts to (each in DIR/<name>/)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{}` is not KEY=VALUE", printable(s))),
+    }
+}
+
+/// What commands write to the terminal besides their result: notes and warnings, on stderr.
+fn report(kind: &str, lines: &[String]) {
+    for l in lines {
+        eprintln!("{kind}: {l}");
+    }
+}
+
+/// Read, validate and build the charts of a spec; warnings are printed, errors returned.
+pub fn build_charts(args: &SpecArgs, chart_args: Option<&ChartArgs>) -> Result<Vec<chart::Chart>, Error> {
+    let source = SpecSource::read(&args.spec)?;
+    let spec_file = args
+        .spec
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (services, notes) = spec::load(
+        source,
+        &LoadOptions {
+            module: args.module.clone(),
+            vars: args.vars.clone(),
+        },
+    )?;
+    report("note", &notes);
+    let overrides = Overrides {
+        tag: args.tag.clone(),
+        digest: args.digest.clone(),
+    };
+    let opts = ChartOptions {
+        version: chart_args.and_then(|c| c.version.clone()),
+        app_version: chart_args.and_then(|c| c.app_version.clone()),
+        spec_file,
+    };
+    if let Some(v) = &opts.version {
+        chart::check_version(v)?;
+    }
+    // Validate every service before building any chart, so errors are reported together.
+    let mut built = Vec::new();
+    let mut errors = Vec::new();
+    for loaded in &services {
+        match model::build(loaded, &overrides) {
+            Ok((service, warnings)) => {
+                let prefix = if services.len() > 1 { format!("{}: ", service.name) } else { String::new() };
+                report("warning", &warnings.iter().map(|w| format!("{prefix}{w}")).collect::<Vec<_>>());
+                built.push(service);
+            }
+            Err(Error::Spec(d)) => errors.extend(d),
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Spec(errors));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for s in &built {
+        if !names.insert(s.name.clone()) {
+            return Err(Error::msg(format!("two services would make the chart `{}`", s.name)));
+        }
+    }
+    built.iter().map(|s| chart::build(s, &opts)).collect()
+}
+
+pub fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {
+        Command::Package(a) => package(&a),
+        Command::Generate(a) => generate(&a),
+        Command::Validate(a) => {
+            let charts = build_charts(&a, None)?;
+            for c in charts {
+                println!("{}: {} is valid (chart {})", a.spec.display(), c.name, c.name);
+            }
+            Ok(())
+        }
+        Command::Schema => {
+            print!("{}", crate::spec::SPEC_SCHEMA);
+            Ok(())
+        }
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::msg(format!("cannot create {}: {e}", dir.display())))
+}
+
+fn package(a: &PackageArgs) -> Result<(), Error> {
+    let charts = build_charts(&a.spec, Some(&a.chart))?;
+    let mtime = archive::source_date_epoch()?;
+    // Build every archive before writing any, so a failure writes nothing.
+    let archives = charts
+        .iter()
+        .map(|c| Ok((archive::file_name(c), archive::tgz(c, mtime)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    ensure_dir(&a.destination)?;
+    for (name, bytes) in archives {
+        let dest = a.destination.join(name);
+        fsutil::write_atomic(&dest, &bytes)?;
+        println!("{}", dest.display());
+    }
+    Ok(())
+}
+
+fn generate(a: &GenerateArgs) -> Result<(), Error> {
+    let charts = build_charts(&a.spec, Some(&a.chart))?;
+    ensure_dir(&a.output)?;
+    for c in &charts {
+        let dest = a.output.join(&c.name);
+        let is_empty_dir = std::fs::read_dir(&dest).is_ok_and(|mut d| d.next().is_none());
+        if dest.exists() && !is_empty_dir && !dest.join("Chart.yaml").is_file() {
+            return Err(Error::msg(format!(
+                "{} exists and is not a chart; not replacing it",
+                dest.display()
+            )));
+        }
+        fsutil::replace_dir(&dest, &c.files)?;
+        println!("{}", dest.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,397 @@
+//! The chart's values: the validated service expressed in the keys the templates read
+//! (`chart-template/templates/*`). This is the only place user data enters the chart.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::model::{AppProtocol, PortKind, Service};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Values {
+    pub name_override: String,
+    pub fullname_override: String,
+    pub image: ImageValues,
+    pub image_pull_secrets: Vec<String>,
+    pub workload: Workload,
+    pub autoscaling: Autoscaling,
+    pub command: Vec<String>,
+    pub args: Vec<String>,
+    pub ports: Vec<PortValues>,
+    pub probe_port: String,
+    pub env: Vec<EnvValue>,
+    pub secret_env: SecretEnv,
+    pub liveness_probe: ProbeValues,
+    pub readiness_probe: ProbeValues,
+    pub resources: Value,
+    pub pod_security_context: Value,
+    pub security_context: Value,
+    pub tmp_dir: TmpDir,
+    pub service_account: ServiceAccount,
+    pub automount_service_account_token: bool,
+    pub pod_annotations: BTreeMap<String, String>,
+    pub pod_labels: BTreeMap<String, String>,
+    pub tolerations: Vec<Value>,
+    pub node_selector: BTreeMap<String, String>,
+    pub affinity: BTreeMap<String, Value>,
+    pub service: ServiceValues,
+    pub ingress: IngressValues,
+    pub persistence: Persistence,
+    pub cron_jobs: Vec<CronJobValues>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageValues {
+    pub repository: String,
+    pub tag: String,
+    pub digest: String,
+    pub pull_policy: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workload {
+    pub enabled: bool,
+    pub replicas: u32,
+    pub revision_history_limit: u32,
+    pub rolling_update: Value,
+    pub pod_management_policy: String,
+    pub termination_grace_period_seconds: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Autoscaling {
+    pub enabled: bool,
+    pub min_replicas: u32,
+    pub max_replicas: u32,
+    #[serde(rename = "targetCPUUtilizationPercentage")]
+    pub target_cpu: Option<u32>,
+    pub target_memory_utilization_percentage: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortValues {
+    pub name: String,
+    pub container_port: u32,
+    pub service_port: u32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub protocol: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnvValue {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretEnv {
+    pub secret_name: String,
+    pub keys: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeValues {
+    pub enabled: bool,
+    pub path: String,
+    pub command: Vec<String>,
+    pub initial_delay_seconds: u32,
+    pub period_seconds: u32,
+    pub timeout_seconds: u32,
+    pub failure_threshold: u32,
+    pub success_threshold: u32,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TmpDir {
+    pub enabled: bool,
+    pub mount_path: String,
+    pub size_limit: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceAccount {
+    pub create: bool,
+    pub name: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceValues {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressValues {
+    pub enabled: bool,
+    pub class_name: String,
+    pub annotations: BTreeMap<String, String>,
+    pub port: String,
+    pub backend_protocol: String,
+    pub keep_path_prefix: bool,
+    pub sticky_session: StickySession,
+    pub consistent_hash: String,
+    pub routes: Vec<RouteValues>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StickySession {
+    pub enabled: bool,
+    pub cookie_name: String,
+    pub max_age: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RouteValues {
+    pub host: String,
+    pub path: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Persistence {
+    pub storage_class_name: String,
+    pub access_mode: String,
+    pub volumes: Vec<VolumeValues>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeValues {
+    pub name: String,
+    pub mount_path: String,
+    pub size: String,
+    pub storage_class_name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CronJobValues {
+    pub name: String,
+    pub schedule: String,
+    pub command: Vec<String>,
+    pub args: Vec<String>,
+    pub time_zone: String,
+    pub suspend: bool,
+    pub concurrency_policy: String,
+    pub starting_deadline_seconds: u32,
+    pub active_deadline_seconds: Option<u32>,
+    pub backoff_limit: u32,
+    pub successful_jobs_history_limit: u32,
+    pub failed_jobs_history_limit: u32,
+    pub ttl_seconds_after_finished: Option<u32>,
+}
+
+fn protocol_name(p: Option<AppProtocol>) -> String {
+    match p {
+        None => String::new(),
+        Some(AppProtocol::Grpc) => "grpc".into(),
+        Some(AppProtocol::Websocket) => "websocket".into(),
+    }
+}
+
+/// Liveness is more patient than readiness: a struggling pod leaves the load balancer (readiness)
+/// long before it is restarted (liveness), so one slow dependency cannot restart every pod.
+fn probe(p: &crate::model::Probe, liveness: bool) -> ProbeValues {
+    ProbeValues {
+        enabled: true,
+        path: p.path.clone().unwrap_or_default(),
+        command: p.command.clone(),
+        initial_delay_seconds: p.initial_delay,
+        period_seconds: 10,
+        timeout_seconds: if liveness { 3 } else { 2 },
+        failure_threshold: if liveness { 6 } else { 3 },
+        success_threshold: 1,
+    }
+}
+
+impl Values {
+    pub fn from_service(s: &Service) -> Values {
+        let autoscaled = s.min_replicas < s.max_replicas;
+        let sec = &s.security;
+        let mut capabilities = json!({"drop": ["ALL"]});
+        if !sec.add_capabilities.is_empty() {
+            capabilities["add"] = json!(sec.add_capabilities);
+        }
+        Values {
+            name_override: String::new(),
+            fullname_override: String::new(),
+            image: ImageValues {
+                repository: s.image.repository.clone().unwrap_or_default(),
+                tag: s.image.tag.clone().unwrap_or_default(),
+                digest: s.image.digest.clone().unwrap_or_default(),
+                pull_policy: "Always".into(),
+            },
+            image_pull_secrets: Vec::new(),
+            workload: Workload {
+                enabled: s.max_replicas > 0,
+                replicas: s.min_replicas.max(1),
+                revision_history_limit: 10,
+                rolling_update: json!({"maxSurge": "25%", "maxUnavailable": 0}),
+                pod_management_policy: "Parallel".into(),
+                termination_grace_period_seconds: 30,
+            },
+            autoscaling: Autoscaling {
+                enabled: autoscaled,
+                min_replicas: s.min_replicas.max(1),
+                max_replicas: s.max_replicas.max(1),
+                target_cpu: s.cpu_target,
+                target_memory_utilization_percentage: s.memory_target,
+            },
+            command: s.command.clone(),
+            args: s.args.clone(),
+            ports: s
+                .ports
+                .iter()
+                .map(|p| PortValues {
+                    name: p.name.clone(),
+                    container_port: p.container_port,
+                    service_port: p.service_port,
+                    kind: match p.kind {
+                        PortKind::Http => "http".into(),
+                        PortKind::Tcp => "tcp".into(),
+                    },
+                    protocol: protocol_name(p.protocol),
+                })
+                .collect(),
+            probe_port: s.probe_port.clone().unwrap_or_default(),
+            env: s
+                .env
+                .iter()
+                .map(|(name, value)| EnvValue {
+                    name: name.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            secret_env: SecretEnv {
+                secret_name: s.secret_name.clone().unwrap_or_default(),
+                keys: s.secret_keys.clone(),
+            },
+            liveness_probe: probe(&s.liveness, true),
+            readiness_probe: probe(&s.readiness, false),
+            resources: json!({
+                "requests": {"cpu": s.requests.cpu(), "memory": s.requests.memory()},
+                "limits": {"cpu": s.limits.cpu(), "memory": s.limits.memory()},
+            }),
+            pod_security_context: json!({
+                "runAsNonRoot": sec.run_as_non_root,
+                "runAsUser": sec.run_as_user,
+                "runAsGroup": sec.run_as_group,
+                "fsGroup": sec.fs_group,
+                "seccompProfile": {"type": "RuntimeDefault"},
+            }),
+            security_context: json!({
+                "allowPrivilegeEscalation": sec.allow_privilege_escalation,
+                "privileged": false,
+                "readOnlyRootFilesystem": sec.read_only_root_filesystem,
+                "runAsNonRoot": sec.run_as_non_root,
+                "capabilities": capabilities,
+            }),
+            tmp_dir: TmpDir {
+                enabled: true,
+                mount_path: "/tmp".into(),
+                size_limit: String::new(),
+            },
+            service_account: ServiceAccount {
+                create: true,
+                name: String::new(),
+                annotations: BTreeMap::new(),
+            },
+            automount_service_account_token: false,
+            pod_annotations: s.pod_annotations.clone(),
+            pod_labels: s.pod_labels.clone(),
+            tolerations: s
+                .tolerations
+                .iter()
+                .map(|t| {
+                    let mut v = json!({"operator": t.operator, "effect": t.effect});
+                    if let Some(k) = &t.key {
+                        v["key"] = json!(k);
+                    }
+                    if let Some(val) = &t.value {
+                        v["value"] = json!(val);
+                    }
+                    v
+                })
+                .collect(),
+            node_selector: BTreeMap::new(),
+            affinity: BTreeMap::new(),
+            service: ServiceValues {
+                kind: "ClusterIP".into(),
+                annotations: BTreeMap::new(),
+            },
+            ingress: IngressValues {
+                enabled: !s.ingress.routes.is_empty(),
+                class_name: s.ingress.class_name.clone(),
+                annotations: s.ingress.annotations.clone(),
+                port: s.ingress.port.clone().unwrap_or_default(),
+                backend_protocol: protocol_name(s.ingress.protocol),
+                keep_path_prefix: s.ingress.keep_path_prefix,
+                sticky_session: StickySession {
+                    enabled: s.ingress.sticky_session,
+                    // Opta's cookie name, so clients keep their affinity across the migration.
+                    cookie_name: "opta-cookie".into(),
+                    max_age: s.ingress.sticky_max_age,
+                },
+                consistent_hash: s.ingress.consistent_hash.clone().unwrap_or_default(),
+                routes: s
+                    .ingress
+                    .routes
+                    .iter()
+                    .map(|r| RouteValues {
+                        host: r.host.clone().unwrap_or_default(),
+                        path: r.path.clone(),
+                    })
+                    .collect(),
+            },
+            persistence: Persistence {
+                storage_class_name: String::new(),
+                access_mode: "ReadWriteOnce".into(),
+                volumes: s
+                    .volumes
+                    .iter()
+                    .map(|v| VolumeValues {
+                        name: v.name.clone(),
+                        mount_path: v.path.clone(),
+                        size: format!("{}Gi", v.size_gb),
+                        storage_class_name: v.storage_class.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            },
+            cron_jobs: s
+                .cron_jobs
+                .iter()
+                .map(|c| CronJobValues {
+                    name: c.name.clone(),
+                    schedule: c.schedule.clone(),
+                    command: c.command.clone(),
+                    args: c.args.clone(),
+                    time_zone: c.time_zone.clone().unwrap_or_default(),
+                    suspend: false,
+                    concurrency_policy: c.concurrency_policy.clone(),
+                    starting_deadline_seconds: 300,
+                    active_deadline_seconds: None,
+                    backoff_limit: 2,
+                    successful_jobs_history_limit: 3,
+                    failed_jobs_history_limit: 1,
+                    ttl_seconds_after_finished: Some(86_400),
+                })
+                .collect(),
+        }
+    }
+}
