@@ -154,7 +154,8 @@ pub enum Error {
     Message(String),
 }
 
-const MAX_SHOWN: usize = 8;
+/// Enough to fix a file in one go, few enough to fit on one screen.
+const MAX_SHOWN: usize = 5;
 
 impl Error {
     pub fn msg(message: impl Into<String>) -> Self {

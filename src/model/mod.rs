@@ -168,6 +168,10 @@ pub fn build(loaded: &LoadedService, overrides: &Overrides) -> Result<(Service, 
         warnings: Vec::new(),
     };
     let service = b.service(&loaded.raw, overrides);
+    // Shared fields (healthcheck_path feeds both probes) can raise the same problem twice.
+    let mut seen = std::collections::BTreeSet::new();
+    b.errors.retain(|d| seen.insert((d.line, d.column, d.field.clone(), d.message.clone())));
+    b.warnings.dedup();
     if b.errors.is_empty() {
         Ok((service, b.warnings))
     } else {
@@ -532,8 +536,11 @@ impl Builder<'_> {
             .into_iter()
             .find(|(_, v)| v.is_some())
             .map(|(f, _)| f);
-        if let (Some(pf), Some(cf)) = (path_given, cmd_given) {
-            self.fail_help(&self.path(cf), format!("invalid {kind} probe: `{pf}` and `{cf}` are both set"), "a probe is either an HTTP GET of a path or a command, not both");
+        // healthcheck_path + healthcheck_command breaks both probes: say it once.
+        let shared = path_given == Some("healthcheck_path") && cmd_given == Some("healthcheck_command");
+        if let (Some(pf), Some(cf), false) = (path_given, cmd_given, shared && kind == "readiness") {
+            let what = if shared { "probes".to_string() } else { format!("{kind} probe") };
+            self.fail_help(&self.path(cf), format!("invalid {what}: `{pf}` and `{cf}` are both set"), "a probe is either an HTTP GET of a path or a command, not both");
         }
         let (path_from, path) = match specific_path {
             Some(p) => (path_field.clone(), Some(p.clone())),
@@ -543,15 +550,20 @@ impl Builder<'_> {
             Some(c) => (cmd_field.clone(), c.clone()),
             None => ("healthcheck_command".to_string(), raw.healthcheck_command.clone().unwrap_or_default()),
         };
-        if let Some(p) = &path {
-            let r = rules::probe_path(p).map_err(|e| format!("probe path {e}"));
+        let mut path = path;
+        if let Some(p) = path.clone() {
+            let r = rules::probe_path(&p).map_err(|e| format!("probe path {e}"));
             self.check(&self.path(&path_from), r);
             match probe_port.as_ref().and_then(|n| ports.iter().find(|x| &x.name == n)) {
                 None => self.fail(&self.path(&path_from), "an HTTP probe needs a port: add `port` or `ports`"),
-                Some(port) if port.kind == PortKind::Tcp => self.warnings.push(format!(
-                    "the probe port `{}` is a tcp port, so the {kind} probe is a TCP check and `{path_from}` is not used (as in Opta)",
-                    port.name
-                )),
+                Some(port) if port.kind == PortKind::Tcp => {
+                    // Opta: a path probe on a tcp port is a TCP check.
+                    self.warnings.push(format!(
+                        "the probe port `{}` is a tcp port, so the {kind} probe is a TCP check and `{path_from}` is not used (as in Opta)",
+                        port.name
+                    ));
+                    path = None;
+                }
                 Some(_) => {}
             }
         }

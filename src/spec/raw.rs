@@ -39,7 +39,7 @@ pub struct RawService {
 
     pub env_vars: Option<EnvVars>,
     pub secrets: Option<Vec<String>>,
-    /// Name of the Kubernetes Secret that holds `secrets` (ours; default `<name>-secrets`).
+    /// Name of the Kubernetes Secret that holds `secrets` (ours; default `<release fullname>-secrets`).
     pub secret_name: Option<String>,
 
     pub healthcheck_path: Option<String>,
@@ -373,8 +373,9 @@ impl<'de> Deserialize<'de> for EnvVars {
 pub struct Ignored;
 
 impl Serialize for Ignored {
+    /// Not null: the interpolation round trip must keep `Some(Ignored)` (the field was given).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_unit()
+        s.serialize_bool(true)
     }
 }
 

@@ -1,0 +1,152 @@
+//! Shared by the end-to-end tests: the real tools, the example specs, running commands.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_helm-k8s-service"))
+}
+
+/// A tool the tests need: `$VAR` if set, else the copy `scripts/install-test-tools.sh` puts in
+/// `.tools/`. A missing tool fails the test with the command that installs it.
+pub fn tool(var: &str, default: &str) -> PathBuf {
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(default));
+    assert!(
+        path.is_file(),
+        "{} not found ({var}); run scripts/install-test-tools.sh (the README's test command does)",
+        path.display()
+    );
+    path
+}
+
+pub fn helms() -> Vec<(&'static str, PathBuf)> {
+    vec![
+        ("helm3", tool("HELM3_BIN", ".tools/bin/helm3")),
+        ("helm4", tool("HELM4_BIN", ".tools/bin/helm4")),
+    ]
+}
+
+pub fn kubernetes_validate() -> PathBuf {
+    tool("KUBERNETES_VALIDATE_BIN", ".tools/venv/bin/kubernetes-validate")
+}
+
+/// Run a command with isolated helm homes, so no user config or plugin leaks in.
+pub fn run(cmd: &mut Command) -> Output {
+    let home = helm_home();
+    cmd.env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env_remove("KUBECONFIG")
+        .env_remove("HELM_NAMESPACE")
+        .env_remove("SOURCE_DATE_EPOCH");
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+fn helm_home() -> &'static Path {
+    static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOME.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Every example spec, with the flags it needs and the charts it makes.
+pub struct Example {
+    pub spec: &'static str,
+    pub args: &'static [&'static str],
+    pub charts: &'static [&'static str],
+    /// Charts made from an `image: AUTO` module: they need `--set image.repository` to render.
+    pub auto: &'static [&'static str],
+}
+
+impl Example {
+    /// The helm flags `chart` needs to render.
+    pub fn set(&self, chart: &str) -> Vec<String> {
+        if self.auto.contains(&chart) {
+            vec!["--set".into(), format!("image.repository={}", auto_repository(chart))]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// The repository the tests give an AUTO image at install time.
+pub fn auto_repository(chart: &str) -> String {
+    format!("registry.example.com/auto/{chart}")
+}
+
+pub const EXAMPLES: &[Example] = &[
+    Example { spec: "hello.yaml", args: &[], charts: &["hello"], auto: &[] },
+    Example { spec: "full.yaml", args: &[], charts: &["payments"], auto: &[] },
+    Example { spec: "stateful.yaml", args: &[], charts: &["chat"], auto: &[] },
+    Example { spec: "worker-cron.yaml", args: &[], charts: &["nightly"], auto: &[] },
+    Example {
+        spec: "grpc-auto.yaml",
+        args: &[],
+        charts: &["inventory"],
+        auto: &["inventory"],
+    },
+    Example { spec: "tricky-strings.yaml", args: &[], charts: &["tricky"], auto: &[] },
+    Example {
+        spec: "opta-service.yaml",
+        args: &["--var", "parent.domain=shop.example.com"],
+        charts: &["web", "api"],
+        auto: &["web"],
+    },
+];
+
+/// Every example packaged once per test binary: (example, chart name, archive path).
+pub fn packaged() -> &'static Vec<(&'static Example, &'static str, PathBuf)> {
+    static PACKAGED: OnceLock<(tempfile::TempDir, Vec<(&'static Example, &'static str, PathBuf)>)> =
+        OnceLock::new();
+    &PACKAGED
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut out = Vec::new();
+            for ex in EXAMPLES {
+                let o = run(Command::new(bin())
+                    .arg("package")
+                    .arg(root().join("examples").join(ex.spec))
+                    .arg("--destination")
+                    .arg(dir.path())
+                    .args(ex.args));
+                assert!(o.status.success(), "package {} failed:\n{}", ex.spec, text(&o.stderr));
+                for chart in ex.charts {
+                    let path = dir.path().join(format!("{chart}-0.1.0.tgz"));
+                    assert!(path.is_file(), "{} did not write {}", ex.spec, path.display());
+                    out.push((ex, *chart, path));
+                }
+            }
+            (dir, out)
+        })
+        .1
+}
+
+/// `helm template` of a packaged chart, parsed into one JSON value per object.
+pub fn render<S: AsRef<std::ffi::OsStr>>(helm: &Path, chart: &Path, extra: &[S]) -> Result<Vec<serde_json::Value>, String> {
+    let o = run(Command::new(helm)
+        .args(["template", "r"])
+        .arg(chart)
+        .args(["--namespace", "ci"])
+        .args(extra));
+    if !o.status.success() {
+        return Err(text(&o.stderr));
+    }
+    let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text(&o.stdout))
+        .map_err(|e| format!("helm output does not parse: {e}"))?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+pub fn find<'a>(docs: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
+    docs.iter().filter(|d| d["kind"] == kind).collect()
+}
