@@ -45,8 +45,11 @@ pub fn run(cmd: &mut Command) -> Output {
         .env("HELM_DATA_HOME", home.join("data"))
         .env("HELM_CACHE_HOME", home.join("cache"))
         .env_remove("KUBECONFIG")
-        .env_remove("HELM_NAMESPACE")
-        .env_remove("SOURCE_DATE_EPOCH");
+        .env_remove("HELM_NAMESPACE");
+    // The caller's environment must not leak a SOURCE_DATE_EPOCH; a test that sets one keeps it.
+    if !cmd.get_envs().any(|(k, _)| k == "SOURCE_DATE_EPOCH") {
+        cmd.env_remove("SOURCE_DATE_EPOCH");
+    }
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
