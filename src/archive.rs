@@ -44,7 +44,9 @@ pub fn tgz(chart: &Chart, mtime: u64) -> Result<Vec<u8>, Error> {
     tar.mode(tar::HeaderMode::Deterministic);
     for (path, content) in &chart.files {
         if content.len() > MAX_FILE {
-            return Err(Error::msg(format!("{path} is larger than Helm's 5 MiB limit per file")));
+            return Err(Error::msg(format!(
+                "{path} is larger than Helm's 5 MiB limit per file"
+            )));
         }
         total += content.len();
         let mut header = tar::Header::new_ustar();
@@ -54,8 +56,12 @@ pub fn tgz(chart: &Chart, mtime: u64) -> Result<Vec<u8>, Error> {
         header.set_gid(0);
         header.set_mtime(mtime);
         header.set_size(content.len() as u64);
-        tar.append_data(&mut header, format!("{}/{path}", chart.name), content.as_slice())
-            .map_err(fail)?;
+        tar.append_data(
+            &mut header,
+            format!("{}/{path}", chart.name),
+            content.as_slice(),
+        )
+        .map_err(fail)?;
     }
     if total > MAX_TOTAL {
         return Err(Error::msg("the chart is larger than Helm's 100 MiB limit"));

@@ -31,11 +31,13 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Package the chart of each service in SPEC into DIR/<name>-<version>.tgz
-    #[command(long_about = "Package the chart of each service in SPEC into a chart archive.\n\n\
+    #[command(
+        long_about = "Package the chart of each service in SPEC into a chart archive.\n\n\
 The archive is written as DIR/<name>-<version>.tgz (one per k8s-service module of an Opta file),\n\
 and each path is printed. The same spec always gives the same bytes: entries carry one fixed mtime\n\
 (SOURCE_DATE_EPOCH when set, else 0). The archive is written to a temporary file and renamed, so\n\
-DIR never holds a partial archive.")]
+DIR never holds a partial archive."
+    )]
     Package(PackageArgs),
     /// Write the unpacked chart of each service in SPEC to DIR/<name>/
     Generate(GenerateArgs),
@@ -111,7 +113,10 @@ fn report(kind: &str, lines: &[String]) {
 }
 
 /// Read, validate and build the charts of a spec; warnings are printed, errors returned.
-pub fn build_charts(args: &SpecArgs, chart_args: Option<&ChartArgs>) -> Result<Vec<chart::Chart>, Error> {
+pub fn build_charts(
+    args: &SpecArgs,
+    chart_args: Option<&ChartArgs>,
+) -> Result<Vec<chart::Chart>, Error> {
     let source = SpecSource::read(&args.spec)?;
     let spec_file = args
         .spec
@@ -144,8 +149,18 @@ pub fn build_charts(args: &SpecArgs, chart_args: Option<&ChartArgs>) -> Result<V
     for loaded in &services {
         match model::build(loaded, &overrides) {
             Ok((service, warnings)) => {
-                let prefix = if services.len() > 1 { format!("{}: ", service.name) } else { String::new() };
-                report("warning", &warnings.iter().map(|w| format!("{prefix}{w}")).collect::<Vec<_>>());
+                let prefix = if services.len() > 1 {
+                    format!("{}: ", service.name)
+                } else {
+                    String::new()
+                };
+                report(
+                    "warning",
+                    &warnings
+                        .iter()
+                        .map(|w| format!("{prefix}{w}"))
+                        .collect::<Vec<_>>(),
+                );
                 built.push(service);
             }
             Err(Error::Spec(d)) => errors.extend(d),
@@ -158,7 +173,10 @@ pub fn build_charts(args: &SpecArgs, chart_args: Option<&ChartArgs>) -> Result<V
     let mut names = std::collections::BTreeSet::new();
     for s in &built {
         if !names.insert(s.name.clone()) {
-            return Err(Error::msg(format!("two services would make the chart `{}`", s.name)));
+            return Err(Error::msg(format!(
+                "two services would make the chart `{}`",
+                s.name
+            )));
         }
     }
     built.iter().map(|s| chart::build(s, &opts)).collect()
@@ -171,7 +189,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Validate(a) => {
             let charts = build_charts(&a, None)?;
             for c in charts {
-                println!("{}: {} is valid (chart {})", a.spec.display(), c.name, c.name);
+                println!(
+                    "{}: {} is valid (chart {})",
+                    a.spec.display(),
+                    c.name,
+                    c.name
+                );
             }
             Ok(())
         }

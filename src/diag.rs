@@ -188,18 +188,13 @@ impl From<Diagnostic> for Error {
     }
 }
 
-pub type Result<T> = std::result::Result<T, Error>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn paths_render_like_jq_and_quote_odd_keys() {
-        let p = FieldPath::root()
-            .key("cron_jobs")
-            .index(0)
-            .key("schedule");
+        let p = FieldPath::root().key("cron_jobs").index(0).key("schedule");
         assert_eq!(p.to_string(), "cron_jobs[0].schedule");
         let q = FieldPath::root().key("env_vars").key("A.B C");
         assert_eq!(q.to_string(), "env_vars[\"A.B C\"]");

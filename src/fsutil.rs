@@ -57,7 +57,9 @@ pub fn replace_dir(dest: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error
         Ok(m) if m.is_dir() => {
             let aside = parent.join(format!(
                 ".{}.old-{}",
-                dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                dest.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 std::process::id()
             ));
             std::fs::rename(dest, &aside).map_err(|e| io_err("move aside", dest, e))?;
@@ -135,14 +137,23 @@ mod tests {
         std::os::unix::fs::symlink(&target, &dest).unwrap();
         write_atomic(&dest, b"new").unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"precious");
-        assert!(!std::fs::symlink_metadata(&dest).unwrap().file_type().is_symlink());
+        assert!(
+            !std::fs::symlink_metadata(&dest)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[test]
     fn directories_are_swapped_whole() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("chart");
-        replace_dir(&dest, &[("a".into(), b"1".to_vec()), ("t/b".into(), b"2".to_vec())]).unwrap();
+        replace_dir(
+            &dest,
+            &[("a".into(), b"1".to_vec()), ("t/b".into(), b"2".to_vec())],
+        )
+        .unwrap();
         replace_dir(&dest, &[("c".into(), b"3".to_vec())]).unwrap();
         assert!(!dest.join("a").exists());
         assert_eq!(std::fs::read(dest.join("c")).unwrap(), b"3");

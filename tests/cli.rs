@@ -7,9 +7,18 @@ use std::process::Command;
 use common::*;
 use sha2::{Digest, Sha256};
 
-fn package(spec: &str, dest: &std::path::Path, extra: &[&str], epoch: Option<&str>) -> std::process::Output {
+fn package(
+    spec: &str,
+    dest: &std::path::Path,
+    extra: &[&str],
+    epoch: Option<&str>,
+) -> std::process::Output {
     let mut cmd = Command::new(bin());
-    cmd.arg("package").arg(root().join("examples").join(spec)).arg("--destination").arg(dest).args(extra);
+    cmd.arg("package")
+        .arg(root().join("examples").join(spec))
+        .arg("--destination")
+        .arg(dest)
+        .args(extra);
     if let Some(e) = epoch {
         cmd.env("SOURCE_DATE_EPOCH", e);
     }
@@ -18,7 +27,10 @@ fn package(spec: &str, dest: &std::path::Path, extra: &[&str], epoch: Option<&st
 
 fn sha(path: &std::path::Path) -> String {
     let bytes = std::fs::read(path).unwrap();
-    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[test]
@@ -33,20 +45,40 @@ fn the_same_spec_gives_the_same_bytes_whatever_the_clock_or_mtimes() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let f = std::fs::File::options().append(true).open(&copy).unwrap();
-    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600)).unwrap();
-    let o = run(Command::new(bin()).current_dir(copy_dir.path()).args(["package", "full.yaml", "-d"]).arg(b.path()));
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .unwrap();
+    let o = run(Command::new(bin())
+        .current_dir(copy_dir.path())
+        .args(["package", "full.yaml", "-d"])
+        .arg(b.path()));
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert_eq!(sha(&a.path().join("payments-0.1.0.tgz")), sha(&b.path().join("payments-0.1.0.tgz")));
+    assert_eq!(
+        sha(&a.path().join("payments-0.1.0.tgz")),
+        sha(&b.path().join("payments-0.1.0.tgz"))
+    );
 
     // SOURCE_DATE_EPOCH sets every entry's mtime, and is itself reproducible.
     let c = tempfile::tempdir().unwrap();
     let d = tempfile::tempdir().unwrap();
-    assert!(package("full.yaml", c.path(), &[], Some("1700000000")).status.success());
-    assert!(package("full.yaml", d.path(), &[], Some("1700000000")).status.success());
-    let (cp, dp) = (c.path().join("payments-0.1.0.tgz"), d.path().join("payments-0.1.0.tgz"));
+    assert!(
+        package("full.yaml", c.path(), &[], Some("1700000000"))
+            .status
+            .success()
+    );
+    assert!(
+        package("full.yaml", d.path(), &[], Some("1700000000"))
+            .status
+            .success()
+    );
+    let (cp, dp) = (
+        c.path().join("payments-0.1.0.tgz"),
+        d.path().join("payments-0.1.0.tgz"),
+    );
     assert_eq!(sha(&cp), sha(&dp));
     assert_ne!(sha(&cp), sha(&a.path().join("payments-0.1.0.tgz")));
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(&cp).unwrap()));
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&cp).unwrap(),
+    ));
     for e in archive.entries().unwrap() {
         assert_eq!(e.unwrap().header().mtime().unwrap(), 1_700_000_000);
     }
@@ -55,11 +87,18 @@ fn the_same_spec_gives_the_same_bytes_whatever_the_clock_or_mtimes() {
 #[test]
 fn package_prints_each_archive_and_honours_version_flags() {
     let dir = tempfile::tempdir().unwrap();
-    let o = package("hello.yaml", dir.path(), &["--version", "1.2.3-rc.1+build.5", "--app-version", "2024.1"], None);
+    let o = package(
+        "hello.yaml",
+        dir.path(),
+        &["--version", "1.2.3-rc.1+build.5", "--app-version", "2024.1"],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let path = dir.path().join("hello-1.2.3-rc.1+build.5.tgz");
     assert_eq!(text(&o.stdout).trim(), path.display().to_string());
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()));
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&path).unwrap(),
+    ));
     let mut chart_yaml = String::new();
     for e in archive.entries().unwrap() {
         let mut e = e.unwrap();
@@ -67,8 +106,15 @@ fn package_prints_each_archive_and_honours_version_flags() {
             std::io::Read::read_to_string(&mut e, &mut chart_yaml).unwrap();
         }
     }
-    assert!(chart_yaml.contains("version: 1.2.3-rc.1+build.5") || chart_yaml.contains("version: \"1.2.3-rc.1+build.5\""), "{chart_yaml}");
-    assert!(chart_yaml.contains("appVersion: \"2024.1\""), "appVersion must stay a quoted string:\n{chart_yaml}");
+    assert!(
+        chart_yaml.contains("version: 1.2.3-rc.1+build.5")
+            || chart_yaml.contains("version: \"1.2.3-rc.1+build.5\""),
+        "{chart_yaml}"
+    );
+    assert!(
+        chart_yaml.contains("appVersion: \"2024.1\""),
+        "appVersion must stay a quoted string:\n{chart_yaml}"
+    );
 
     for bad in ["1.0", "v1.0.0", "01.2.3"] {
         let o = package("hello.yaml", dir.path(), &["--version", bad], None);
@@ -81,13 +127,25 @@ fn package_prints_each_archive_and_honours_version_flags() {
 fn tag_and_digest_flags_override_the_spec() {
     let dir = tempfile::tempdir().unwrap();
     let digest = format!("sha256:{}", "b".repeat(64));
-    let o = package("hello.yaml", dir.path(), &["--tag", "9.9.9", "--digest", &digest], None);
+    let o = package(
+        "hello.yaml",
+        dir.path(),
+        &["--tag", "9.9.9", "--digest", &digest],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = tempfile::tempdir().unwrap();
-    let g = run(Command::new(bin()).arg("generate").arg(root().join("examples/hello.yaml")).args(["--tag", "9.9.9", "--digest", &digest, "-o"]).arg(out.path()));
+    let g = run(Command::new(bin())
+        .arg("generate")
+        .arg(root().join("examples/hello.yaml"))
+        .args(["--tag", "9.9.9", "--digest", &digest, "-o"])
+        .arg(out.path()));
     assert!(g.status.success(), "{}", text(&g.stderr));
     let values = std::fs::read_to_string(out.path().join("hello/values.yaml")).unwrap();
-    assert!(values.contains("tag: 9.9.9") || values.contains("tag: \"9.9.9\""), "{values}");
+    assert!(
+        values.contains("tag: 9.9.9") || values.contains("tag: \"9.9.9\""),
+        "{values}"
+    );
     assert!(values.contains(&digest));
     let chart = std::fs::read_to_string(out.path().join("hello/Chart.yaml")).unwrap();
     assert!(chart.contains("appVersion: \"9.9.9\""), "{chart}");
@@ -98,11 +156,22 @@ fn generate_writes_the_same_files_as_the_archive_and_replaces_old_output() {
     let out = tempfile::tempdir().unwrap();
     let spec = root().join("examples/stateful.yaml");
     for _ in 0..2 {
-        let o = run(Command::new(bin()).arg("generate").arg(&spec).arg("--output").arg(out.path()));
+        let o = run(Command::new(bin())
+            .arg("generate")
+            .arg(&spec)
+            .arg("--output")
+            .arg(out.path()));
         assert!(o.status.success(), "{}", text(&o.stderr));
     }
     let chart = out.path().join("chat");
-    for f in ["Chart.yaml", "values.yaml", "values.schema.json", "README.md", "templates/statefulset.yaml", "templates/_helpers.tpl"] {
+    for f in [
+        "Chart.yaml",
+        "values.yaml",
+        "values.schema.json",
+        "README.md",
+        "templates/statefulset.yaml",
+        "templates/_helpers.tpl",
+    ] {
         assert!(chart.join(f).is_file(), "missing {f}");
     }
     // Only the chart directory: no temporary or set-aside directories are left behind.
@@ -111,29 +180,57 @@ fn generate_writes_the_same_files_as_the_archive_and_replaces_old_output() {
     let foreign = tempfile::tempdir().unwrap();
     std::fs::create_dir(foreign.path().join("chat")).unwrap();
     std::fs::write(foreign.path().join("chat/notes.txt"), "mine").unwrap();
-    let o = run(Command::new(bin()).arg("generate").arg(&spec).arg("-o").arg(foreign.path()));
+    let o = run(Command::new(bin())
+        .arg("generate")
+        .arg(&spec)
+        .arg("-o")
+        .arg(foreign.path()));
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(std::fs::read_to_string(foreign.path().join("chat/notes.txt")).unwrap(), "mine");
+    assert_eq!(
+        std::fs::read_to_string(foreign.path().join("chat/notes.txt")).unwrap(),
+        "mine"
+    );
 }
 
 #[test]
 fn opta_files_make_one_chart_per_service_module_and_module_picks_one() {
     let dir = tempfile::tempdir().unwrap();
-    let o = package("opta-service.yaml", dir.path(), &["--var", "parent.domain=shop.example.com"], None);
+    let o = package(
+        "opta-service.yaml",
+        dir.path(),
+        &["--var", "parent.domain=shop.example.com"],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let err = text(&o.stderr);
-    assert!(err.contains("module `db` (type aws-postgres) is not a k8s-service module; ignored"), "{err}");
-    assert!(err.contains("`links` needs Opta's cloud provisioning"), "{err}");
+    assert!(
+        err.contains("module `db` (type aws-postgres) is not a k8s-service module; ignored"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`links` needs Opta's cloud provisioning"),
+        "{err}"
+    );
     assert!(err.contains("`additional_iam_policies`"), "{err}");
     assert_eq!(text(&o.stdout).lines().count(), 2);
 
     let only = tempfile::tempdir().unwrap();
-    let o = package("opta-service.yaml", only.path(), &["--var", "parent.domain=x.example.com", "--module", "api"], None);
+    let o = package(
+        "opta-service.yaml",
+        only.path(),
+        &["--var", "parent.domain=x.example.com", "--module", "api"],
+        None,
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(only.path().join("api-0.1.0.tgz").is_file());
     assert!(!only.path().join("web-0.1.0.tgz").exists());
 
-    let o = package("opta-service.yaml", only.path(), &["--var", "parent.domain=x.example.com", "--module", "nope"], None);
+    let o = package(
+        "opta-service.yaml",
+        only.path(),
+        &["--var", "parent.domain=x.example.com", "--module", "nope"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("web, api"), "{}", text(&o.stderr));
 
@@ -141,13 +238,18 @@ fn opta_files_make_one_chart_per_service_module_and_module_picks_one() {
     let o = package("opta-service.yaml", only.path(), &[], None);
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
-    assert!(err.contains("{parent.domain}") && err.contains("--var parent.domain=VALUE"), "{err}");
+    assert!(
+        err.contains("{parent.domain}") && err.contains("--var parent.domain=VALUE"),
+        "{err}"
+    );
     assert!(err.contains("opta-service.yaml:"), "{err}");
 }
 
 #[test]
 fn validate_writes_nothing_and_schema_prints_json_schema() {
-    let o = run(Command::new(bin()).arg("validate").arg(root().join("examples/full.yaml")));
+    let o = run(Command::new(bin())
+        .arg("validate")
+        .arg(root().join("examples/full.yaml")));
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("payments"));
     let o = run(Command::new(bin()).arg("schema"));

@@ -10,7 +10,15 @@ use common::*;
 use serde_json::{Value, json};
 
 /// Run `check` for every packaged chart on both helms; report every failure together.
-fn for_each_chart(mut check: impl FnMut(&Example, &str, &std::path::Path, &str, &std::path::Path) -> Result<(), String>) {
+fn for_each_chart(
+    mut check: impl FnMut(
+        &Example,
+        &str,
+        &std::path::Path,
+        &str,
+        &std::path::Path,
+    ) -> Result<(), String>,
+) {
     let mut failures = Vec::new();
     for (ex, chart, path) in packaged() {
         for (helm_name, helm) in helms() {
@@ -19,14 +27,26 @@ fn for_each_chart(mut check: impl FnMut(&Example, &str, &std::path::Path, &str, 
             }
         }
     }
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
 fn every_chart_passes_helm_lint_strict() {
     for_each_chart(|ex, chart, path, _, helm| {
-        let o = run(Command::new(helm).args(["lint", "--strict"]).arg(path).args(ex.set(chart)));
-        if o.status.success() { Ok(()) } else { Err(format!("{}{}", text(&o.stdout), text(&o.stderr))) }
+        let o = run(Command::new(helm)
+            .args(["lint", "--strict"])
+            .arg(path)
+            .args(ex.set(chart)));
+        if o.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{}{}", text(&o.stdout), text(&o.stderr)))
+        }
     });
 }
 
@@ -35,7 +55,11 @@ fn every_chart_renders_valid_kubernetes_1_30_and_1_37_objects() {
     let kv = kubernetes_validate();
     let dir = tempfile::tempdir().unwrap();
     for_each_chart(|ex, chart, path, helm_name, helm| {
-        let o = run(Command::new(helm).args(["template", "r"]).arg(path).args(["--namespace", "ci"]).args(ex.set(chart)));
+        let o = run(Command::new(helm)
+            .args(["template", "r"])
+            .arg(path)
+            .args(["--namespace", "ci"])
+            .args(ex.set(chart)));
         if !o.status.success() {
             return Err(text(&o.stderr));
         }
@@ -73,7 +97,12 @@ fn spec_of(ex: &Example, chart: &str) -> Value {
         doc["__env_order"] = json!(order.env_vars.map(|k| k.0).unwrap_or_default());
         return doc;
     }
-    let module = doc["modules"].as_array().unwrap().iter().find(|m| m["name"] == chart).unwrap();
+    let module = doc["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == chart)
+        .unwrap();
     // The example's placeholders, resolved by hand: an independent oracle for the loader.
     let resolved = serde_json::to_string(module)
         .unwrap()
@@ -95,23 +124,42 @@ fn ensure(cond: bool, what: impl FnOnce() -> String) -> Result<(), String> {
 fn check_common(docs: &[Value]) -> Result<(), String> {
     for d in docs {
         let name = format!("{}/{}", d["kind"], d["metadata"]["name"]);
-        ensure(d["metadata"]["namespace"] == "ci", || format!("{name} is not in the release namespace"))?;
-        for l in ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/managed-by", "helm.sh/chart"] {
-            ensure(d["metadata"]["labels"][l].is_string(), || format!("{name} lacks label {l}"))?;
+        ensure(d["metadata"]["namespace"] == "ci", || {
+            format!("{name} is not in the release namespace")
+        })?;
+        for l in [
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+            "app.kubernetes.io/managed-by",
+            "helm.sh/chart",
+        ] {
+            ensure(d["metadata"]["labels"][l].is_string(), || {
+                format!("{name} lacks label {l}")
+            })?;
         }
     }
     for sa in find(docs, "ServiceAccount") {
-        ensure(sa["automountServiceAccountToken"] == false, || "the ServiceAccount automounts its token".into())?;
+        ensure(sa["automountServiceAccountToken"] == false, || {
+            "the ServiceAccount automounts its token".into()
+        })?;
     }
     Ok(())
 }
 
 fn pod_spec(d: &Value) -> &Value {
-    if d["kind"] == "CronJob" { &d["spec"]["jobTemplate"]["spec"]["template"]["spec"] } else { &d["spec"]["template"]["spec"] }
+    if d["kind"] == "CronJob" {
+        &d["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    } else {
+        &d["spec"]["template"]["spec"]
+    }
 }
 
 fn pod_meta(d: &Value) -> &Value {
-    if d["kind"] == "CronJob" { &d["spec"]["jobTemplate"]["spec"]["template"]["metadata"] } else { &d["spec"]["template"]["metadata"] }
+    if d["kind"] == "CronJob" {
+        &d["spec"]["jobTemplate"]["spec"]["template"]["metadata"]
+    } else {
+        &d["spec"]["template"]["metadata"]
+    }
 }
 
 fn int(v: &Value, default: i64) -> i64 {
@@ -146,10 +194,24 @@ fn memory(v: &Value) -> (i64, String) {
 /// order comes from the raw text, read with an order-keeping visitor.
 fn spec_env(spec: &Value) -> Vec<(String, String)> {
     match &spec["env_vars"] {
-        Value::Array(a) => a.iter().map(|e| (e["name"].as_str().unwrap().into(), e["value"].as_str().unwrap().into())).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().into(),
+                    e["value"].as_str().unwrap().into(),
+                )
+            })
+            .collect(),
         Value::Object(m) => {
             let order = spec["__env_order"].as_array().cloned().unwrap_or_default();
-            order.iter().map(|k| { let k = k.as_str().unwrap(); (k.to_string(), m[k].as_str().unwrap().to_string()) }).collect()
+            order
+                .iter()
+                .map(|k| {
+                    let k = k.as_str().unwrap();
+                    (k.to_string(), m[k].as_str().unwrap().to_string())
+                })
+                .collect()
         }
         _ => Vec::new(),
     }
@@ -163,13 +225,23 @@ impl<'de> serde::Deserialize<'de> for KeyOrder {
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = KeyOrder;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { f.write_str("anything") }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<KeyOrder, A::Error> {
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("anything")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<KeyOrder, A::Error> {
                 let mut keys = Vec::new();
-                while let Some((k, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? { keys.push(k); }
+                while let Some((k, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? {
+                    keys.push(k);
+                }
                 Ok(KeyOrder(keys))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<KeyOrder, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> Result<KeyOrder, A::Error> {
                 while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
                 Ok(KeyOrder(Vec::new()))
             }
@@ -183,44 +255,103 @@ struct EnvOnly {
     env_vars: Option<KeyOrder>,
 }
 
-fn check_against_spec(spec: &Value, chart: &str, docs: &[Value], auto_repo: &str) -> Result<(), String> {
+fn check_against_spec(
+    spec: &Value,
+    chart: &str,
+    docs: &[Value],
+    auto_repo: &str,
+) -> Result<(), String> {
     let fullname = format!("r-{chart}");
     let min = int(&spec["min_containers"], 1);
     let max = int(&spec["max_containers"], 3);
-    let stateful = spec["persistent_storage"].as_array().is_some_and(|a| !a.is_empty());
-    let workloads: Vec<&Value> = docs.iter().filter(|d| d["kind"] == "Deployment" || d["kind"] == "StatefulSet").collect();
+    let stateful = spec["persistent_storage"]
+        .as_array()
+        .is_some_and(|a| !a.is_empty());
+    let workloads: Vec<&Value> = docs
+        .iter()
+        .filter(|d| d["kind"] == "Deployment" || d["kind"] == "StatefulSet")
+        .collect();
 
     // Workload kind and replica ownership.
     if max == 0 {
-        ensure(workloads.is_empty(), || "max_containers 0 must render no workload".into())?;
-        ensure(find(docs, "HorizontalPodAutoscaler").is_empty(), || "max_containers 0 must render no HPA".into())?;
+        ensure(workloads.is_empty(), || {
+            "max_containers 0 must render no workload".into()
+        })?;
+        ensure(find(docs, "HorizontalPodAutoscaler").is_empty(), || {
+            "max_containers 0 must render no HPA".into()
+        })?;
     } else {
-        ensure(workloads.len() == 1, || format!("expected one workload, found {}", workloads.len()))?;
+        ensure(workloads.len() == 1, || {
+            format!("expected one workload, found {}", workloads.len())
+        })?;
         let w = workloads[0];
-        ensure(w["kind"] == if stateful { "StatefulSet" } else { "Deployment" }, || format!("wrong workload kind {}", w["kind"]))?;
+        ensure(
+            w["kind"]
+                == if stateful {
+                    "StatefulSet"
+                } else {
+                    "Deployment"
+                },
+            || format!("wrong workload kind {}", w["kind"]),
+        )?;
         let hpas = find(docs, "HorizontalPodAutoscaler");
         if min < max {
             ensure(hpas.len() == 1, || "min < max must render an HPA".into())?;
             let h = hpas[0];
-            ensure(h["apiVersion"] == "autoscaling/v2", || "HPA must be autoscaling/v2".into())?;
-            ensure(h["spec"]["minReplicas"] == min && h["spec"]["maxReplicas"] == max, || format!("HPA bounds {} {}", h["spec"]["minReplicas"], h["spec"]["maxReplicas"]))?;
-            ensure(h["spec"]["scaleTargetRef"]["kind"] == w["kind"] && h["spec"]["scaleTargetRef"]["name"] == w["metadata"]["name"], || "HPA targets the wrong object".into())?;
-            ensure(w["spec"].get("replicas").is_none(), || "the workload sets replicas although the HPA owns them".into())?;
-            for (metric, field) in [("cpu", "autoscaling_target_cpu_percentage"), ("memory", "autoscaling_target_mem_percentage")] {
+            ensure(h["apiVersion"] == "autoscaling/v2", || {
+                "HPA must be autoscaling/v2".into()
+            })?;
+            ensure(
+                h["spec"]["minReplicas"] == min && h["spec"]["maxReplicas"] == max,
+                || {
+                    format!(
+                        "HPA bounds {} {}",
+                        h["spec"]["minReplicas"], h["spec"]["maxReplicas"]
+                    )
+                },
+            )?;
+            ensure(
+                h["spec"]["scaleTargetRef"]["kind"] == w["kind"]
+                    && h["spec"]["scaleTargetRef"]["name"] == w["metadata"]["name"],
+                || "HPA targets the wrong object".into(),
+            )?;
+            ensure(w["spec"].get("replicas").is_none(), || {
+                "the workload sets replicas although the HPA owns them".into()
+            })?;
+            for (metric, field) in [
+                ("cpu", "autoscaling_target_cpu_percentage"),
+                ("memory", "autoscaling_target_mem_percentage"),
+            ] {
                 let want = int(&spec[field], 80);
-                let got = h["spec"]["metrics"].as_array().unwrap().iter().find(|m| m["resource"]["name"] == metric);
+                let got = h["spec"]["metrics"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|m| m["resource"]["name"] == metric);
                 if want == 0 {
-                    ensure(got.is_none(), || format!("{metric} target 0 must omit the metric"))?;
+                    ensure(got.is_none(), || {
+                        format!("{metric} target 0 must omit the metric")
+                    })?;
                 } else {
-                    ensure(got.is_some_and(|m| m["resource"]["target"]["averageUtilization"] == want), || format!("{metric} target should be {want}"))?;
+                    ensure(
+                        got.is_some_and(|m| m["resource"]["target"]["averageUtilization"] == want),
+                        || format!("{metric} target should be {want}"),
+                    )?;
                 }
             }
         } else {
-            ensure(hpas.is_empty(), || "min == max must not render an HPA".into())?;
-            ensure(w["spec"]["replicas"] == min, || format!("replicas should be {min}"))?;
+            ensure(hpas.is_empty(), || {
+                "min == max must not render an HPA".into()
+            })?;
+            ensure(w["spec"]["replicas"] == min, || {
+                format!("replicas should be {min}")
+            })?;
         }
         if w["kind"] == "Deployment" {
-            ensure(w["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, || "rolling updates must keep maxUnavailable 0".into())?;
+            ensure(
+                w["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0,
+                || "rolling updates must keep maxUnavailable 0".into(),
+            )?;
         }
         check_container(spec, &fullname, w, false, auto_repo)?;
         check_probes(spec, w)?;
@@ -228,24 +359,55 @@ fn check_against_spec(spec: &Value, chart: &str, docs: &[Value], auto_repo: &str
         if stateful {
             let claims = w["spec"]["volumeClaimTemplates"].as_array().unwrap();
             let want = spec["persistent_storage"].as_array().unwrap();
-            ensure(claims.len() == want.len(), || "one claim per persistent_storage entry".into())?;
+            ensure(claims.len() == want.len(), || {
+                "one claim per persistent_storage entry".into()
+            })?;
             let mounts = &w["spec"]["template"]["spec"]["containers"][0]["volumeMounts"];
             for (c, s) in claims.iter().zip(want) {
-                ensure(c["spec"]["resources"]["requests"]["storage"] == format!("{}Gi", int(&s["size"], 0)), || format!("claim size {}", c["spec"]["resources"]["requests"]["storage"]))?;
-                let mounted = mounts.as_array().unwrap().iter().any(|m| m["name"] == c["metadata"]["name"] && m["mountPath"] == s["path"]);
-                ensure(mounted, || format!("claim {} is not mounted at {}", c["metadata"]["name"], s["path"]))?;
+                ensure(
+                    c["spec"]["resources"]["requests"]["storage"]
+                        == format!("{}Gi", int(&s["size"], 0)),
+                    || {
+                        format!(
+                            "claim size {}",
+                            c["spec"]["resources"]["requests"]["storage"]
+                        )
+                    },
+                )?;
+                let mounted = mounts
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["name"] == c["metadata"]["name"] && m["mountPath"] == s["path"]);
+                ensure(mounted, || {
+                    format!(
+                        "claim {} is not mounted at {}",
+                        c["metadata"]["name"], s["path"]
+                    )
+                })?;
                 if let Some(class) = s["storage_class"].as_str() {
-                    ensure(c["spec"]["storageClassName"] == class, || "storage_class not honoured".into())?;
+                    ensure(c["spec"]["storageClassName"] == class, || {
+                        "storage_class not honoured".into()
+                    })?;
                 }
             }
-            ensure(w["spec"]["serviceName"] == format!("{fullname}-headless"), || "StatefulSet must use the headless Service".into())?;
+            ensure(
+                w["spec"]["serviceName"] == format!("{fullname}-headless"),
+                || "StatefulSet must use the headless Service".into(),
+            )?;
         }
     }
     check_ingresses(spec, docs)?;
     check_cron_jobs(spec, &fullname, docs, auto_repo)
 }
 
-fn check_container(spec: &Value, fullname: &str, w: &Value, cron: bool, auto_repo: &str) -> Result<(), String> {
+fn check_container(
+    spec: &Value,
+    fullname: &str,
+    w: &Value,
+    cron: bool,
+    auto_repo: &str,
+) -> Result<(), String> {
     let pod = pod_spec(w);
     let c = &pod["containers"][0];
     let name = format!("{}/{}", w["kind"], w["metadata"]["name"]);
@@ -255,76 +417,172 @@ fn check_container(spec: &Value, fullname: &str, w: &Value, cron: bool, auto_rep
         Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
         _ => (image.to_string(), None),
     };
-    let repo = if repo == "AUTO" { auto_repo.to_string() } else { repo };
-    let tag = spec["tag"].as_str().map(String::from).or(inline_tag).unwrap_or_else(|| "latest".into());
+    let repo = if repo == "AUTO" {
+        auto_repo.to_string()
+    } else {
+        repo
+    };
+    let tag = spec["tag"]
+        .as_str()
+        .map(String::from)
+        .or(inline_tag)
+        .unwrap_or_else(|| "latest".into());
     let mut want_image = format!("{repo}:{tag}");
     if let Some(d) = spec["digest"].as_str() {
         want_image = format!("{want_image}@{d}");
     }
-    ensure(c["image"] == want_image.as_str(), || format!("{name}: image {} want {want_image}", c["image"]))?;
+    ensure(c["image"] == want_image.as_str(), || {
+        format!("{name}: image {} want {want_image}", c["image"])
+    })?;
     // Env, byte for byte and in order, then the secret keys.
     let env = c["env"].as_array().cloned().unwrap_or_default();
-    let plain: Vec<(String, String)> = env.iter().filter(|e| e.get("value").is_some()).map(|e| (e["name"].as_str().unwrap().into(), e["value"].as_str().unwrap().into())).collect();
+    let plain: Vec<(String, String)> = env
+        .iter()
+        .filter(|e| e.get("value").is_some())
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().into(),
+                e["value"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
     let want_env = spec_env(spec);
     ensure(plain == want_env, || {
-        let i = plain.iter().zip(&want_env).position(|(a, b)| a != b).unwrap_or(plain.len().min(want_env.len()));
-        format!("{name}: env differs at #{i}: got {:?} want {:?} ({} vs {} vars)", plain.get(i), want_env.get(i), plain.len(), want_env.len())
+        let i = plain
+            .iter()
+            .zip(&want_env)
+            .position(|(a, b)| a != b)
+            .unwrap_or(plain.len().min(want_env.len()));
+        format!(
+            "{name}: env differs at #{i}: got {:?} want {:?} ({} vs {} vars)",
+            plain.get(i),
+            want_env.get(i),
+            plain.len(),
+            want_env.len()
+        )
     })?;
-    let secret_name = spec["secret_name"].as_str().map(String::from).unwrap_or(format!("{fullname}-secrets"));
+    let secret_name = spec["secret_name"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or(format!("{fullname}-secrets"));
     for key in spec["secrets"].as_array().into_iter().flatten() {
-        let found = env.iter().any(|e| e["name"] == *key && e["valueFrom"]["secretKeyRef"] == json!({"name": secret_name, "key": key}));
-        ensure(found, || format!("{name}: secret {key} is not read from {secret_name}"))?;
+        let found = env.iter().any(|e| {
+            e["name"] == *key
+                && e["valueFrom"]["secretKeyRef"] == json!({"name": secret_name, "key": key})
+        });
+        ensure(found, || {
+            format!("{name}: secret {key} is not read from {secret_name}")
+        })?;
     }
     // Resources: requests from the spec, limits twice the requests unless given.
     let req = &spec["resource_request"];
-    let (rcpu, rmem) = if req.is_object() { (cpu(&req["cpu"]), memory(&req["memory"])) } else { ("100m".into(), (128, "Mi".into())) };
+    let (rcpu, rmem) = if req.is_object() {
+        (cpu(&req["cpu"]), memory(&req["memory"]))
+    } else {
+        ("100m".into(), (128, "Mi".into()))
+    };
     let lim = &spec["resource_limits"];
-    let lcpu = if lim["cpu"].is_null() { format!("{}m", rcpu.trim_end_matches('m').parse::<i64>().unwrap() * 2) } else { cpu(&lim["cpu"]) };
-    let lmem = if lim["memory"].is_null() { (rmem.0 * 2, rmem.1.clone()) } else { memory(&lim["memory"]) };
+    let lcpu = if lim["cpu"].is_null() {
+        format!(
+            "{}m",
+            rcpu.trim_end_matches('m').parse::<i64>().unwrap() * 2
+        )
+    } else {
+        cpu(&lim["cpu"])
+    };
+    let lmem = if lim["memory"].is_null() {
+        (rmem.0 * 2, rmem.1.clone())
+    } else {
+        memory(&lim["memory"])
+    };
     let want = json!({"requests": {"cpu": rcpu, "memory": format!("{}{}", rmem.0, rmem.1)}, "limits": {"cpu": lcpu, "memory": format!("{}{}", lmem.0, lmem.1)}});
-    ensure(c["resources"] == want, || format!("{name}: resources {} want {want}", c["resources"]))?;
+    ensure(c["resources"] == want, || {
+        format!("{name}: resources {} want {want}", c["resources"])
+    })?;
     // Command and args (the service's; cron jobs have their own).
     if !cron {
         for (field, key) in [("commands", "command"), ("args", "args")] {
             if let Some(v) = spec.get(field) {
-                ensure(&c[key] == v, || format!("{name}: {key} {} want {v}", c[key]))?;
+                ensure(&c[key] == v, || {
+                    format!("{name}: {key} {} want {v}", c[key])
+                })?;
             }
         }
     }
     // Pod metadata.
     let meta = pod_meta(w);
     for (k, v) in spec["pod_annotations"].as_object().into_iter().flatten() {
-        ensure(&meta["annotations"][k] == v, || format!("{name}: pod annotation {k} is {} not {v}", meta["annotations"][k]))?;
+        ensure(&meta["annotations"][k] == v, || {
+            format!(
+                "{name}: pod annotation {k} is {} not {v}",
+                meta["annotations"][k]
+            )
+        })?;
     }
     for (k, v) in spec["pod_labels"].as_object().into_iter().flatten() {
         ensure(&meta["labels"][k] == v, || format!("{name}: pod label {k}"))?;
     }
     // Tolerations with Opta's defaults.
-    for (i, t) in spec["tolerations"].as_array().into_iter().flatten().enumerate() {
+    for (i, t) in spec["tolerations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         let got = &pod["tolerations"][i];
-        ensure(got["key"] == t["key"], || format!("{name}: toleration {i} key"))?;
-        ensure(got["value"] == *t.get("value").unwrap_or(&json!("opta")), || format!("{name}: toleration {i} value {}", got["value"]))?;
-        ensure(got["effect"] == *t.get("effect").unwrap_or(&json!("NoSchedule")), || format!("{name}: toleration {i} effect"))?;
+        ensure(got["key"] == t["key"], || {
+            format!("{name}: toleration {i} key")
+        })?;
+        ensure(
+            got["value"] == *t.get("value").unwrap_or(&json!("opta")),
+            || format!("{name}: toleration {i} value {}", got["value"]),
+        )?;
+        ensure(
+            got["effect"] == *t.get("effect").unwrap_or(&json!("NoSchedule")),
+            || format!("{name}: toleration {i} effect"),
+        )?;
     }
     check_restricted(&name, pod, spec)
 }
 
 /// Pod Security Standards "restricted" unless the spec relaxes it.
 fn check_restricted(name: &str, pod: &Value, spec: &Value) -> Result<(), String> {
-    let relaxed = spec.get("security").is_some_and(|s| s.get("run_as_non_root") == Some(&json!(false)));
+    let relaxed = spec
+        .get("security")
+        .is_some_and(|s| s.get("run_as_non_root") == Some(&json!(false)));
     let psc = &pod["securityContext"];
-    ensure(relaxed || psc["runAsNonRoot"] == true, || format!("{name}: pod runAsNonRoot"))?;
-    ensure(psc["seccompProfile"]["type"] == "RuntimeDefault", || format!("{name}: seccomp"))?;
-    ensure(pod["automountServiceAccountToken"] == false, || format!("{name}: token automount"))?;
-    ensure(pod["serviceAccountName"].is_string(), || format!("{name}: dedicated ServiceAccount"))?;
+    ensure(relaxed || psc["runAsNonRoot"] == true, || {
+        format!("{name}: pod runAsNonRoot")
+    })?;
+    ensure(psc["seccompProfile"]["type"] == "RuntimeDefault", || {
+        format!("{name}: seccomp")
+    })?;
+    ensure(pod["automountServiceAccountToken"] == false, || {
+        format!("{name}: token automount")
+    })?;
+    ensure(pod["serviceAccountName"].is_string(), || {
+        format!("{name}: dedicated ServiceAccount")
+    })?;
     let want_uid = spec["security"]["run_as_user"].as_i64().unwrap_or(10001);
-    ensure(psc["runAsUser"] == want_uid, || format!("{name}: runAsUser {} want {want_uid}", psc["runAsUser"]))?;
+    ensure(psc["runAsUser"] == want_uid, || {
+        format!("{name}: runAsUser {} want {want_uid}", psc["runAsUser"])
+    })?;
     for c in pod["containers"].as_array().unwrap() {
         let sc = &c["securityContext"];
-        ensure(sc["allowPrivilegeEscalation"] == false, || format!("{name}: allowPrivilegeEscalation"))?;
-        ensure(sc["readOnlyRootFilesystem"] == true, || format!("{name}: readOnlyRootFilesystem"))?;
-        ensure(sc["capabilities"]["drop"] == json!(["ALL"]), || format!("{name}: capabilities drop ALL"))?;
-        let tmp = c["volumeMounts"].as_array().into_iter().flatten().any(|m| m["mountPath"] == "/tmp");
+        ensure(sc["allowPrivilegeEscalation"] == false, || {
+            format!("{name}: allowPrivilegeEscalation")
+        })?;
+        ensure(sc["readOnlyRootFilesystem"] == true, || {
+            format!("{name}: readOnlyRootFilesystem")
+        })?;
+        ensure(sc["capabilities"]["drop"] == json!(["ALL"]), || {
+            format!("{name}: capabilities drop ALL")
+        })?;
+        let tmp = c["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| m["mountPath"] == "/tmp");
         ensure(tmp, || format!("{name}: no writable /tmp"))?;
     }
     Ok(())
@@ -332,41 +590,105 @@ fn check_restricted(name: &str, pod: &Value, spec: &Value) -> Result<(), String>
 
 fn check_probes(spec: &Value, w: &Value) -> Result<(), String> {
     let c = &pod_spec(w)["containers"][0];
-    let tcp_probe_port = spec["ports"].as_array().into_iter().flatten().any(|p| Some(&p["name"]) == spec.get("probe_port") && p["type"] == "tcp");
+    let tcp_probe_port = spec["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|p| Some(&p["name"]) == spec.get("probe_port") && p["type"] == "tcp");
     for kind in ["liveness", "readiness"] {
         let probe = &c[format!("{kind}Probe")];
-        let path = spec.get(format!("{kind}_probe_path")).or(spec.get("healthcheck_path"));
-        let cmd = spec.get(format!("{kind}_probe_command")).or(spec.get("healthcheck_command"));
+        let path = spec
+            .get(format!("{kind}_probe_path"))
+            .or(spec.get("healthcheck_path"));
+        let cmd = spec
+            .get(format!("{kind}_probe_command"))
+            .or(spec.get("healthcheck_command"));
         let delay = int(&spec[format!("initial_{kind}_delay")], 30);
-        ensure(probe["initialDelaySeconds"] == delay, || format!("{kind} initialDelaySeconds {} want {delay}", probe["initialDelaySeconds"]))?;
+        ensure(probe["initialDelaySeconds"] == delay, || {
+            format!(
+                "{kind} initialDelaySeconds {} want {delay}",
+                probe["initialDelaySeconds"]
+            )
+        })?;
         match (path, cmd) {
-            (Some(p), _) if !tcp_probe_port => ensure(&probe["httpGet"]["path"] == p, || format!("{kind} httpGet path {} want {p}", probe["httpGet"]["path"]))?,
-            (_, Some(cmd)) => ensure(&probe["exec"]["command"] == cmd, || format!("{kind} exec {} want {cmd}", probe["exec"]["command"]))?,
-            _ => ensure(probe["tcpSocket"].is_object(), || format!("{kind} should fall back to a TCP check"))?,
+            (Some(p), _) if !tcp_probe_port => ensure(&probe["httpGet"]["path"] == p, || {
+                format!("{kind} httpGet path {} want {p}", probe["httpGet"]["path"])
+            })?,
+            (_, Some(cmd)) => ensure(&probe["exec"]["command"] == cmd, || {
+                format!("{kind} exec {} want {cmd}", probe["exec"]["command"])
+            })?,
+            _ => ensure(probe["tcpSocket"].is_object(), || {
+                format!("{kind} should fall back to a TCP check")
+            })?,
         }
     }
-    ensure(c["livenessProbe"] != c["readinessProbe"], || "liveness and readiness probes are identical".into())
+    ensure(c["livenessProbe"] != c["readinessProbe"], || {
+        "liveness and readiness probes are identical".into()
+    })
 }
 
-fn check_services(spec: &Value, fullname: &str, docs: &[Value], stateful: bool) -> Result<(), String> {
+fn check_services(
+    spec: &Value,
+    fullname: &str,
+    docs: &[Value],
+    stateful: bool,
+) -> Result<(), String> {
     let services = find(docs, "Service");
-    let main = services.iter().find(|s| s["metadata"]["name"] == fullname).ok_or("no Service")?;
+    let main = services
+        .iter()
+        .find(|s| s["metadata"]["name"] == fullname)
+        .ok_or("no Service")?;
     let ports = main["spec"]["ports"].as_array().unwrap();
     let want: Vec<(String, i64, i64)> = if let Some(p) = spec["port"].as_object() {
-        vec![("main".into(), 80, p.values().next().unwrap().as_i64().unwrap())]
+        vec![(
+            "main".into(),
+            80,
+            p.values().next().unwrap().as_i64().unwrap(),
+        )]
     } else {
-        spec["ports"].as_array().unwrap().iter().map(|p| {
-            let port = p["port"].as_i64().unwrap();
-            let default = if p["type"] == "http" { 80 } else { port };
-            (p["name"].as_str().unwrap().to_string(), p["service_port"].as_i64().unwrap_or(default), port)
-        }).collect()
+        spec["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let port = p["port"].as_i64().unwrap();
+                let default = if p["type"] == "http" { 80 } else { port };
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["service_port"].as_i64().unwrap_or(default),
+                    port,
+                )
+            })
+            .collect()
     };
-    let got: Vec<(String, i64, i64)> = ports.iter().map(|p| (p["name"].as_str().unwrap().into(), p["port"].as_i64().unwrap(), 0)).collect();
-    ensure(got.iter().map(|g| (&g.0, g.1)).eq(want.iter().map(|w| (&w.0, w.1))), || format!("Service ports {got:?} want {want:?}"))?;
-    ensure(main["spec"]["selector"]["app.kubernetes.io/component"] == "server", || "the Service must select only the server pods".into())?;
+    let got: Vec<(String, i64, i64)> = ports
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().into(),
+                p["port"].as_i64().unwrap(),
+                0,
+            )
+        })
+        .collect();
+    ensure(
+        got.iter()
+            .map(|g| (&g.0, g.1))
+            .eq(want.iter().map(|w| (&w.0, w.1))),
+        || format!("Service ports {got:?} want {want:?}"),
+    )?;
+    ensure(
+        main["spec"]["selector"]["app.kubernetes.io/component"] == "server",
+        || "the Service must select only the server pods".into(),
+    )?;
     if stateful {
-        let headless = services.iter().find(|s| s["metadata"]["name"] == format!("{fullname}-headless")).ok_or("no headless Service")?;
-        ensure(headless["spec"]["clusterIP"] == "None", || "headless Service needs clusterIP None".into())?;
+        let headless = services
+            .iter()
+            .find(|s| s["metadata"]["name"] == format!("{fullname}-headless"))
+            .ok_or("no headless Service")?;
+        ensure(headless["spec"]["clusterIP"] == "None", || {
+            "headless Service needs clusterIP None".into()
+        })?;
     }
     Ok(())
 }
@@ -378,7 +700,13 @@ fn check_ingresses(spec: &Value, docs: &[Value]) -> Result<(), String> {
         _ => Vec::new(),
     };
     let ingresses = find(docs, "Ingress");
-    ensure(ingresses.len() == uris.len(), || format!("{} Ingress objects for {} public_uri", ingresses.len(), uris.len()))?;
+    ensure(ingresses.len() == uris.len(), || {
+        format!(
+            "{} Ingress objects for {} public_uri",
+            ingresses.len(),
+            uris.len()
+        )
+    })?;
     let keep = spec["keep_path_prefix"] == true;
     for uri in &uris {
         let (host, path) = match uri.strip_prefix('/') {
@@ -388,59 +716,122 @@ fn check_ingresses(spec: &Value, docs: &[Value]) -> Result<(), String> {
                 None => (Some(uri.clone()), "/".to_string()),
             },
         };
-        let (want_path, want_type) = if path == "/" || keep { (path.clone(), "Prefix") } else { (format!("{path}(/|$)(.*)"), "ImplementationSpecific") };
-        let found = ingresses.iter().find(|i| {
-            let rule = &i["spec"]["rules"][0];
-            let host_ok = match &host { Some(h) => rule["host"] == *h, None => rule.get("host").is_none() };
-            host_ok && rule["http"]["paths"][0]["path"] == want_path.as_str()
-        }).ok_or_else(|| format!("no Ingress for {uri} (host {host:?}, path {want_path})"))?;
+        let (want_path, want_type) = if path == "/" || keep {
+            (path.clone(), "Prefix")
+        } else {
+            (format!("{path}(/|$)(.*)"), "ImplementationSpecific")
+        };
+        let found = ingresses
+            .iter()
+            .find(|i| {
+                let rule = &i["spec"]["rules"][0];
+                let host_ok = match &host {
+                    Some(h) => rule["host"] == *h,
+                    None => rule.get("host").is_none(),
+                };
+                host_ok && rule["http"]["paths"][0]["path"] == want_path.as_str()
+            })
+            .ok_or_else(|| format!("no Ingress for {uri} (host {host:?}, path {want_path})"))?;
         let p = &found["spec"]["rules"][0]["http"]["paths"][0];
-        ensure(p["pathType"] == want_type, || format!("{uri}: pathType {}", p["pathType"]))?;
+        ensure(p["pathType"] == want_type, || {
+            format!("{uri}: pathType {}", p["pathType"])
+        })?;
         let ann = &found["metadata"]["annotations"];
         if want_type == "ImplementationSpecific" {
-            ensure(ann["nginx.ingress.kubernetes.io/rewrite-target"] == "/$2", || format!("{uri}: rewrite-target"))?;
+            ensure(
+                ann["nginx.ingress.kubernetes.io/rewrite-target"] == "/$2",
+                || format!("{uri}: rewrite-target"),
+            )?;
         } else {
-            ensure(ann.get("nginx.ingress.kubernetes.io/rewrite-target").is_none(), || format!("{uri}: unexpected rewrite"))?;
+            ensure(
+                ann.get("nginx.ingress.kubernetes.io/rewrite-target")
+                    .is_none(),
+                || format!("{uri}: unexpected rewrite"),
+            )?;
         }
-        for (k, v) in spec["ingress_extra_annotations"].as_object().into_iter().flatten() {
+        for (k, v) in spec["ingress_extra_annotations"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
             ensure(&ann[k] == v, || format!("{uri}: annotation {k}"))?;
         }
         if spec["sticky_session"] == true {
             let age = int(&spec["sticky_session_max_age"], 86400).to_string();
-            ensure(ann["nginx.ingress.kubernetes.io/affinity"] == "cookie" && ann["nginx.ingress.kubernetes.io/session-cookie-max-age"] == age.as_str(), || format!("{uri}: sticky session"))?;
+            ensure(
+                ann["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+                    && ann["nginx.ingress.kubernetes.io/session-cookie-max-age"] == age.as_str(),
+                || format!("{uri}: sticky session"),
+            )?;
         }
         if let Some(h) = spec["consistent_hash"].as_str() {
-            ensure(ann["nginx.ingress.kubernetes.io/upstream-hash-by"] == h, || format!("{uri}: consistent hash"))?;
+            ensure(
+                ann["nginx.ingress.kubernetes.io/upstream-hash-by"] == h,
+                || format!("{uri}: consistent hash"),
+            )?;
         }
         let class = spec["ingress_class"].as_str().unwrap_or("nginx");
-        ensure(found["spec"]["ingressClassName"] == class, || format!("{uri}: ingressClassName"))?;
+        ensure(found["spec"]["ingressClassName"] == class, || {
+            format!("{uri}: ingressClassName")
+        })?;
         if spec["port"]["grpc"].is_number() {
-            ensure(ann["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC", || format!("{uri}: grpc backend"))?;
+            ensure(
+                ann["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC",
+                || format!("{uri}: grpc backend"),
+            )?;
         }
         if spec["port"]["websocket"].is_number() {
-            ensure(ann["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "3600", || format!("{uri}: websocket timeouts"))?;
+            ensure(
+                ann["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "3600",
+                || format!("{uri}: websocket timeouts"),
+            )?;
         }
     }
     Ok(())
 }
 
-fn check_cron_jobs(spec: &Value, fullname: &str, docs: &[Value], auto_repo: &str) -> Result<(), String> {
+fn check_cron_jobs(
+    spec: &Value,
+    fullname: &str,
+    docs: &[Value],
+    auto_repo: &str,
+) -> Result<(), String> {
     let crons = find(docs, "CronJob");
     let want = spec["cron_jobs"].as_array().cloned().unwrap_or_default();
-    ensure(crons.len() == want.len(), || format!("{} CronJobs for {} cron_jobs", crons.len(), want.len()))?;
+    ensure(crons.len() == want.len(), || {
+        format!("{} CronJobs for {} cron_jobs", crons.len(), want.len())
+    })?;
     for (i, c) in want.iter().enumerate() {
-        let suffix = c["name"].as_str().map(String::from).unwrap_or(i.to_string());
+        let suffix = c["name"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or(i.to_string());
         let name = format!("{fullname}-{suffix}");
-        let cj = crons.iter().find(|x| x["metadata"]["name"] == name.as_str()).ok_or_else(|| format!("no CronJob {name}"))?;
-        ensure(cj["spec"]["schedule"] == c["schedule"], || format!("{name}: schedule {}", cj["spec"]["schedule"]))?;
+        let cj = crons
+            .iter()
+            .find(|x| x["metadata"]["name"] == name.as_str())
+            .ok_or_else(|| format!("no CronJob {name}"))?;
+        ensure(cj["spec"]["schedule"] == c["schedule"], || {
+            format!("{name}: schedule {}", cj["spec"]["schedule"])
+        })?;
         let container = &pod_spec(cj)["containers"][0];
-        ensure(container["command"] == c["commands"], || format!("{name}: command"))?;
-        ensure(container["args"] == *c.get("args").unwrap_or(&Value::Null), || format!("{name}: args {}", container["args"]))?;
+        ensure(container["command"] == c["commands"], || {
+            format!("{name}: command")
+        })?;
+        ensure(
+            container["args"] == *c.get("args").unwrap_or(&Value::Null),
+            || format!("{name}: args {}", container["args"]),
+        )?;
         if let Some(tz) = c["time_zone"].as_str() {
             ensure(cj["spec"]["timeZone"] == tz, || format!("{name}: timeZone"))?;
         }
-        ensure(pod_spec(cj)["restartPolicy"] == "Never", || format!("{name}: restartPolicy"))?;
-        ensure(pod_meta(cj)["labels"]["app.kubernetes.io/component"] != "server", || format!("{name}: cron pods must not match the Service"))?;
+        ensure(pod_spec(cj)["restartPolicy"] == "Never", || {
+            format!("{name}: restartPolicy")
+        })?;
+        ensure(
+            pod_meta(cj)["labels"]["app.kubernetes.io/component"] != "server",
+            || format!("{name}: cron pods must not match the Service"),
+        )?;
         check_container(spec, fullname, cj, true, auto_repo)?;
     }
     Ok(())
@@ -448,10 +839,17 @@ fn check_cron_jobs(spec: &Value, fullname: &str, docs: &[Value], auto_repo: &str
 
 #[test]
 fn auto_image_fails_clearly_without_a_repository() {
-    let (_, _, path) = packaged().iter().find(|(_, c, _)| *c == "inventory").unwrap();
+    let (_, _, path) = packaged()
+        .iter()
+        .find(|(_, c, _)| *c == "inventory")
+        .unwrap();
     for (name, helm) in helms() {
-        let err = render(&helm, path, &[] as &[&str]).expect_err("rendering an AUTO image without a repository must fail");
-        assert!(err.contains("image.repository is required"), "{name}: {err}");
+        let err = render(&helm, path, &[] as &[&str])
+            .expect_err("rendering an AUTO image without a repository must fail");
+        assert!(
+            err.contains("image.repository is required"),
+            "{name}: {err}"
+        );
     }
 }
 
@@ -460,8 +858,18 @@ fn install_time_overrides_work_and_the_schema_rejects_nonsense() {
     let (_, _, path) = packaged().iter().find(|(_, c, _)| *c == "hello").unwrap();
     for (name, helm) in helms() {
         let docs = render(&helm, path, &["--set", "autoscaling.maxReplicas=9"]).unwrap();
-        assert_eq!(find(&docs, "HorizontalPodAutoscaler")[0]["spec"]["maxReplicas"], 9, "{name}");
-        for bad in ["autoscaling.maxReplicas=-1", "autoscaling.maxReplicas=abc", "image.pullPolicy=Sometimes", "autoscalling.enabled=true", "ports[0].containerPort=70000"] {
+        assert_eq!(
+            find(&docs, "HorizontalPodAutoscaler")[0]["spec"]["maxReplicas"],
+            9,
+            "{name}"
+        );
+        for bad in [
+            "autoscaling.maxReplicas=-1",
+            "autoscaling.maxReplicas=abc",
+            "image.pullPolicy=Sometimes",
+            "autoscalling.enabled=true",
+            "ports[0].containerPort=70000",
+        ] {
             let err = render(&helm, path, &["--set", bad]).expect_err(bad);
             assert!(err.contains("schema"), "{name} {bad}: {err}");
         }
@@ -475,8 +883,20 @@ fn yaml_1_1_lookalike_strings_reach_the_pod_unchanged() {
     for (name, helm) in helms() {
         let docs = render(&helm, path, &[] as &[&str]).unwrap();
         let env = &find(&docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["env"];
-        for (k, v) in [("NORWAY", "NO"), ("YES_WORD", "yes"), ("OCTAL", "0755"), ("SCIENTIFIC", "1e3"), ("TEMPLATE", "{{ .Release.Name }}-{{ \"INJECTED\" | upper }}"), ("NEL", "before\u{85}after")] {
-            let got = env.as_array().unwrap().iter().find(|e| e["name"] == k).unwrap();
+        for (k, v) in [
+            ("NORWAY", "NO"),
+            ("YES_WORD", "yes"),
+            ("OCTAL", "0755"),
+            ("SCIENTIFIC", "1e3"),
+            ("TEMPLATE", "{{ .Release.Name }}-{{ \"INJECTED\" | upper }}"),
+            ("NEL", "before\u{85}after"),
+        ] {
+            let got = env
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == k)
+                .unwrap();
             assert_eq!(got["value"], v, "{name}: {k}");
         }
     }

@@ -64,11 +64,12 @@ app.kubernetes.io/instance: {{ .Release.Name | quote }}
 app.kubernetes.io/component: "server"
 {{- end -}}
 
-{{/* Standard labels for every object (no component label). */}}
+{{/* Standard labels for every object (no component label). The version label
+     is .Chart.AppVersion made label-safe ("+" etc. -> "_", max 63 chars). */}}
 {{- define "svc.labels" -}}
 helm.sh/chart: {{ include "svc.chart" . | quote }}
 {{ include "svc.baseSelectorLabels" . }}
-{{- with .Chart.AppVersion }}
+{{- with (regexReplaceAll "[^-A-Za-z0-9_.]" (toString .Chart.AppVersion) "_" | trunc 63 | trimAll "-_.") }}
 app.kubernetes.io/version: {{ . | quote }}
 {{- end }}
 app.kubernetes.io/managed-by: {{ .Release.Service | quote }}

@@ -3,23 +3,62 @@
 
 /// Helm templates, copied into every chart unchanged (path inside the chart, content).
 pub const HELM_FILES: &[(&str, &str)] = &[
-    ("templates/NOTES.txt", include_str!("../../chart-template/templates/NOTES.txt")),
-    ("templates/_helpers.tpl", include_str!("../../chart-template/templates/_helpers.tpl")),
-    ("templates/cronjob.yaml", include_str!("../../chart-template/templates/cronjob.yaml")),
-    ("templates/deployment.yaml", include_str!("../../chart-template/templates/deployment.yaml")),
-    ("templates/hpa.yaml", include_str!("../../chart-template/templates/hpa.yaml")),
-    ("templates/ingress.yaml", include_str!("../../chart-template/templates/ingress.yaml")),
-    ("templates/service-headless.yaml", include_str!("../../chart-template/templates/service-headless.yaml")),
-    ("templates/service.yaml", include_str!("../../chart-template/templates/service.yaml")),
-    ("templates/serviceaccount.yaml", include_str!("../../chart-template/templates/serviceaccount.yaml")),
-    ("templates/statefulset.yaml", include_str!("../../chart-template/templates/statefulset.yaml")),
-    ("values.schema.json", include_str!("../../chart-template/values.schema.json")),
+    (
+        "templates/NOTES.txt",
+        include_str!("../../chart-template/templates/NOTES.txt"),
+    ),
+    (
+        "templates/_helpers.tpl",
+        include_str!("../../chart-template/templates/_helpers.tpl"),
+    ),
+    (
+        "templates/cronjob.yaml",
+        include_str!("../../chart-template/templates/cronjob.yaml"),
+    ),
+    (
+        "templates/deployment.yaml",
+        include_str!("../../chart-template/templates/deployment.yaml"),
+    ),
+    (
+        "templates/hpa.yaml",
+        include_str!("../../chart-template/templates/hpa.yaml"),
+    ),
+    (
+        "templates/ingress.yaml",
+        include_str!("../../chart-template/templates/ingress.yaml"),
+    ),
+    (
+        "templates/service-headless.yaml",
+        include_str!("../../chart-template/templates/service-headless.yaml"),
+    ),
+    (
+        "templates/service.yaml",
+        include_str!("../../chart-template/templates/service.yaml"),
+    ),
+    (
+        "templates/serviceaccount.yaml",
+        include_str!("../../chart-template/templates/serviceaccount.yaml"),
+    ),
+    (
+        "templates/statefulset.yaml",
+        include_str!("../../chart-template/templates/statefulset.yaml"),
+    ),
+    (
+        "values.schema.json",
+        include_str!("../../chart-template/values.schema.json"),
+    ),
 ];
 
 /// Tera templates for the files that differ per spec.
 pub const TERA_TEMPLATES: &[(&str, &str)] = &[
-    ("values.yaml", include_str!("../../chart-template/values.yaml.tera")),
-    ("README.md", include_str!("../../chart-template/README.md.tera")),
+    (
+        "values.yaml",
+        include_str!("../../chart-template/values.yaml.tera"),
+    ),
+    (
+        "README.md",
+        include_str!("../../chart-template/README.md.tera"),
+    ),
 ];
 
 #[cfg(test)]

@@ -62,12 +62,21 @@ pub fn check_version(v: &str) -> Result<(), Error> {
 }
 
 pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
-    let version = opts.version.clone().unwrap_or_else(|| DEFAULT_VERSION.to_string());
+    let version = opts
+        .version
+        .clone()
+        .unwrap_or_else(|| DEFAULT_VERSION.to_string());
     check_version(&version)?;
     let app_version = match &opts.app_version {
         Some(v) => {
-            if v.is_empty() || v.len() > 128 || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
-                return Err(Error::msg(format!("--app-version {}: must be 1 to 128 printable characters without spaces", printable(v))));
+            if v.is_empty()
+                || v.len() > 128
+                || v.chars().any(|c| c.is_control() || c.is_whitespace())
+            {
+                return Err(Error::msg(format!(
+                    "--app-version {}: must be 1 to 128 printable characters without spaces",
+                    printable(v)
+                )));
             }
             v.clone()
         }
@@ -78,9 +87,10 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
             .or_else(|| service.image.digest.clone())
             .unwrap_or_else(|| "latest".to_string()),
     };
-    let description = service.description.clone().unwrap_or_else(|| {
-        format!("The {} service, packaged by helm k8s-service", service.name)
-    });
+    let description = service
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("The {} service, packaged by helm k8s-service", service.name));
     let values = Values::from_service(service);
 
     let chart_yaml = ChartYaml {
@@ -93,9 +103,18 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
         kube_version: KUBE_VERSION,
         keywords: ["k8s-service", "opta"],
         annotations: BTreeMap::from([
-            ("helm-k8s-service/generator", format!("helm-k8s-service {}", env!("CARGO_PKG_VERSION"))),
-            ("helm-k8s-service/timeout", format!("{}s", service.timeout_seconds)),
-            ("helm-k8s-service/max-history", service.max_history.to_string()),
+            (
+                "helm-k8s-service/generator",
+                format!("helm-k8s-service {}", env!("CARGO_PKG_VERSION")),
+            ),
+            (
+                "helm-k8s-service/timeout",
+                format!("{}s", service.timeout_seconds),
+            ),
+            (
+                "helm-k8s-service/max-history",
+                service.max_history.to_string(),
+            ),
         ]),
     };
     let chart_yaml = serde_saphyr::to_string(&chart_yaml)
@@ -120,11 +139,19 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
         ("Chart.yaml".into(), chart_yaml.into_bytes()),
         ("values.yaml".into(), values_yaml.into_bytes()),
     ];
-    files.extend(embedded::HELM_FILES.iter().map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())));
+    files.extend(
+        embedded::HELM_FILES
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())),
+    );
     files.push(("README.md".into(), readme.into_bytes()));
     // Helm's order: Chart.yaml, values.yaml, values.schema.json, templates/, then the rest.
     files.sort_by_key(|(p, _)| helm_order(p));
-    Ok(Chart { name: service.name.clone(), version, files })
+    Ok(Chart {
+        name: service.name.clone(),
+        version,
+        files,
+    })
 }
 
 fn helm_order(path: &str) -> (u8, String) {
@@ -141,10 +168,15 @@ fn helm_order(path: &str) -> (u8, String) {
 /// The commented values.yaml must mean exactly the values we computed: read it back and compare.
 /// A mismatch is a bug in the template or the emitter, never something to ship.
 fn verify_values_yaml(text: &str, expected: &serde_json::Value) -> Result<(), Error> {
-    let parsed: serde_json::Value = serde_saphyr::from_str(text)
-        .map_err(|e| Error::msg(format!("internal error: generated values.yaml does not parse: {e}")))?;
+    let parsed: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| {
+        Error::msg(format!(
+            "internal error: generated values.yaml does not parse: {e}"
+        ))
+    })?;
     if &parsed != expected {
-        return Err(Error::msg("internal error: generated values.yaml differs from the computed values"));
+        return Err(Error::msg(
+            "internal error: generated values.yaml differs from the computed values",
+        ));
     }
     Ok(())
 }

@@ -87,13 +87,41 @@ mod tests {
 
     #[test]
     fn fragments_round_trip_at_any_indent() {
-        let tricky = json!(["yes", "NO", "0755", "a\nb", "  lead\ntrail  ", "{{ .Release.Name }}", "a: b", "#", "*x", "~", ""]);
+        let tricky = json!([
+            "yes",
+            "NO",
+            "0755",
+            "a\nb",
+            "  lead\ntrail  ",
+            "{{ .Release.Name }}",
+            "a: b",
+            "#",
+            "*x",
+            "~",
+            ""
+        ]);
         for indent in [0usize, 2, 4] {
-            for v in tricky.as_array().unwrap().iter().chain([&tricky, &json!({"k": tricky.clone()}), &json!([])]) {
-                let doc = format!("{}key:{}\n", " ".repeat(indent), yaml_fragment(v, indent).unwrap());
-                let wrapped = if indent == 0 { doc } else { format!("outer:\n{doc}") };
+            for v in tricky.as_array().unwrap().iter().chain([
+                &tricky,
+                &json!({"k": tricky.clone()}),
+                &json!([]),
+            ]) {
+                let doc = format!(
+                    "{}key:{}\n",
+                    " ".repeat(indent),
+                    yaml_fragment(v, indent).unwrap()
+                );
+                let wrapped = if indent == 0 {
+                    doc
+                } else {
+                    format!("outer:\n{doc}")
+                };
                 let back = reparse(&wrapped);
-                let got = if indent == 0 { &back["key"] } else { &back["outer"]["key"] };
+                let got = if indent == 0 {
+                    &back["key"]
+                } else {
+                    &back["outer"]["key"]
+                };
                 assert_eq!(got, v, "indent {indent}:\n{wrapped}");
             }
         }

@@ -91,7 +91,9 @@ impl Resources {
         format!("{}{}", self.memory.0, self.memory.1)
     }
     fn memory_bytes(&self) -> u64 {
-        self.memory.0.saturating_mul(rules::unit_bytes(self.memory.1))
+        self.memory
+            .0
+            .saturating_mul(rules::unit_bytes(self.memory.1))
     }
 }
 
@@ -161,7 +163,10 @@ pub struct Overrides {
 }
 
 /// Build and validate; every problem found is reported, not only the first.
-pub fn build(loaded: &LoadedService, overrides: &Overrides) -> Result<(Service, Vec<String>), Error> {
+pub fn build(
+    loaded: &LoadedService,
+    overrides: &Overrides,
+) -> Result<(Service, Vec<String>), Error> {
     let mut b = Builder {
         loaded,
         errors: Vec::new(),
@@ -170,7 +175,8 @@ pub fn build(loaded: &LoadedService, overrides: &Overrides) -> Result<(Service, 
     let service = b.service(&loaded.raw, overrides);
     // Shared fields (healthcheck_path feeds both probes) can raise the same problem twice.
     let mut seen = std::collections::BTreeSet::new();
-    b.errors.retain(|d| seen.insert((d.line, d.column, d.field.clone(), d.message.clone())));
+    b.errors
+        .retain(|d| seen.insert((d.line, d.column, d.field.clone(), d.message.clone())));
     b.warnings.dedup();
     if b.errors.is_empty() {
         Ok((service, b.warnings))
@@ -227,13 +233,22 @@ impl Builder<'_> {
             Some(Lenient::Text(t)) => match T::parse(t) {
                 Some(x) => x,
                 None => {
-                    self.fail(path, format!("expected {}, found `{}`", T::EXPECTING, printable(t)));
+                    self.fail(
+                        path,
+                        format!("expected {}, found `{}`", T::EXPECTING, printable(t)),
+                    );
                     return default;
                 }
             },
         };
         if value < range.0 || value > range.1 {
-            self.fail(path, format!("must be between {} and {} (found {value})", range.0, range.1));
+            self.fail(
+                path,
+                format!(
+                    "must be between {} and {} (found {value})",
+                    range.0, range.1
+                ),
+            );
             return default;
         }
         value
@@ -249,8 +264,18 @@ impl Builder<'_> {
         let ports = self.ports(raw);
         let probe_port = self.probe_port(raw, &ports);
         let (min_replicas, max_replicas) = self.replicas(raw);
-        let cpu_target = self.num(&self.path("autoscaling_target_cpu_percentage"), &raw.autoscaling_target_cpu_percentage, 80, (0, 100));
-        let memory_target = self.num(&self.path("autoscaling_target_mem_percentage"), &raw.autoscaling_target_mem_percentage, 80, (0, 100));
+        let cpu_target = self.num(
+            &self.path("autoscaling_target_cpu_percentage"),
+            &raw.autoscaling_target_cpu_percentage,
+            80,
+            (0, 100),
+        );
+        let memory_target = self.num(
+            &self.path("autoscaling_target_mem_percentage"),
+            &raw.autoscaling_target_mem_percentage,
+            80,
+            (0, 100),
+        );
         if min_replicas < max_replicas && cpu_target == 0 && memory_target == 0 {
             self.fail(
                 &self.path("autoscaling_target_cpu_percentage"),
@@ -265,7 +290,8 @@ impl Builder<'_> {
         let tolerations = self.tolerations(raw);
         let cron_jobs = self.cron_jobs(raw);
         let volumes = self.volumes(raw);
-        let pod_annotations = self.annotations(&self.path("pod_annotations"), raw.pod_annotations.as_ref());
+        let pod_annotations =
+            self.annotations(&self.path("pod_annotations"), raw.pod_annotations.as_ref());
         let pod_labels = self.labels(raw);
         let command = raw.commands.clone().unwrap_or_default();
         let args = raw.args.clone().unwrap_or_default();
@@ -312,19 +338,29 @@ impl Builder<'_> {
     fn name(&mut self, raw: &RawService) -> String {
         let path = self.path("name");
         let Some(name) = raw.name.clone() else {
-            self.fail_help(&FieldPath::root(), "missing field `name`", "add `name: my-service`: it names the chart and every object it creates");
+            self.fail_help(
+                &FieldPath::root(),
+                "missing field `name`",
+                "add `name: my-service`: it names the chart and every object it creates",
+            );
             return "invalid".into();
         };
         // Opta module names may be mixed-case (`myApp`); Kubernetes names may not.
         let name = if self.loaded.from_opta_file && name.bytes().any(|b| b.is_ascii_uppercase()) {
             let lower = name.to_ascii_lowercase();
-            self.warnings.push(format!("module `{name}` becomes the chart `{lower}` (Kubernetes names are lowercase)"));
+            self.warnings.push(format!(
+                "module `{name}` becomes the chart `{lower}` (Kubernetes names are lowercase)"
+            ));
             lower
         } else {
             name
         };
         if let Err(e) = rules::dns_label(&name, 53) {
-            self.fail_help(&path, format!("`{}` is not a valid chart name: it {e}", printable(&name)), "the name is used for the chart and its Kubernetes objects, e.g. `payments-api`");
+            self.fail_help(
+                &path,
+                format!("`{}` is not a valid chart name: it {e}", printable(&name)),
+                "the name is used for the chart and its Kubernetes objects, e.g. `payments-api`",
+            );
         }
         name
     }
@@ -334,7 +370,11 @@ impl Builder<'_> {
         let Some(image) = raw.image.as_deref() else {
             let base = self.loaded.base.clone();
             self.fail_help(&base, "missing field `image`", "set `image: REPOSITORY` (e.g. `ghcr.io/acme/api`), or `image: AUTO` to give it at install time");
-            return Image { repository: None, tag: None, digest: None };
+            return Image {
+                repository: None,
+                tag: None,
+                digest: None,
+            };
         };
         let image = image.trim();
         let (mut repository, mut tag, mut digest) = (None, None, None);
@@ -344,20 +384,31 @@ impl Builder<'_> {
                 None => (image, None),
             };
             let (repo, t) = match rest.rfind(':') {
-                Some(i) if !rest[i..].contains('/') => (&rest[..i], Some(rest[i + 1..].to_string())),
+                Some(i) if !rest[i..].contains('/') => {
+                    (&rest[..i], Some(rest[i + 1..].to_string()))
+                }
                 _ => (rest, None),
             };
             if let Err(e) = rules::image_repository(repo) {
-                self.fail(&path, format!("`{}` is not a valid image: {e}", printable(image)));
+                self.fail(
+                    &path,
+                    format!("`{}` is not a valid image: {e}", printable(image)),
+                );
             }
             repository = Some(repo.to_string());
             tag = t;
             digest = d;
         }
-        for (field, inline, given) in [("tag", &mut tag, &raw.tag), ("digest", &mut digest, &raw.digest)] {
+        for (field, inline, given) in [
+            ("tag", &mut tag, &raw.tag),
+            ("digest", &mut digest, &raw.digest),
+        ] {
             if let Some(g) = given {
                 if inline.is_some() {
-                    self.fail(&self.path(field), format!("the image already carries a {field}; give it in one place only"));
+                    self.fail(
+                        &self.path(field),
+                        format!("the image already carries a {field}; give it in one place only"),
+                    );
                 }
                 *inline = Some(g.trim().to_string());
             }
@@ -368,36 +419,55 @@ impl Builder<'_> {
         if let Some(d) = &ov.digest {
             digest = Some(d.clone());
         }
-        if let Some(t) = &tag {
-            if let Err(e) = rules::image_tag(t) {
-                self.fail(&self.path("tag"), format!("`{}` is not a valid image tag: it {e}", printable(t)));
-            }
+        if let Some(t) = &tag
+            && let Err(e) = rules::image_tag(t)
+        {
+            self.fail(
+                &self.path("tag"),
+                format!("`{}` is not a valid image tag: it {e}", printable(t)),
+            );
         }
-        if let Some(d) = &digest {
-            if let Err(e) = rules::image_digest(d) {
-                self.fail(&self.path("digest"), format!("`{}` is not a valid image digest: it {e}", printable(d)));
-            }
+        if let Some(d) = &digest
+            && let Err(e) = rules::image_digest(d)
+        {
+            self.fail(
+                &self.path("digest"),
+                format!("`{}` is not a valid image digest: it {e}", printable(d)),
+            );
         }
         if repository.is_some() && tag.is_none() && digest.is_none() {
             self.warnings.push("the image has no tag or digest, so every pod pulls whatever `latest` is at that moment; set `tag` or `digest`".into());
         }
-        Image { repository, tag, digest }
+        Image {
+            repository,
+            tag,
+            digest,
+        }
     }
 
     fn ports(&mut self, raw: &RawService) -> Vec<Port> {
         let mut ports = Vec::new();
         match (&raw.port, &raw.ports) {
             (Some(_), Some(_)) => {
-                self.fail(&self.path("ports"), "cannot specify both `port` and `ports`");
+                self.fail(
+                    &self.path("ports"),
+                    "cannot specify both `port` and `ports`",
+                );
                 return ports;
             }
             (Some(legacy), None) => {
                 let path = self.path("port");
                 if legacy.len() != 1 {
-                    self.fail_help(&path, "`port` takes exactly one of http, tcp, grpc or websocket", "for several ports use `ports:`");
+                    self.fail_help(
+                        &path,
+                        "`port` takes exactly one of http, tcp, grpc or websocket",
+                        "for several ports use `ports:`",
+                    );
                     return ports;
                 }
-                let Some((key, value)) = legacy.iter().next() else { return ports };
+                let Some((key, value)) = legacy.iter().next() else {
+                    return ports;
+                };
                 let kpath = path.key(key);
                 // Opta's legacy mapping, quirks included: a legacy `tcp` port is http + websocket.
                 let protocol = match key.as_str() {
@@ -406,22 +476,42 @@ impl Builder<'_> {
                     "websocket" | "tcp" => Some(AppProtocol::Websocket),
                     other => {
                         let hint = suggest(other, VALID_LEGACY_PORT_KEYS).unwrap_or_default();
-                        self.fail_help(&kpath, format!("unknown port type `{}`", printable(other)), format!("{hint} expected one of: http, tcp, grpc, websocket").trim().to_string());
+                        self.fail_help(
+                            &kpath,
+                            format!("unknown port type `{}`", printable(other)),
+                            format!("{hint} expected one of: http, tcp, grpc, websocket")
+                                .trim()
+                                .to_string(),
+                        );
                         return ports;
                     }
                 };
                 let number = self.num(&kpath, &Some(value.clone()), 80, (1, 65535));
-                ports.push(Port { name: "main".into(), container_port: number, service_port: 80, kind: PortKind::Http, protocol });
+                ports.push(Port {
+                    name: "main".into(),
+                    container_port: number,
+                    service_port: 80,
+                    kind: PortKind::Http,
+                    protocol,
+                });
             }
             (None, Some(list)) => {
                 for (i, p) in list.iter().enumerate() {
                     let path = self.path("ports").index(i);
-                    self.check(&path.key("name"), rules::port_name(&p.name).map_err(|e| format!("port name `{}` {e}", printable(&p.name))));
+                    self.check(
+                        &path.key("name"),
+                        rules::port_name(&p.name)
+                            .map_err(|e| format!("port name `{}` {e}", printable(&p.name))),
+                    );
                     let kind = match p.port_type.as_str() {
                         "http" => PortKind::Http,
                         "tcp" => PortKind::Tcp,
                         other => {
-                            self.fail_help(&path.key("type"), format!("unknown port type `{}`", printable(other)), "expected http or tcp");
+                            self.fail_help(
+                                &path.key("type"),
+                                format!("unknown port type `{}`", printable(other)),
+                                "expected http or tcp",
+                            );
                             continue;
                         }
                     };
@@ -430,7 +520,11 @@ impl Builder<'_> {
                         Some("grpc") => Some(AppProtocol::Grpc),
                         Some("websocket") => Some(AppProtocol::Websocket),
                         Some(other) => {
-                            self.fail_help(&path.key("protocol"), format!("unknown protocol `{}`", printable(other)), "expected grpc or websocket");
+                            self.fail_help(
+                                &path.key("protocol"),
+                                format!("unknown protocol `{}`", printable(other)),
+                                "expected grpc or websocket",
+                            );
                             None
                         }
                     };
@@ -442,11 +536,25 @@ impl Builder<'_> {
                     }
                     let number = self.num(&path.key("port"), &p.port, 1, (1, 65535));
                     let default_service = if kind == PortKind::Http { 80 } else { number };
-                    let service_port = self.num(&path.key("service_port"), &p.service_port, default_service, (1, 65535));
-                    ports.push(Port { name: p.name.clone(), container_port: number, service_port, kind, protocol });
+                    let service_port = self.num(
+                        &path.key("service_port"),
+                        &p.service_port,
+                        default_service,
+                        (1, 65535),
+                    );
+                    ports.push(Port {
+                        name: p.name.clone(),
+                        container_port: number,
+                        service_port,
+                        kind,
+                        protocol,
+                    });
                 }
                 if ports.iter().filter(|p| p.kind == PortKind::Http).count() > 1 {
-                    self.fail(&self.path("ports"), "multiple `type: http` ports are not supported; make the others tcp");
+                    self.fail(
+                        &self.path("ports"),
+                        "multiple `type: http` ports are not supported; make the others tcp",
+                    );
                 }
                 for (what, key) in [("name", 0), ("port number", 1), ("service port number", 2)] {
                     let mut seen = std::collections::BTreeSet::new();
@@ -457,7 +565,10 @@ impl Builder<'_> {
                             _ => p.service_port.to_string(),
                         };
                         if !seen.insert(v.clone()) {
-                            self.fail(&self.path("ports").index(i), format!("duplicate {what} `{v}`"));
+                            self.fail(
+                                &self.path("ports").index(i),
+                                format!("duplicate {what} `{v}`"),
+                            );
                         }
                     }
                 }
@@ -473,7 +584,13 @@ impl Builder<'_> {
                 if !ports.iter().any(|p| &p.name == name) {
                     let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
                     let hint = suggest(name, &names).unwrap_or_default();
-                    self.fail_help(&self.path("probe_port"), format!("`{}` is not the name of a port", printable(name)), format!("{hint} ports: {}", names.join(", ")).trim().to_string());
+                    self.fail_help(
+                        &self.path("probe_port"),
+                        format!("`{}` is not the name of a port", printable(name)),
+                        format!("{hint} ports: {}", names.join(", "))
+                            .trim()
+                            .to_string(),
+                    );
                 }
                 Some(name.clone())
             }
@@ -482,12 +599,31 @@ impl Builder<'_> {
     }
 
     fn replicas(&mut self, raw: &RawService) -> (u32, u32) {
-        let min = self.num(&self.path("min_containers"), &raw.min_containers, 1, (0, 10_000));
-        let max = self.num(&self.path("max_containers"), &raw.max_containers, 3, (0, 10_000));
+        let min = self.num(
+            &self.path("min_containers"),
+            &raw.min_containers,
+            1,
+            (0, 10_000),
+        );
+        let max = self.num(
+            &self.path("max_containers"),
+            &raw.max_containers,
+            3,
+            (0, 10_000),
+        );
         if min > max {
-            self.fail(&self.path("min_containers"), format!("min_containers ({min}) must be less than or equal to max_containers ({max})"));
+            self.fail(
+                &self.path("min_containers"),
+                format!(
+                    "min_containers ({min}) must be less than or equal to max_containers ({max})"
+                ),
+            );
         } else if min == 0 && max != 0 {
-            self.fail_help(&self.path("min_containers"), "min_containers can only be 0 if max_containers is 0", "max_containers: 0 makes a cron-only service with no pods");
+            self.fail_help(
+                &self.path("min_containers"),
+                "min_containers can only be 0 if max_containers is 0",
+                "max_containers: 0 makes a cron-only service with no pods",
+            );
         }
         (min, max)
     }
@@ -509,38 +645,72 @@ impl Builder<'_> {
             if let Err(e) = rules::env_name(name) {
                 self.fail(&path, format!("secret `{}` {e}", printable(name)));
             } else if !seen.insert(name.clone()) {
-                self.fail(&path, format!("`{name}` is both an env var and a secret, or listed twice"));
+                self.fail(
+                    &path,
+                    format!("`{name}` is both an env var and a secret, or listed twice"),
+                );
             }
         }
         if let Some(name) = &raw.secret_name {
-            let r = rules::dns_subdomain(name).map_err(|e| format!("secret_name `{}`: {e}", printable(name)));
+            let r = rules::dns_subdomain(name)
+                .map_err(|e| format!("secret_name `{}`: {e}", printable(name)));
             self.check(&self.path("secret_name"), r);
         }
         (env, secrets, raw.secret_name.clone())
     }
 
-    fn probe(&mut self, raw: &RawService, kind: &str, ports: &[Port], probe_port: &Option<String>) -> Probe {
+    fn probe(
+        &mut self,
+        raw: &RawService,
+        kind: &str,
+        ports: &[Port],
+        probe_port: &Option<String>,
+    ) -> Probe {
         let (specific_path, specific_cmd, delay) = if kind == "liveness" {
-            (&raw.liveness_probe_path, &raw.liveness_probe_command, &raw.initial_liveness_delay)
+            (
+                &raw.liveness_probe_path,
+                &raw.liveness_probe_command,
+                &raw.initial_liveness_delay,
+            )
         } else {
-            (&raw.readiness_probe_path, &raw.readiness_probe_command, &raw.initial_readiness_delay)
+            (
+                &raw.readiness_probe_path,
+                &raw.readiness_probe_command,
+                &raw.initial_readiness_delay,
+            )
         };
         let path_field = format!("{kind}_probe_path");
         let cmd_field = format!("{kind}_probe_command");
         // Opta: the specific field wins over healthcheck_*; a path and a command may not meet.
-        let path_given = [("healthcheck_path", &raw.healthcheck_path), (path_field.as_str(), specific_path)]
-            .into_iter()
-            .find(|(_, v)| v.is_some())
-            .map(|(f, _)| f);
-        let cmd_given = [("healthcheck_command", &raw.healthcheck_command), (cmd_field.as_str(), specific_cmd)]
-            .into_iter()
-            .find(|(_, v)| v.is_some())
-            .map(|(f, _)| f);
+        let path_given = [
+            ("healthcheck_path", &raw.healthcheck_path),
+            (path_field.as_str(), specific_path),
+        ]
+        .into_iter()
+        .find(|(_, v)| v.is_some())
+        .map(|(f, _)| f);
+        let cmd_given = [
+            ("healthcheck_command", &raw.healthcheck_command),
+            (cmd_field.as_str(), specific_cmd),
+        ]
+        .into_iter()
+        .find(|(_, v)| v.is_some())
+        .map(|(f, _)| f);
         // healthcheck_path + healthcheck_command breaks both probes: say it once.
-        let shared = path_given == Some("healthcheck_path") && cmd_given == Some("healthcheck_command");
-        if let (Some(pf), Some(cf), false) = (path_given, cmd_given, shared && kind == "readiness") {
-            let what = if shared { "probes".to_string() } else { format!("{kind} probe") };
-            self.fail_help(&self.path(cf), format!("invalid {what}: `{pf}` and `{cf}` are both set"), "a probe is either an HTTP GET of a path or a command, not both");
+        let shared =
+            path_given == Some("healthcheck_path") && cmd_given == Some("healthcheck_command");
+        if let (Some(pf), Some(cf), false) = (path_given, cmd_given, shared && kind == "readiness")
+        {
+            let what = if shared {
+                "probes".to_string()
+            } else {
+                format!("{kind} probe")
+            };
+            self.fail_help(
+                &self.path(cf),
+                format!("invalid {what}: `{pf}` and `{cf}` are both set"),
+                "a probe is either an HTTP GET of a path or a command, not both",
+            );
         }
         let (path_from, path) = match specific_path {
             Some(p) => (path_field.clone(), Some(p.clone())),
@@ -548,14 +718,23 @@ impl Builder<'_> {
         };
         let (cmd_from, command) = match specific_cmd.as_ref().filter(|c| !c.is_empty()) {
             Some(c) => (cmd_field.clone(), c.clone()),
-            None => ("healthcheck_command".to_string(), raw.healthcheck_command.clone().unwrap_or_default()),
+            None => (
+                "healthcheck_command".to_string(),
+                raw.healthcheck_command.clone().unwrap_or_default(),
+            ),
         };
         let mut path = path;
         if let Some(p) = path.clone() {
             let r = rules::probe_path(&p).map_err(|e| format!("probe path {e}"));
             self.check(&self.path(&path_from), r);
-            match probe_port.as_ref().and_then(|n| ports.iter().find(|x| &x.name == n)) {
-                None => self.fail(&self.path(&path_from), "an HTTP probe needs a port: add `port` or `ports`"),
+            match probe_port
+                .as_ref()
+                .and_then(|n| ports.iter().find(|x| &x.name == n))
+            {
+                None => self.fail(
+                    &self.path(&path_from),
+                    "an HTTP probe needs a port: add `port` or `ports`",
+                ),
                 Some(port) if port.kind == PortKind::Tcp => {
                     // Opta: a path probe on a tcp port is a TCP check.
                     self.warnings.push(format!(
@@ -568,10 +747,22 @@ impl Builder<'_> {
             }
         }
         if !command.is_empty() && command[0].trim().is_empty() {
-            self.fail(&self.path(&cmd_from), "the probe command must start with a program");
+            self.fail(
+                &self.path(&cmd_from),
+                "the probe command must start with a program",
+            );
         }
-        let initial_delay = self.num(&self.path(&format!("initial_{kind}_delay")), delay, 30, (0, 3600));
-        Probe { path, command, initial_delay }
+        let initial_delay = self.num(
+            &self.path(&format!("initial_{kind}_delay")),
+            delay,
+            30,
+            (0, 3600),
+        );
+        Probe {
+            path,
+            command,
+            initial_delay,
+        }
     }
 
     fn resources(&mut self, raw: &RawService) -> (Resources, Resources) {
@@ -595,9 +786,15 @@ impl Builder<'_> {
                 None => self.fail(&req_path, "missing field `memory` (megabytes, e.g. 128)"),
             }
         }
-        let requests = Resources { cpu_millis: cpu, memory: mem };
+        let requests = Resources {
+            cpu_millis: cpu,
+            memory: mem,
+        };
         // Limits are twice the requests unless the spec says otherwise, for CPU and memory both.
-        let mut limits = Resources { cpu_millis: cpu.saturating_mul(2), memory: (mem.0.saturating_mul(2), mem.1) };
+        let mut limits = Resources {
+            cpu_millis: cpu.saturating_mul(2),
+            memory: (mem.0.saturating_mul(2), mem.1),
+        };
         if let Some(l) = &raw.resource_limits {
             if let Some(q) = &l.cpu {
                 match rules::cpu_millis(q) {
@@ -613,22 +810,46 @@ impl Builder<'_> {
             }
         }
         if limits.cpu_millis < requests.cpu_millis {
-            self.fail(&lim_path.key("cpu"), format!("the CPU limit ({}) is below the request ({})", limits.cpu(), requests.cpu()));
+            self.fail(
+                &lim_path.key("cpu"),
+                format!(
+                    "the CPU limit ({}) is below the request ({})",
+                    limits.cpu(),
+                    requests.cpu()
+                ),
+            );
         }
         if limits.memory_bytes() < requests.memory_bytes() {
-            self.fail(&lim_path.key("memory"), format!("the memory limit ({}) is below the request ({})", limits.memory(), requests.memory()));
+            self.fail(
+                &lim_path.key("memory"),
+                format!(
+                    "the memory limit ({}) is below the request ({})",
+                    limits.memory(),
+                    requests.memory()
+                ),
+            );
         }
         (requests, limits)
     }
 
     fn ingress(&mut self, raw: &RawService, ports: &[Port], max_replicas: u32) -> Ingress {
         let http = ports.iter().find(|p| p.kind == PortKind::Http);
-        let uris = raw.public_uri.clone().map(|u| u.into_vec()).unwrap_or_default();
+        let uris = raw
+            .public_uri
+            .clone()
+            .map(|u| u.into_vec())
+            .unwrap_or_default();
         let multi = matches!(raw.public_uri, Some(crate::spec::raw::OneOrMany::Many(_)));
         let mut routes: Vec<Route> = Vec::new();
         for (i, uri) in uris.iter().enumerate() {
-            let path = if multi { self.path("public_uri").index(i) } else { self.path("public_uri") };
-            let Some(route) = self.route(&path, uri) else { continue };
+            let path = if multi {
+                self.path("public_uri").index(i)
+            } else {
+                self.path("public_uri")
+            };
+            let Some(route) = self.route(&path, uri) else {
+                continue;
+            };
             if routes.contains(&route) {
                 self.fail(&path, format!("`{}` is listed twice", printable(uri)));
                 continue;
@@ -636,30 +857,53 @@ impl Builder<'_> {
             routes.push(route);
         }
         if !routes.is_empty() && http.is_none() {
-            self.fail_help(&self.path("public_uri"), "public_uri needs an http port to route to", "add `port: {http: 8080}` or a `ports` entry with `type: http`");
+            self.fail_help(
+                &self.path("public_uri"),
+                "public_uri needs an http port to route to",
+                "add `port: {http: 8080}` or a `ports` entry with `type: http`",
+            );
         }
         if !routes.is_empty() && max_replicas == 0 {
-            self.fail(&self.path("public_uri"), "public_uri needs running containers, but max_containers is 0");
+            self.fail(
+                &self.path("public_uri"),
+                "public_uri needs running containers, but max_containers is 0",
+            );
         }
         let class_name = raw.ingress_class.clone().unwrap_or_else(|| "nginx".into());
-        let r = rules::dns_subdomain(&class_name).map_err(|e| format!("ingress class `{}`: {e}", printable(&class_name)));
+        let r = rules::dns_subdomain(&class_name)
+            .map_err(|e| format!("ingress class `{}`: {e}", printable(&class_name)));
         self.check(&self.path("ingress_class"), r);
         let consistent_hash = raw.consistent_hash.clone();
-        if let Some(h) = &consistent_hash {
-            if h.trim().is_empty() || h.chars().any(|c| c.is_control()) {
-                self.fail(&self.path("consistent_hash"), "must be an nginx variable such as `$request_uri`, without control characters");
-            }
+        if let Some(h) = &consistent_hash
+            && (h.trim().is_empty() || h.chars().any(|c| c.is_control()))
+        {
+            self.fail(
+                &self.path("consistent_hash"),
+                "must be an nginx variable such as `$request_uri`, without control characters",
+            );
         }
-        let annotations = self.annotations(&self.path("ingress_extra_annotations"), raw.ingress_extra_annotations.as_ref());
+        let annotations = self.annotations(
+            &self.path("ingress_extra_annotations"),
+            raw.ingress_extra_annotations.as_ref(),
+        );
         for key in annotations.keys().filter(|k| k.ends_with("-snippet")) {
             self.warnings.push(format!("ingress annotation `{key}`: current ingress-nginx refuses snippet annotations unless the controller allows them"));
         }
         Ingress {
             routes,
             class_name,
-            keep_path_prefix: self.flag(&self.path("keep_path_prefix"), &raw.keep_path_prefix, false),
+            keep_path_prefix: self.flag(
+                &self.path("keep_path_prefix"),
+                &raw.keep_path_prefix,
+                false,
+            ),
             sticky_session: self.flag(&self.path("sticky_session"), &raw.sticky_session, false),
-            sticky_max_age: self.num(&self.path("sticky_session_max_age"), &raw.sticky_session_max_age, 86_400, (1, 31_536_000)),
+            sticky_max_age: self.num(
+                &self.path("sticky_session_max_age"),
+                &raw.sticky_session_max_age,
+                86_400,
+                (1, 31_536_000),
+            ),
             consistent_hash,
             annotations,
             port: http.map(|p| p.name.clone()),
@@ -671,7 +915,11 @@ impl Builder<'_> {
     fn route(&mut self, path: &FieldPath, uri: &str) -> Option<Route> {
         let uri = uri.trim();
         if uri.contains("://") {
-            self.fail_help(path, format!("`{}` has a scheme", printable(uri)), "write public_uri as `domain/path`, e.g. `api.example.com/v1`");
+            self.fail_help(
+                path,
+                format!("`{}` has a scheme", printable(uri)),
+                "write public_uri as `domain/path`, e.g. `api.example.com/v1`",
+            );
             return None;
         }
         let (host, rest) = if let Some(r) = uri.strip_prefix('/') {
@@ -685,14 +933,22 @@ impl Builder<'_> {
             }
         };
         let host = host.to_ascii_lowercase();
-        let host = if host.is_empty() || host == "all" { None } else { Some(host) };
-        if let Some(h) = &host {
-            if let Err(e) = rules::ingress_host(h) {
-                self.fail(path, format!("`{}` is not a valid host: {e}", printable(h)));
-                return None;
-            }
+        let host = if host.is_empty() || host == "all" {
+            None
+        } else {
+            Some(host)
+        };
+        if let Some(h) = &host
+            && let Err(e) = rules::ingress_host(h)
+        {
+            self.fail(path, format!("`{}` is not a valid host: {e}", printable(h)));
+            return None;
         }
-        let mut p = if rest.is_empty() { "/".to_string() } else { rest };
+        let mut p = if rest.is_empty() {
+            "/".to_string()
+        } else {
+            rest
+        };
         while p.len() > 1 && p.ends_with('/') {
             p.pop();
         }
@@ -703,13 +959,20 @@ impl Builder<'_> {
         Some(Route { host, path: p })
     }
 
-    fn annotations(&mut self, path: &FieldPath, map: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
+    fn annotations(
+        &mut self,
+        path: &FieldPath,
+        map: Option<&BTreeMap<String, String>>,
+    ) -> BTreeMap<String, String> {
         let map = map.cloned().unwrap_or_default();
         let mut total = 0;
         for (k, v) in &map {
             total += k.len() + v.len();
             if let Err(e) = rules::qualified_name(k) {
-                self.fail(&path.key(k), format!("annotation key `{}`: {e}", printable(k)));
+                self.fail(
+                    &path.key(k),
+                    format!("annotation key `{}`: {e}", printable(k)),
+                );
             }
         }
         if total > 256 * 1024 {
@@ -726,8 +989,19 @@ impl Builder<'_> {
                 self.fail(&path.key(k), format!("label key `{}`: {e}", printable(k)));
             } else if let Err(e) = rules::label_value(v) {
                 self.fail(&path.key(k), format!("label value `{}` {e}", printable(v)));
-            } else if ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component"].contains(&k.as_str()) {
-                self.fail(&path.key(k), format!("`{k}` is set by the chart and used in selectors; choose another label"));
+            } else if [
+                "app.kubernetes.io/name",
+                "app.kubernetes.io/instance",
+                "app.kubernetes.io/component",
+            ]
+            .contains(&k.as_str())
+            {
+                self.fail(
+                    &path.key(k),
+                    format!(
+                        "`{k}` is set by the chart and used in selectors; choose another label"
+                    ),
+                );
             }
         }
         map
@@ -739,12 +1013,19 @@ impl Builder<'_> {
             let path = self.path("tolerations").index(i);
             let operator = t.operator.clone().unwrap_or_else(|| "Equal".into());
             if !["Equal", "Exists"].contains(&operator.as_str()) {
-                self.fail_help(&path.key("operator"), format!("unknown operator `{}`", printable(&operator)), "expected Equal or Exists");
+                self.fail_help(
+                    &path.key("operator"),
+                    format!("unknown operator `{}`", printable(&operator)),
+                    "expected Equal or Exists",
+                );
             }
             match &t.key {
                 Some(k) => {
                     if let Err(e) = rules::qualified_name(k) {
-                        self.fail(&path.key("key"), format!("toleration key `{}`: {e}", printable(k)));
+                        self.fail(
+                            &path.key("key"),
+                            format!("toleration key `{}`: {e}", printable(k)),
+                        );
                     }
                 }
                 None if operator == "Exists" => {}
@@ -753,22 +1034,40 @@ impl Builder<'_> {
             // Opta's defaults: value `opta`, effect `NoSchedule`.
             let value = if operator == "Exists" {
                 if t.value.is_some() {
-                    self.fail(&path.key("value"), "a toleration with operator Exists takes no value");
+                    self.fail(
+                        &path.key("value"),
+                        "a toleration with operator Exists takes no value",
+                    );
                 }
                 None
             } else {
                 let v = t.value.clone().unwrap_or_else(|| "opta".into());
                 if let Err(e) = rules::label_value(&v) {
-                    self.fail(&path.key("value"), format!("toleration value `{}` {e}", printable(&v)));
+                    self.fail(
+                        &path.key("value"),
+                        format!("toleration value `{}` {e}", printable(&v)),
+                    );
                 }
                 Some(v)
             };
             let effect = t.effect.clone().unwrap_or_else(|| "NoSchedule".into());
             if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect.as_str()) {
-                let hint = suggest(&effect, &["NoSchedule", "PreferNoSchedule", "NoExecute"]).unwrap_or_default();
-                self.fail_help(&path.key("effect"), format!("unknown effect `{}`", printable(&effect)), format!("{hint} expected NoSchedule, PreferNoSchedule or NoExecute").trim().to_string());
+                let hint = suggest(&effect, &["NoSchedule", "PreferNoSchedule", "NoExecute"])
+                    .unwrap_or_default();
+                self.fail_help(
+                    &path.key("effect"),
+                    format!("unknown effect `{}`", printable(&effect)),
+                    format!("{hint} expected NoSchedule, PreferNoSchedule or NoExecute")
+                        .trim()
+                        .to_string(),
+                );
             }
-            out.push(Toleration { key: t.key.clone(), operator, value, effect });
+            out.push(Toleration {
+                key: t.key.clone(),
+                operator,
+                value,
+                effect,
+            });
         }
         out
     }
@@ -779,37 +1078,81 @@ impl Builder<'_> {
             let path = self.path("cron_jobs").index(i);
             let name = c.name.clone().unwrap_or_else(|| i.to_string());
             if let Err(e) = rules::dns_label(&name, 20) {
-                self.fail(&path.key("name"), format!("cron job name `{}` {e}", printable(&name)));
+                self.fail(
+                    &path.key("name"),
+                    format!("cron job name `{}` {e}", printable(&name)),
+                );
             } else if out.iter().any(|o| o.name == name) {
-                self.fail(&path.key("name"), format!("two cron jobs are named `{name}`"));
+                self.fail(
+                    &path.key("name"),
+                    format!("two cron jobs are named `{name}`"),
+                );
             }
             let command = c.commands.clone().unwrap_or_default();
             if command.is_empty() || command[0].trim().is_empty() {
-                self.fail_help(&path.key("commands"), "a cron job needs `commands` (the program to run and its arguments)", "e.g. commands: [\"/app/report\", \"--daily\"]");
+                self.fail_help(
+                    &path.key("commands"),
+                    "a cron job needs `commands` (the program to run and its arguments)",
+                    "e.g. commands: [\"/app/report\", \"--daily\"]",
+                );
             }
             let schedule = match &c.schedule {
                 Some(s) => {
                     if let Err(e) = rules::cron_schedule(s) {
-                        self.fail(&path.key("schedule"), format!("invalid schedule `{}`: {e}", printable(s)));
+                        self.fail(
+                            &path.key("schedule"),
+                            format!("invalid schedule `{}`: {e}", printable(s)),
+                        );
                     }
                     s.trim().to_string()
                 }
                 None => {
-                    self.fail_help(&path, "missing field `schedule`", "e.g. schedule: \"*/15 * * * *\"");
+                    self.fail_help(
+                        &path,
+                        "missing field `schedule`",
+                        "e.g. schedule: \"*/15 * * * *\"",
+                    );
                     String::new()
                 }
             };
             if let Some(tz) = &c.time_zone {
-                let ok = !tz.is_empty() && tz.len() <= 64 && tz.split('/').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-')));
+                let ok = !tz.is_empty()
+                    && tz.len() <= 64
+                    && tz.split('/').all(|p| {
+                        !p.is_empty()
+                            && p.bytes().all(|b| {
+                                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-')
+                            })
+                    });
                 if !ok {
-                    self.fail(&path.key("time_zone"), format!("`{}` is not an IANA time zone name such as Europe/Paris", printable(tz)));
+                    self.fail(
+                        &path.key("time_zone"),
+                        format!(
+                            "`{}` is not an IANA time zone name such as Europe/Paris",
+                            printable(tz)
+                        ),
+                    );
                 }
             }
-            let policy = c.concurrency_policy.clone().unwrap_or_else(|| "Forbid".into());
+            let policy = c
+                .concurrency_policy
+                .clone()
+                .unwrap_or_else(|| "Forbid".into());
             if !["Allow", "Forbid", "Replace"].contains(&policy.as_str()) {
-                self.fail_help(&path.key("concurrency_policy"), format!("unknown policy `{}`", printable(&policy)), "expected Allow, Forbid or Replace");
+                self.fail_help(
+                    &path.key("concurrency_policy"),
+                    format!("unknown policy `{}`", printable(&policy)),
+                    "expected Allow, Forbid or Replace",
+                );
             }
-            out.push(CronJob { name, schedule, command, args: c.args.clone().unwrap_or_default(), time_zone: c.time_zone.clone(), concurrency_policy: policy });
+            out.push(CronJob {
+                name,
+                schedule,
+                command,
+                args: c.args.clone().unwrap_or_default(),
+                time_zone: c.time_zone.clone(),
+                concurrency_policy: policy,
+            });
         }
         out
     }
@@ -821,12 +1164,24 @@ impl Builder<'_> {
             let mount = match &s.path {
                 Some(p) => {
                     let p = p.trim().trim_end_matches('/').to_string();
-                    if !p.starts_with('/') || p.split('/').any(|c| c == ".." || c == ".") || p.chars().any(|c| c.is_control()) {
-                        self.fail(&path.key("path"), format!("`{}` must be an absolute path without `.` or `..`", printable(&p)));
+                    if !p.starts_with('/')
+                        || p.split('/').any(|c| c == ".." || c == ".")
+                        || p.chars().any(|c| c.is_control())
+                    {
+                        self.fail(
+                            &path.key("path"),
+                            format!(
+                                "`{}` must be an absolute path without `.` or `..`",
+                                printable(&p)
+                            ),
+                        );
                     } else if p.is_empty() || p == "/tmp" {
                         self.fail(&path.key("path"), "cannot mount a volume at `/` or `/tmp`");
                     } else if out.iter().any(|o| o.path == p) {
-                        self.fail(&path.key("path"), format!("two volumes are mounted at `{p}`"));
+                        self.fail(
+                            &path.key("path"),
+                            format!("two volumes are mounted at `{p}`"),
+                        );
                     }
                     p
                 }
@@ -840,10 +1195,16 @@ impl Builder<'_> {
             }
             let size_gb = self.num(&path.key("size"), &s.size, 1, (1, 65_536));
             if let Some(c) = &s.storage_class {
-                let r = rules::dns_subdomain(c).map_err(|e| format!("storage class `{}`: {e}", printable(c)));
+                let r = rules::dns_subdomain(c)
+                    .map_err(|e| format!("storage class `{}`: {e}", printable(c)));
                 self.check(&path.key("storage_class"), r);
             }
-            out.push(Volume { name: format!("data-{i}"), path: mount, size_gb, storage_class: s.storage_class.clone() });
+            out.push(Volume {
+                name: format!("data-{i}"),
+                path: mount,
+                size_gb,
+                storage_class: s.storage_class.clone(),
+            });
         }
         out
     }
@@ -858,24 +1219,63 @@ impl Builder<'_> {
             allow_privilege_escalation: false,
             add_capabilities: Vec::new(),
         };
-        let Some(s) = &raw.security else { return default };
+        let Some(s) = &raw.security else {
+            return default;
+        };
         let path = self.path("security");
         let out = Security {
-            run_as_user: self.num(&path.key("run_as_user"), &s.run_as_user, 10001, (0, 2_147_483_647)),
-            run_as_group: self.num(&path.key("run_as_group"), &s.run_as_group, 10001, (0, 2_147_483_647)),
-            fs_group: self.num(&path.key("fs_group"), &s.fs_group, 10001, (0, 2_147_483_647)),
+            run_as_user: self.num(
+                &path.key("run_as_user"),
+                &s.run_as_user,
+                10001,
+                (0, 2_147_483_647),
+            ),
+            run_as_group: self.num(
+                &path.key("run_as_group"),
+                &s.run_as_group,
+                10001,
+                (0, 2_147_483_647),
+            ),
+            fs_group: self.num(
+                &path.key("fs_group"),
+                &s.fs_group,
+                10001,
+                (0, 2_147_483_647),
+            ),
             run_as_non_root: self.flag(&path.key("run_as_non_root"), &s.run_as_non_root, true),
-            read_only_root_filesystem: self.flag(&path.key("read_only_root_filesystem"), &s.read_only_root_filesystem, true),
-            allow_privilege_escalation: self.flag(&path.key("allow_privilege_escalation"), &s.allow_privilege_escalation, false),
+            read_only_root_filesystem: self.flag(
+                &path.key("read_only_root_filesystem"),
+                &s.read_only_root_filesystem,
+                true,
+            ),
+            allow_privilege_escalation: self.flag(
+                &path.key("allow_privilege_escalation"),
+                &s.allow_privilege_escalation,
+                false,
+            ),
             add_capabilities: s.add_capabilities.clone().unwrap_or_default(),
         };
         if out.run_as_user == 0 && out.run_as_non_root {
-            self.fail_help(&path.key("run_as_user"), "run_as_user 0 is root, which run_as_non_root: true forbids", "set run_as_non_root: false too if the image really needs root");
+            self.fail_help(
+                &path.key("run_as_user"),
+                "run_as_user 0 is root, which run_as_non_root: true forbids",
+                "set run_as_non_root: false too if the image really needs root",
+            );
         }
         for (i, cap) in out.add_capabilities.iter().enumerate() {
-            let ok = !cap.is_empty() && cap.len() <= 64 && cap.bytes().all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit());
+            let ok = !cap.is_empty()
+                && cap.len() <= 64
+                && cap
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit());
             if !ok {
-                self.fail(&path.key("add_capabilities").index(i), format!("`{}` is not a capability name such as NET_BIND_SERVICE", printable(cap)));
+                self.fail(
+                    &path.key("add_capabilities").index(i),
+                    format!(
+                        "`{}` is not a capability name such as NET_BIND_SERVICE",
+                        printable(cap)
+                    ),
+                );
             }
         }
         let mut relaxed = Vec::new();
@@ -895,7 +1295,11 @@ impl Builder<'_> {
     }
 
     fn cloud_only(&mut self, raw: &RawService) {
-        let given = [raw.links.is_some(), raw.additional_iam_policies.is_some(), raw.additional_iam_roles.is_some()];
+        let given = [
+            raw.links.is_some(),
+            raw.additional_iam_policies.is_some(),
+            raw.additional_iam_roles.is_some(),
+        ];
         for ((field, instead), present) in crate::spec::raw::CLOUD_ONLY_FIELDS.iter().zip(given) {
             if present {
                 self.warnings.push(format!("`{field}` needs Opta's cloud provisioning and is ignored by the chart: {instead}"));

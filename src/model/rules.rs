@@ -7,7 +7,10 @@ pub fn dns_label(s: &str, max: usize) -> Result<(), String> {
         return Err("must not be empty".into());
     }
     if s.len() > max {
-        return Err(format!("must be at most {max} characters (it has {})", s.len()));
+        return Err(format!(
+            "must be at most {max} characters (it has {})",
+            s.len()
+        ));
     }
     let ok_chars = s
         .bytes()
@@ -73,7 +76,10 @@ pub fn qualified_name(s: &str) -> Result<(), String> {
 /// Label values: at most 63 characters of `[A-Za-z0-9_.-]`, alphanumeric at both ends; may be empty.
 pub fn label_value(s: &str) -> Result<(), String> {
     if s.len() > 63 {
-        return Err(format!("must be at most 63 characters (it has {})", s.len()));
+        return Err(format!(
+            "must be at most 63 characters (it has {})",
+            s.len()
+        ));
     }
     if s.is_empty() {
         return Ok(());
@@ -99,7 +105,8 @@ pub fn env_name(s: &str) -> Result<(), String> {
         .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'.' | b'_'));
     if !first_ok || !bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')) {
         return Err(
-            "must consist of letters, digits, '_', '-' or '.', and must not start with a digit".into(),
+            "must consist of letters, digits, '_', '-' or '.', and must not start with a digit"
+                .into(),
         );
     }
     Ok(())
@@ -113,7 +120,8 @@ pub fn image_repository(s: &str) -> Result<(), String> {
     let mut parts = s.split('/').peekable();
     let mut first = true;
     while let Some(part) = parts.next() {
-        let is_registry = first && parts.peek().is_some() && (part.contains(['.', ':']) || part == "localhost");
+        let is_registry =
+            first && parts.peek().is_some() && (part.contains(['.', ':']) || part == "localhost");
         first = false;
         let ok = if is_registry {
             !part.is_empty()
@@ -121,12 +129,13 @@ pub fn image_repository(s: &str) -> Result<(), String> {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
         } else {
-            let edge = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            let edge =
+                |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
             edge(part.bytes().next())
                 && edge(part.bytes().last())
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+                && part.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+                })
         };
         if !ok {
             return Err(format!(
@@ -140,8 +149,13 @@ pub fn image_repository(s: &str) -> Result<(), String> {
 
 pub fn image_tag(s: &str) -> Result<(), String> {
     let mut bytes = s.bytes();
-    let first = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !first || s.len() > 128 || !bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
+    let first = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !first
+        || s.len() > 128
+        || !bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    {
         return Err("must be 1 to 128 characters of letters, digits, '_', '.' or '-', not starting with '.' or '-'".into());
     }
     Ok(())
@@ -149,7 +163,11 @@ pub fn image_tag(s: &str) -> Result<(), String> {
 
 pub fn image_digest(s: &str) -> Result<(), String> {
     match s.strip_prefix("sha256:") {
-        Some(hex) if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) => Ok(()),
+        Some(hex)
+            if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            Ok(())
+        }
         _ => Err("must be `sha256:` followed by 64 lowercase hex digits".into()),
     }
 }
@@ -166,10 +184,9 @@ pub fn url_path(s: &str) -> Result<(), String> {
     if s.contains("//") {
         return Err("must not contain '//'".into());
     }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~' | '%' | '@' | ':')))
-    {
+    if let Some(c) = s.chars().find(|c| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~' | '%' | '@' | ':'))
+    }) {
         return Err(format!(
             "contains `{}`; a public_uri path may use letters, digits and - _ . ~ % @ : /",
             crate::diag::printable(&c.to_string())
@@ -192,7 +209,9 @@ pub fn probe_path(s: &str) -> Result<(), String> {
 /// CPU in Opta's unit (millicores) or a Kubernetes quantity ("500m", "0.5", "2").
 pub fn cpu_millis(q: &crate::spec::raw::Quantity) -> Result<u64, String> {
     use crate::spec::raw::Quantity;
-    let bad = || "must be millicores (e.g. 250) or a CPU quantity such as \"250m\" or \"0.5\"".to_string();
+    let bad = || {
+        "must be millicores (e.g. 250) or a CPU quantity such as \"250m\" or \"0.5\"".to_string()
+    };
     let millis = match q {
         Quantity::Number(n) => *n,
         Quantity::Text(t) => {
@@ -201,12 +220,16 @@ pub fn cpu_millis(q: &crate::spec::raw::Quantity) -> Result<u64, String> {
                 digits(m).ok_or_else(bad)?
             } else {
                 let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-                if frac.len() > 3 || (!frac.is_empty() && !frac.bytes().all(|b| b.is_ascii_digit())) {
+                if frac.len() > 3 || (!frac.is_empty() && !frac.bytes().all(|b| b.is_ascii_digit()))
+                {
                     return Err(bad());
                 }
                 let whole = digits(whole).ok_or_else(bad)?;
                 let frac_millis = format!("{frac:0<3}").parse::<u64>().map_err(|_| bad())?;
-                whole.checked_mul(1000).and_then(|w| w.checked_add(frac_millis)).ok_or_else(bad)?
+                whole
+                    .checked_mul(1000)
+                    .and_then(|w| w.checked_add(frac_millis))
+                    .ok_or_else(bad)?
             }
         }
     };
@@ -221,12 +244,18 @@ pub fn cpu_millis(q: &crate::spec::raw::Quantity) -> Result<u64, String> {
 pub fn memory(q: &crate::spec::raw::Quantity) -> Result<(u64, &'static str), String> {
     use crate::spec::raw::Quantity;
     const UNITS: &[&str] = &["Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"];
-    let bad = || "must be megabytes (e.g. 512) or a memory quantity such as \"512Mi\" or \"1Gi\"".to_string();
+    let bad = || {
+        "must be megabytes (e.g. 512) or a memory quantity such as \"512Mi\" or \"1Gi\"".to_string()
+    };
     let (n, unit) = match q {
         Quantity::Number(n) => (*n, "Mi"),
         Quantity::Text(t) => {
             let t = t.trim();
-            let unit = UNITS.iter().find(|u| t.ends_with(*u)).copied().ok_or_else(bad)?;
+            let unit = UNITS
+                .iter()
+                .find(|u| t.ends_with(*u))
+                .copied()
+                .ok_or_else(bad)?;
             (digits(&t[..t.len() - unit.len()]).ok_or_else(bad)?, unit)
         }
     };
@@ -259,7 +288,15 @@ fn digits(s: &str) -> Option<u64> {
 
 /// A standard five-field cron schedule or a `@macro`, as the CronJob controller accepts it.
 pub fn cron_schedule(s: &str) -> Result<(), String> {
-    const MACROS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
+    const MACROS: &[&str] = &[
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
     let s = s.trim();
     if s.starts_with('@') {
         return if MACROS.contains(&s) {
@@ -278,7 +315,9 @@ pub fn cron_schedule(s: &str) -> Result<(), String> {
             fields.len()
         ));
     }
-    const MONTHS: &[&str] = &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const MONTHS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
     const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
     let specs: [(&str, u32, u32, &[&str]); 5] = [
         ("minute", 0, 59, &[]),
@@ -298,7 +337,9 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str]) -> Result<(), Strin
         if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(v)) {
             return Ok(i as u32 + if lo == 1 { 1 } else { 0 });
         }
-        let n: u32 = digits(v).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| format!("`{v}` is not a number"))?;
+        let n: u32 = digits(v)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| format!("`{v}` is not a number"))?;
         if n < lo || n > hi {
             return Err(format!("{n} is outside {lo}-{hi}"));
         }
@@ -312,7 +353,12 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str]) -> Result<(), Strin
         if let Some(step) = step {
             match digits(step) {
                 Some(n) if n >= 1 && n <= u64::from(hi) + 1 => {}
-                _ => return Err(format!("step `{step}` must be a number from 1 to {}", hi + 1)),
+                _ => {
+                    return Err(format!(
+                        "step `{step}` must be a number from 1 to {}",
+                        hi + 1
+                    ));
+                }
             }
         }
         if range == "*" || range == "?" {
@@ -389,10 +435,25 @@ mod tests {
 
     #[test]
     fn schedules() {
-        for ok in ["*/5 * * * *", "0 3 * * mon-fri", "@daily", "15,45 0-6/2 1 JAN *", "0 0 * * 7"] {
+        for ok in [
+            "*/5 * * * *",
+            "0 3 * * mon-fri",
+            "@daily",
+            "15,45 0-6/2 1 JAN *",
+            "0 0 * * 7",
+        ] {
             assert!(cron_schedule(ok).is_ok(), "{ok}");
         }
-        for bad in ["* * * *", "61 * * * *", "@sometimes", "* * * * * *", "a * * * *", "5-1 * * * *", "*/0 * * * *", "TZ=UTC 0 * * * *"] {
+        for bad in [
+            "* * * *",
+            "61 * * * *",
+            "@sometimes",
+            "* * * * * *",
+            "a * * * *",
+            "5-1 * * * *",
+            "*/0 * * * *",
+            "TZ=UTC 0 * * * *",
+        ] {
             assert!(cron_schedule(bad).is_err(), "{bad}");
         }
     }

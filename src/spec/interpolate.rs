@@ -81,7 +81,12 @@ impl Vars {
         failures
     }
 
-    fn walk(&self, value: &mut Value, path: &FieldPath, failures: &mut Vec<(FieldPath, Unresolved)>) {
+    fn walk(
+        &self,
+        value: &mut Value,
+        path: &FieldPath,
+        failures: &mut Vec<(FieldPath, Unresolved)>,
+    ) {
         match value {
             Value::String(s) => match self.apply(s) {
                 Ok(new) => *s = new,
@@ -138,10 +143,10 @@ fn next_placeholder(s: &str) -> Option<(usize, usize, String)> {
             b'<' if s[i..].starts_with("<<") => {
                 if let Some(end) = s[i + 2..].find(">>") {
                     let inner = &s[i + 2..i + 2 + end];
-                    if let Some((name, _)) = inner.split_once("::") {
-                        if is_identifier(name) {
-                            return Some((i, end + 4, name.to_string()));
-                        }
+                    if let Some((name, _)) = inner.split_once("::")
+                        && is_identifier(name)
+                    {
+                        return Some((i, end + 4, name.to_string()));
                     }
                 }
                 i += 1;
@@ -224,7 +229,10 @@ mod tests {
         ]);
         assert_eq!(v.apply("api.{vars.domain}/x").unwrap(), "api.example.com/x");
         assert_eq!(v.apply("{parent[domain]}").unwrap(), "p.example.com");
-        assert_eq!(v.apply("{parent.domain}/{env}").unwrap(), "p.example.com/staging");
+        assert_eq!(
+            v.apply("{parent.domain}/{env}").unwrap(),
+            "p.example.com/staging"
+        );
         assert_eq!(v.apply("${{module.db.host}}").unwrap(), "db:5432");
         assert_eq!(v.apply("<<org::org_name::Your org>>-x").unwrap(), "acme-x");
     }
@@ -237,7 +245,9 @@ mod tests {
         assert!(err.message().contains("--var parent.domain=VALUE"));
         let err = Vars::default().apply("{module.dns.domain}").unwrap_err();
         assert_eq!(err.var, "module.dns.domain");
-        let err = Vars::default().apply("<<domain::string::Your domain>>").unwrap_err();
+        let err = Vars::default()
+            .apply("<<domain::string::Your domain>>")
+            .unwrap_err();
         assert_eq!(err.var, "domain");
     }
 

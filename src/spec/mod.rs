@@ -175,7 +175,11 @@ fn load_opta_file(
             Some(want) => Error::msg(format!(
                 "{} has no k8s-service module named `{want}`; its k8s-service modules are: {}",
                 source.display,
-                if services.is_empty() { "none".to_string() } else { services.join(", ") }
+                if services.is_empty() {
+                    "none".to_string()
+                } else {
+                    services.join(", ")
+                }
             )),
             None => Error::msg(format!(
                 "{} has no module of type {}",
@@ -243,7 +247,12 @@ fn opta_vars(
     if let Some(env) = chosen {
         let _ = &env.path;
         vars.insert("env".to_string(), env.name.clone());
-        for (k, v) in env.variables.iter().flatten().chain(env.vars.iter().flatten()) {
+        for (k, v) in env
+            .variables
+            .iter()
+            .flatten()
+            .chain(env.vars.iter().flatten())
+        {
             vars.insert(k.clone(), v.clone());
         }
     } else if let (Some(name), false) = (flags.get("env"), envs.is_empty()) {
@@ -271,7 +280,8 @@ fn interpolate_service(
     raw: &mut RawService,
     vars: &Vars,
 ) -> Result<(), Error> {
-    let internal = |e: serde_json::Error| Error::msg(format!("internal error re-reading the spec: {e}"));
+    let internal =
+        |e: serde_json::Error| Error::msg(format!("internal error re-reading the spec: {e}"));
     let mut tree = serde_json::to_value(&*raw).map_err(internal)?;
     let failures = vars.apply_tree(&mut tree, base);
     if !failures.is_empty() {
@@ -279,12 +289,12 @@ fn interpolate_service(
         for (path, u) in failures {
             diags.push(source.diag(&path, u.message()));
         }
-        if vars.0.is_empty() || diags.len() > 1 {
-            if let Some(last) = diags.last_mut() {
-                last.help = Some(
+        if (vars.0.is_empty() || diags.len() > 1)
+            && let Some(last) = diags.last_mut()
+        {
+            last.help = Some(
                     "Opta resolved these at deploy time; a chart needs their values now. Pass one --var per placeholder".into(),
                 );
-            }
         }
         return Err(Error::Spec(diags));
     }

@@ -78,7 +78,11 @@ impl SpecSource {
                 let valid = e.utf8_error().valid_up_to();
                 let before = &e.as_bytes()[..valid];
                 let line = before.iter().filter(|b| **b == b'\n').count() as u64 + 1;
-                let col = valid - before.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+                let col = valid
+                    - before
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |p| p + 1);
                 let mut d = Diagnostic::new(display, "the spec is not valid UTF-8");
                 d.line = Some(line);
                 d.column = Some(col as u64 + 1);
@@ -94,6 +98,7 @@ impl SpecSource {
         })
     }
 
+    #[cfg(test)]
     pub fn from_str(display: &str, text: &str) -> Result<Self, Error> {
         Self::from_bytes(display, text.as_bytes().to_vec())
     }
@@ -177,10 +182,10 @@ impl SpecSource {
         if let Some(loc) = err.location() {
             let (line, col) = (loc.line(), loc.column());
             if line > 0 {
-                if let Some(path) = self.source_map().and_then(|m| m.path_at(line, col)) {
-                    if !path.is_root() {
-                        d.field = Some(path.to_string());
-                    }
+                if let Some(path) = self.source_map().and_then(|m| m.path_at(line, col))
+                    && !path.is_root()
+                {
+                    d.field = Some(path.to_string());
                 }
                 self.place(&mut d, line, col);
             }
@@ -202,7 +207,12 @@ pub fn suggest(given: &str, candidates: &[&str]) -> Option<String> {
     let lower = given.to_ascii_lowercase();
     candidates
         .iter()
-        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()), *c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&lower, &c.to_ascii_lowercase()),
+                *c,
+            )
+        })
         .filter(|(dist, c)| *dist <= (c.len() / 3).max(1))
         .min_by_key(|(dist, _)| *dist)
         .map(|(_, c)| format!("did you mean `{c}`?"))

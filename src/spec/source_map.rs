@@ -222,13 +222,16 @@ mod tests {
     #[test]
     fn locates_nested_values() {
         let m = map("name: a\ncron_jobs:\n  - schedule: \"x\"\n    commands: [a]\n");
-        let p = FieldPath::root()
-            .key("cron_jobs")
-            .index(0)
-            .key("commands");
+        let p = FieldPath::root().key("cron_jobs").index(0).key("commands");
         assert_eq!(m.locate(&p), Some((4, 15)));
-        assert_eq!(m.path_at(4, 15).unwrap().to_string(), "cron_jobs[0].commands");
-        assert_eq!(m.path_at(3, 5).unwrap().to_string(), "cron_jobs[0].schedule");
+        assert_eq!(
+            m.path_at(4, 15).unwrap().to_string(),
+            "cron_jobs[0].commands"
+        );
+        assert_eq!(
+            m.path_at(3, 5).unwrap().to_string(),
+            "cron_jobs[0].schedule"
+        );
     }
 
     #[test]

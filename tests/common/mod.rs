@@ -35,7 +35,10 @@ pub fn helms() -> Vec<(&'static str, PathBuf)> {
 }
 
 pub fn kubernetes_validate() -> PathBuf {
-    tool("KUBERNETES_VALIDATE_BIN", ".tools/venv/bin/kubernetes-validate")
+    tool(
+        "KUBERNETES_VALIDATE_BIN",
+        ".tools/venv/bin/kubernetes-validate",
+    )
 }
 
 /// Run a command with isolated helm homes, so no user config or plugin leaks in.
@@ -56,7 +59,8 @@ pub fn run(cmd: &mut Command) -> Output {
 
 fn helm_home() -> &'static Path {
     static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
-    HOME.get_or_init(|| tempfile::tempdir().expect("temp dir")).path()
+    HOME.get_or_init(|| tempfile::tempdir().expect("temp dir"))
+        .path()
 }
 
 pub fn text(b: &[u8]) -> String {
@@ -76,7 +80,10 @@ impl Example {
     /// The helm flags `chart` needs to render.
     pub fn set(&self, chart: &str) -> Vec<String> {
         if self.auto.contains(&chart) {
-            vec!["--set".into(), format!("image.repository={}", auto_repository(chart))]
+            vec![
+                "--set".into(),
+                format!("image.repository={}", auto_repository(chart)),
+            ]
         } else {
             Vec::new()
         }
@@ -89,17 +96,42 @@ pub fn auto_repository(chart: &str) -> String {
 }
 
 pub const EXAMPLES: &[Example] = &[
-    Example { spec: "hello.yaml", args: &[], charts: &["hello"], auto: &[] },
-    Example { spec: "full.yaml", args: &[], charts: &["payments"], auto: &[] },
-    Example { spec: "stateful.yaml", args: &[], charts: &["chat"], auto: &[] },
-    Example { spec: "worker-cron.yaml", args: &[], charts: &["nightly"], auto: &[] },
+    Example {
+        spec: "hello.yaml",
+        args: &[],
+        charts: &["hello"],
+        auto: &[],
+    },
+    Example {
+        spec: "full.yaml",
+        args: &[],
+        charts: &["payments"],
+        auto: &[],
+    },
+    Example {
+        spec: "stateful.yaml",
+        args: &[],
+        charts: &["chat"],
+        auto: &[],
+    },
+    Example {
+        spec: "worker-cron.yaml",
+        args: &[],
+        charts: &["nightly"],
+        auto: &[],
+    },
     Example {
         spec: "grpc-auto.yaml",
         args: &[],
         charts: &["inventory"],
         auto: &["inventory"],
     },
-    Example { spec: "tricky-strings.yaml", args: &[], charts: &["tricky"], auto: &[] },
+    Example {
+        spec: "tricky-strings.yaml",
+        args: &[],
+        charts: &["tricky"],
+        auto: &[],
+    },
     Example {
         spec: "opta-service.yaml",
         args: &["--var", "parent.domain=shop.example.com"],
@@ -108,10 +140,12 @@ pub const EXAMPLES: &[Example] = &[
     },
 ];
 
-/// Every example packaged once per test binary: (example, chart name, archive path).
-pub fn packaged() -> &'static Vec<(&'static Example, &'static str, PathBuf)> {
-    static PACKAGED: OnceLock<(tempfile::TempDir, Vec<(&'static Example, &'static str, PathBuf)>)> =
-        OnceLock::new();
+/// A packaged chart: its example, its name and its archive.
+pub type Packaged = (&'static Example, &'static str, PathBuf);
+
+/// Every example packaged once per test binary.
+pub fn packaged() -> &'static Vec<Packaged> {
+    static PACKAGED: OnceLock<(tempfile::TempDir, Vec<Packaged>)> = OnceLock::new();
     &PACKAGED
         .get_or_init(|| {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -123,10 +157,20 @@ pub fn packaged() -> &'static Vec<(&'static Example, &'static str, PathBuf)> {
                     .arg("--destination")
                     .arg(dir.path())
                     .args(ex.args));
-                assert!(o.status.success(), "package {} failed:\n{}", ex.spec, text(&o.stderr));
+                assert!(
+                    o.status.success(),
+                    "package {} failed:\n{}",
+                    ex.spec,
+                    text(&o.stderr)
+                );
                 for chart in ex.charts {
                     let path = dir.path().join(format!("{chart}-0.1.0.tgz"));
-                    assert!(path.is_file(), "{} did not write {}", ex.spec, path.display());
+                    assert!(
+                        path.is_file(),
+                        "{} did not write {}",
+                        ex.spec,
+                        path.display()
+                    );
                     out.push((ex, *chart, path));
                 }
             }
@@ -136,7 +180,11 @@ pub fn packaged() -> &'static Vec<(&'static Example, &'static str, PathBuf)> {
 }
 
 /// `helm template` of a packaged chart, parsed into one JSON value per object.
-pub fn render<S: AsRef<std::ffi::OsStr>>(helm: &Path, chart: &Path, extra: &[S]) -> Result<Vec<serde_json::Value>, String> {
+pub fn render<S: AsRef<std::ffi::OsStr>>(
+    helm: &Path,
+    chart: &Path,
+    extra: &[S],
+) -> Result<Vec<serde_json::Value>, String> {
     let o = run(Command::new(helm)
         .args(["template", "r"])
         .arg(chart)
