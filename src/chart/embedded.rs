@@ -97,3 +97,32 @@ mod tests {
         assert_eq!(paths, sorted);
     }
 }
+
+#[cfg(test)]
+mod values_template_tests {
+    /// Every key the values.yaml template writes itself has a `# --` comment above it.
+    #[test]
+    fn every_key_of_values_yaml_is_commented() {
+        let text = super::TERA_TEMPLATES[0].1;
+        let mut prev = "";
+        let mut missing = Vec::new();
+        for line in text.lines() {
+            let t = line.trim_start();
+            if t.starts_with("{%") {
+                continue;
+            }
+            let is_key = t.split_once(':').is_some_and(|(k, _)| {
+                !k.is_empty() && !k.contains(' ') && !k.starts_with('#') && !k.starts_with('{')
+            });
+            if is_key && !prev.trim_start().starts_with('#') {
+                missing.push(line.to_string());
+            }
+            prev = line;
+        }
+        assert!(
+            missing.is_empty(),
+            "keys without a comment:\n{}",
+            missing.join("\n")
+        );
+    }
+}

@@ -304,9 +304,18 @@ impl Builder<'_> {
                 "max_containers is 0 and there are no cron_jobs: the chart will deploy nothing but a ServiceAccount".into(),
             );
         }
+        let description = raw.description.clone();
+        if let Some(d) = &description
+            && (d.trim().is_empty() || d.len() > 1000 || d.chars().any(|c| c.is_control()))
+        {
+            self.fail(
+                &self.path("description"),
+                "must be one line of at most 1000 characters without control characters",
+            );
+        }
         Service {
             name,
-            description: raw.description.clone(),
+            description,
             image,
             ports,
             probe_port,

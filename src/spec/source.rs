@@ -130,10 +130,14 @@ impl SpecSource {
     /// A diagnostic for `path`, located at its value (or the nearest enclosing field that exists).
     pub fn diag(&self, path: &FieldPath, message: impl Into<String>) -> Diagnostic {
         let mut d = Diagnostic::new(&self.display, message);
-        if !path.is_root() {
-            d.field = Some(path.to_string());
+        let (spelled, pos) = match self.source_map() {
+            Some(m) => m.locate(path),
+            None => (path.clone(), None),
+        };
+        if !spelled.is_root() {
+            d.field = Some(spelled.to_string());
         }
-        if let Some((line, col)) = self.source_map().and_then(|m| m.locate(path)) {
+        if let Some((line, col)) = pos {
             self.place(&mut d, line, col);
         }
         d

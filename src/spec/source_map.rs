@@ -37,35 +37,53 @@ impl SourceMap {
         })
     }
 
-    /// Position of the value at `path`, or of the deepest enclosing field that exists.
-    pub fn locate(&self, path: &FieldPath) -> Option<Pos> {
+    /// Position of the value at `path`, or of the deepest enclosing field that exists, and the
+    /// path as the document spells it. Validation sees `env_vars` as a list even when the user
+    /// wrote a mapping, so an index into a mapping means its i-th key: `env_vars[2].value`
+    /// becomes `env_vars.DATABASE_URL`.
+    pub fn locate(&self, path: &FieldPath) -> (FieldPath, Option<Pos>) {
+        fn entry((key, key_pos, child): &(String, Pos, Node)) -> (Seg, Pos, &Node) {
+            // A null value has no useful position of its own; point at its key.
+            let p = if matches!(child.kind, Kind::Leaf) && child.pos.0 != key_pos.0 {
+                *key_pos
+            } else {
+                child.pos
+            };
+            (Seg::Key(key.clone()), p, child)
+        }
         let mut node = &self.root;
         let mut pos = None;
+        let mut spelled = FieldPath::root();
         for seg in &path.0 {
             let next = match (seg, &node.kind) {
-                (Seg::Key(k), Kind::Map(entries)) => entries
-                    .iter()
-                    .find(|(key, _, _)| key == k)
-                    .map(|(_, key_pos, child)| {
-                        // A null value has no useful position of its own; point at its key.
-                        if matches!(child.kind, Kind::Leaf) && child.pos.0 != key_pos.0 {
-                            (*key_pos, child)
-                        } else {
-                            (child.pos, child)
-                        }
-                    }),
-                (Seg::Index(i), Kind::Seq(items)) => items.get(*i).map(|c| (c.pos, c)),
+                (Seg::Key(k), Kind::Map(entries)) => {
+                    entries.iter().find(|(key, _, _)| key == k).map(entry)
+                }
+                (Seg::Index(i), Kind::Map(entries)) => entries.get(*i).map(entry),
+                (Seg::Index(i), Kind::Seq(items)) => {
+                    items.get(*i).map(|c| (Seg::Index(*i), c.pos, c))
+                }
                 _ => None,
             };
             match next {
-                Some((p, child)) => {
+                Some((seg, p, child)) => {
+                    spelled.0.push(seg);
                     pos = Some(p);
                     node = child;
                 }
-                None => break,
+                None => {
+                    // The rest does not exist (yet): keep naming it as asked.
+                    if !matches!(node.kind, Kind::Leaf) {
+                        spelled.0.push(seg.clone());
+                    }
+                    break;
+                }
             }
         }
-        pos.or(Some(self.root.pos)).filter(|p| p.0 > 0)
+        if spelled.0.len() < path.0.len() && !matches!(node.kind, Kind::Leaf) {
+            spelled.0.extend(path.0[spelled.0.len()..].iter().cloned());
+        }
+        (spelled, pos.or(Some(self.root.pos)).filter(|p| p.0 > 0))
     }
 
     /// The field at a position reported by the parser: the last key or value that starts at or
@@ -223,7 +241,7 @@ mod tests {
     fn locates_nested_values() {
         let m = map("name: a\ncron_jobs:\n  - schedule: \"x\"\n    commands: [a]\n");
         let p = FieldPath::root().key("cron_jobs").index(0).key("commands");
-        assert_eq!(m.locate(&p), Some((4, 15)));
+        assert_eq!(m.locate(&p).1, Some((4, 15)));
         assert_eq!(
             m.path_at(4, 15).unwrap().to_string(),
             "cron_jobs[0].commands"
@@ -238,6 +256,17 @@ mod tests {
     fn missing_fields_fall_back_to_the_nearest_parent() {
         let m = map("name: a\nresource_request:\n  cpu: 5\n");
         let p = FieldPath::root().key("resource_request").key("memory");
-        assert_eq!(m.locate(&p), Some((3, 3)));
+        let (spelled, pos) = m.locate(&p);
+        assert_eq!(pos, Some((3, 3)));
+        assert_eq!(spelled.to_string(), "resource_request.memory");
+    }
+
+    #[test]
+    fn list_paths_into_a_mapping_use_its_keys() {
+        let m = map("env_vars:\n  A: x\n  B: \"{vars.y}\"\n");
+        let p = FieldPath::root().key("env_vars").index(1).key("value");
+        let (spelled, pos) = m.locate(&p);
+        assert_eq!(spelled.to_string(), "env_vars.B");
+        assert_eq!(pos, Some((3, 6)));
     }
 }
