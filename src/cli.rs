@@ -105,18 +105,29 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// What commands write to the terminal besides their result: notes and warnings, on stderr.
-fn report(kind: &str, lines: &[String]) {
-    for l in lines {
-        eprintln!("{kind}: {l}");
+/// Notes and warnings for stderr. They are printed only when the command succeeds: on failure
+/// the errors come first and alone, so the first line of the output is always the problem.
+#[derive(Default)]
+pub struct Messages(Vec<String>);
+
+impl Messages {
+    fn add(&mut self, kind: &str, lines: impl IntoIterator<Item = String>) {
+        self.0
+            .extend(lines.into_iter().map(|l| format!("{kind}: {l}")));
+    }
+
+    pub fn print(&self) {
+        for line in &self.0 {
+            eprintln!("{line}");
+        }
     }
 }
 
-/// Read, validate and build the charts of a spec; warnings are printed, errors returned.
+/// Read, validate and build the charts of a spec.
 pub fn build_charts(
     args: &SpecArgs,
     chart_args: Option<&ChartArgs>,
-) -> Result<Vec<chart::Chart>, Error> {
+) -> Result<(Vec<chart::Chart>, Messages), Error> {
     let source = SpecSource::read(&args.spec)?;
     let spec_file = args
         .spec
@@ -130,7 +141,8 @@ pub fn build_charts(
             vars: args.vars.clone(),
         },
     )?;
-    report("note", &notes);
+    let mut messages = Messages::default();
+    messages.add("note", notes);
     let overrides = Overrides {
         tag: args.tag.clone(),
         digest: args.digest.clone(),
@@ -146,20 +158,25 @@ pub fn build_charts(
     // Validate every service before building any chart, so errors are reported together.
     let mut built = Vec::new();
     let mut errors = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
     for loaded in &services {
         match model::build(loaded, &overrides) {
             Ok((service, warnings)) => {
+                if !names.insert(service.name.clone()) {
+                    errors.push(loaded.source.diag(
+                        &loaded.base.key("name"),
+                        format!("a second module makes the chart `{}`; module names must differ (ignoring case)", service.name),
+                    ));
+                    continue;
+                }
                 let prefix = if services.len() > 1 {
                     format!("{}: ", service.name)
                 } else {
                     String::new()
                 };
-                report(
+                messages.add(
                     "warning",
-                    &warnings
-                        .iter()
-                        .map(|w| format!("{prefix}{w}"))
-                        .collect::<Vec<_>>(),
+                    warnings.into_iter().map(|w| format!("{prefix}{w}")),
                 );
                 built.push(service);
             }
@@ -170,16 +187,11 @@ pub fn build_charts(
     if !errors.is_empty() {
         return Err(Error::Spec(errors));
     }
-    let mut names = std::collections::BTreeSet::new();
-    for s in &built {
-        if !names.insert(s.name.clone()) {
-            return Err(Error::msg(format!(
-                "two services would make the chart `{}`",
-                s.name
-            )));
-        }
-    }
-    built.iter().map(|s| chart::build(s, &opts)).collect()
+    let charts = built
+        .iter()
+        .map(|s| chart::build(s, &opts))
+        .collect::<Result<_, _>>()?;
+    Ok((charts, messages))
 }
 
 pub fn run(cli: Cli) -> Result<(), Error> {
@@ -187,7 +199,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Package(a) => package(&a),
         Command::Generate(a) => generate(&a),
         Command::Validate(a) => {
-            let charts = build_charts(&a, None)?;
+            let (charts, messages) = build_charts(&a, None)?;
+            messages.print();
             for c in charts {
                 println!(
                     "{}: {} is valid (chart {})",
@@ -211,7 +224,7 @@ fn ensure_dir(dir: &Path) -> Result<(), Error> {
 }
 
 fn package(a: &PackageArgs) -> Result<(), Error> {
-    let charts = build_charts(&a.spec, Some(&a.chart))?;
+    let (charts, messages) = build_charts(&a.spec, Some(&a.chart))?;
     let mtime = archive::source_date_epoch()?;
     // Build every archive before writing any, so a failure writes nothing.
     let archives = charts
@@ -224,11 +237,12 @@ fn package(a: &PackageArgs) -> Result<(), Error> {
         fsutil::write_atomic(&dest, &bytes)?;
         println!("{}", dest.display());
     }
+    messages.print();
     Ok(())
 }
 
 fn generate(a: &GenerateArgs) -> Result<(), Error> {
-    let charts = build_charts(&a.spec, Some(&a.chart))?;
+    let (charts, messages) = build_charts(&a.spec, Some(&a.chart))?;
     ensure_dir(&a.output)?;
     for c in &charts {
         let dest = a.output.join(&c.name);
@@ -242,5 +256,6 @@ fn generate(a: &GenerateArgs) -> Result<(), Error> {
         fsutil::replace_dir(&dest, &c.files)?;
         println!("{}", dest.display());
     }
+    messages.print();
     Ok(())
 }

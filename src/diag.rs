@@ -66,7 +66,16 @@ fn is_plain_key(k: &str) -> bool {
 pub fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars().take(200) {
-        if c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' {
+        // Control characters, line separators and bidi overrides (which reorder what the terminal
+        // shows) are printed as escapes.
+        if c.is_control()
+            || matches!(
+                c,
+                '\u{feff}' | '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{061c}'
+            )
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+        {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -203,6 +212,7 @@ mod tests {
     #[test]
     fn control_characters_never_reach_the_terminal() {
         assert_eq!(printable("a\u{1b}[2Jb\n"), "a\\u{1b}[2Jb\\n");
+        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
     }
 
     #[test]

@@ -155,6 +155,13 @@ pub struct Security {
     pub add_capabilities: Vec<String>,
 }
 
+/// Where a value came from: a spec field or a command-line flag.
+#[derive(Clone, Copy)]
+enum Origin {
+    Field(&'static str),
+    Flag(&'static str),
+}
+
 /// Values given on the command line that win over the spec.
 #[derive(Clone, Debug, Default)]
 pub struct Overrides {
@@ -294,6 +301,12 @@ impl Builder<'_> {
             self.annotations(&self.path("pod_annotations"), raw.pod_annotations.as_ref());
         let pod_labels = self.labels(raw);
         let command = raw.commands.clone().unwrap_or_default();
+        if command.first().is_some_and(|c| c.trim().is_empty()) {
+            self.fail(
+                &self.path("commands").index(0),
+                "the command must start with a program",
+            );
+        }
         let args = raw.args.clone().unwrap_or_default();
         let timeout_seconds = self.num(&self.path("timeout"), &raw.timeout, 300, (1, 86_400));
         let max_history = self.num(&self.path("max_history"), &raw.max_history, 25, (0, 10_000));
@@ -377,8 +390,11 @@ impl Builder<'_> {
     fn image(&mut self, raw: &RawService, ov: &Overrides) -> Image {
         let path = self.path("image");
         let Some(image) = raw.image.as_deref() else {
-            let base = self.loaded.base.clone();
-            self.fail_help(&base, "missing field `image`", "set `image: REPOSITORY` (e.g. `ghcr.io/acme/api`), or `image: AUTO` to give it at install time");
+            self.fail_help(
+                &path,
+                "missing field `image`",
+                "set `image: REPOSITORY` (e.g. `ghcr.io/acme/api`), or `image: AUTO` to give it at install time",
+            );
             return Image {
                 repository: None,
                 tag: None,
@@ -386,16 +402,18 @@ impl Builder<'_> {
             };
         };
         let image = image.trim();
+        // Where each part came from, so a bad one is blamed on the field or flag that gave it.
         let (mut repository, mut tag, mut digest) = (None, None, None);
         if !image.eq_ignore_ascii_case("AUTO") {
             let (rest, d) = match image.split_once('@') {
-                Some((r, d)) => (r, Some(d.to_string())),
+                Some((r, d)) => (r, Some((d.to_string(), Origin::Field("image")))),
                 None => (image, None),
             };
             let (repo, t) = match rest.rfind(':') {
-                Some(i) if !rest[i..].contains('/') => {
-                    (&rest[..i], Some(rest[i + 1..].to_string()))
-                }
+                Some(i) if !rest[i..].contains('/') => (
+                    &rest[..i],
+                    Some((rest[i + 1..].to_string(), Origin::Field("image"))),
+                ),
                 _ => (rest, None),
             };
             if let Err(e) = rules::image_repository(repo) {
@@ -419,38 +437,43 @@ impl Builder<'_> {
                         format!("the image already carries a {field}; give it in one place only"),
                     );
                 }
-                *inline = Some(g.trim().to_string());
+                *inline = Some((g.trim().to_string(), Origin::Field(field)));
             }
         }
         if let Some(t) = &ov.tag {
-            tag = Some(t.clone());
+            tag = Some((t.clone(), Origin::Flag("--tag")));
         }
         if let Some(d) = &ov.digest {
-            digest = Some(d.clone());
+            digest = Some((d.clone(), Origin::Flag("--digest")));
         }
-        if let Some(t) = &tag
-            && let Err(e) = rules::image_tag(t)
-        {
-            self.fail(
-                &self.path("tag"),
-                format!("`{}` is not a valid image tag: it {e}", printable(t)),
-            );
-        }
-        if let Some(d) = &digest
-            && let Err(e) = rules::image_digest(d)
-        {
-            self.fail(
-                &self.path("digest"),
-                format!("`{}` is not a valid image digest: it {e}", printable(d)),
-            );
+        for (what, part, check) in [
+            (
+                "tag",
+                &tag,
+                rules::image_tag as fn(&str) -> Result<(), String>,
+            ),
+            ("digest", &digest, rules::image_digest),
+        ] {
+            if let Some((value, origin)) = part
+                && let Err(e) = check(value)
+            {
+                let msg = format!("`{}` is not a valid image {what}: it {e}", printable(value));
+                match origin {
+                    Origin::Field(f) => self.fail(&self.path(f), msg),
+                    Origin::Flag(flag) => self.errors.push(Diagnostic::new(
+                        &self.loaded.source.display,
+                        format!("{flag}: {msg}"),
+                    )),
+                }
+            }
         }
         if repository.is_some() && tag.is_none() && digest.is_none() {
             self.warnings.push("the image has no tag or digest, so every pod pulls whatever `latest` is at that moment; set `tag` or `digest`".into());
         }
         Image {
             repository,
-            tag,
-            digest,
+            tag: tag.map(|t| t.0),
+            digest: digest.map(|d| d.0),
         }
     }
 
@@ -923,6 +946,14 @@ impl Builder<'_> {
     /// `domain/path`; a leading `/` (or Opta's `*` / `all`) means any host.
     fn route(&mut self, path: &FieldPath, uri: &str) -> Option<Route> {
         let uri = uri.trim();
+        if uri.is_empty() {
+            self.fail_help(
+                path,
+                "a public_uri must not be empty",
+                "write `domain/path`, or `/path` for any host",
+            );
+            return None;
+        }
         if uri.contains("://") {
             self.fail_help(
                 path,
@@ -1172,7 +1203,12 @@ impl Builder<'_> {
             let path = self.path("persistent_storage").index(i);
             let mount = match &s.path {
                 Some(p) => {
-                    let p = p.trim().trim_end_matches('/').to_string();
+                    let p = p.trim();
+                    let p = if p == "/" {
+                        p.to_string()
+                    } else {
+                        p.trim_end_matches('/').to_string()
+                    };
                     if !p.starts_with('/')
                         || p.split('/').any(|c| c == ".." || c == ".")
                         || p.chars().any(|c| c.is_control())
@@ -1184,7 +1220,7 @@ impl Builder<'_> {
                                 printable(&p)
                             ),
                         );
-                    } else if p.is_empty() || p == "/tmp" {
+                    } else if p == "/" || p == "/tmp" {
                         self.fail(&path.key("path"), "cannot mount a volume at `/` or `/tmp`");
                     } else if out.iter().any(|o| o.path == p) {
                         self.fail(

@@ -55,6 +55,11 @@ pub type Notes = Vec<String>;
 
 pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService>, Notes), Error> {
     let source = Rc::new(source);
+    if is_blank(&source.text) {
+        return Err(Diagnostic::new(&source.display, "the spec is empty")
+            .with_help("a spec needs at least `name`, `image` and usually `port`; see `helm k8s-service schema`")
+            .into());
+    }
     let probe: FormProbe = source.parse()?;
     if probe.modules.is_some() {
         load_opta_file(source, opts)
@@ -86,6 +91,16 @@ pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService
             Vec::new(),
         ))
     }
+}
+
+/// Nothing but whitespace, comments and document markers.
+fn is_blank(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}')
+        .split(['\n', '\r'])
+        .all(|l| {
+            let t = l.trim();
+            t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+        })
 }
 
 /// Only tells the two forms apart; every other key is checked by the real pass.
@@ -284,6 +299,15 @@ fn interpolate_service(
         |e: serde_json::Error| Error::msg(format!("internal error re-reading the spec: {e}"));
     let mut tree = serde_json::to_value(&*raw).map_err(internal)?;
     let failures = vars.apply_tree(&mut tree, base);
+    let mut nul = Vec::new();
+    find_nul(&tree, base, &mut nul);
+    if !nul.is_empty() {
+        return Err(Error::Spec(
+            nul.iter()
+                .map(|p| source.diag(p, "contains a NUL character, which cannot reach a container (Kubernetes and the container runtime refuse it)"))
+                .collect(),
+        ));
+    }
     if !failures.is_empty() {
         let mut diags: Vec<Diagnostic> = Vec::new();
         for (path, u) in failures {
@@ -300,6 +324,28 @@ fn interpolate_service(
     }
     *raw = serde_json::from_value(tree).map_err(internal)?;
     Ok(())
+}
+
+/// Every string holding a NUL byte (`"\0"` in YAML), by path.
+fn find_nul(value: &serde_json::Value, path: &FieldPath, out: &mut Vec<FieldPath>) {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => out.push(path.clone()),
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                find_nul(v, &path.index(i), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let p = path.key(k);
+                if k.contains('\0') {
+                    out.push(p.clone());
+                }
+                find_nul(v, &p, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Reads `modules:` strictly for the selected entries and skips the rest unread.

@@ -205,6 +205,10 @@ impl LenientTarget for bool {
     }
 }
 
+/// Stands for the scalar exactly as written; `SpecSource::yaml_error` substitutes it, because the
+/// visitor only sees the parsed value (`8080.0` arrives as 8080).
+pub const AS_WRITTEN: &str = "{as written}";
+
 impl<'de, T: LenientTarget> Deserialize<'de> for Lenient<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<T>(std::marker::PhantomData<T>);
@@ -221,15 +225,21 @@ impl<'de, T: LenientTarget> Deserialize<'de> for Lenient<T> {
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
                 T::from_u64(v)
                     .map(Lenient::Value)
-                    .ok_or_else(|| Self::bad(v))
+                    .ok_or_else(|| Self::bad(AS_WRITTEN))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
                 T::from_i64(v)
                     .map(Lenient::Value)
-                    .ok_or_else(|| Self::bad(v))
+                    .ok_or_else(|| Self::bad(AS_WRITTEN))
             }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Err(Self::bad(v))
+            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Self::Value, E> {
+                Err(Self::bad(AS_WRITTEN))
+            }
+            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Self::Value, E> {
+                Err(Self::bad(AS_WRITTEN))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Err(Self::bad(AS_WRITTEN))
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
                 T::from_bool(v)
@@ -299,11 +309,34 @@ impl<'de> Deserialize<'de> for Quantity {
 }
 
 /// `public_uri`: one string or a list of them.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
     One(String),
     Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany::One(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    out.push(s);
+                }
+                Ok(OneOrMany::Many(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl OneOrMany {

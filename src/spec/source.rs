@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-use super::source_map::SourceMap;
+use super::source_map::{Shape, SourceMap};
 use crate::diag::{Diagnostic, Error, FieldPath, printable};
 
 /// A spec is a short hand-written file; anything bigger is a mistake or an attack.
@@ -123,7 +123,12 @@ impl SpecSource {
     /// The map from field paths to positions; built lazily, only when an error needs a location.
     fn source_map(&self) -> Option<&SourceMap> {
         self.map
-            .get_or_init(|| SourceMap::build(&self.text, yaml_options()))
+            .get_or_init(|| {
+                // Duplicates are reported by the real parse; the map must still build to name them.
+                let mut opts = yaml_options();
+                opts.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+                SourceMap::build(&self.text, opts)
+            })
             .as_ref()
     }
 
@@ -156,7 +161,11 @@ impl SpecSource {
     /// Translate a parser error into a diagnostic that names the field and suggests a fix.
     pub fn yaml_error(&self, err: &serde_saphyr::Error) -> Diagnostic {
         use serde_saphyr::Error as E;
-        let inner = err.without_snippet();
+        let inner = innermost(err);
+        // Where the error belongs: a missing field belongs to the mapping that lacks it, a value
+        // of the wrong shape to the field holding it, anything else to the innermost node.
+        let mut anchor = Anchor::Innermost;
+        let mut found = None;
         let (message, help) = match inner {
             E::SerdeUnknownField {
                 field, expected, ..
@@ -175,35 +184,153 @@ impl SpecSource {
                     None => format!("expected one of: {}", expected.join(", ")),
                 }),
             ),
+            E::SerdeMissingField { field, .. } => {
+                anchor = Anchor::Parent;
+                (format!("missing field `{field}`"), None)
+            }
             E::NullIntoString { .. } => (
                 "expected a string, found an empty value or null".to_string(),
                 Some("write the value, or quote it (\"\") if it is meant to be empty".to_string()),
             ),
-            other => (strip_location(&other.to_string()), None),
+            E::DuplicateMappingKey { key, .. } => (
+                match key {
+                    Some(k) => format!("duplicate key `{}`", printable(k)),
+                    None => "duplicate key".to_string(),
+                },
+                Some("a key may appear only once in a mapping; YAML tools disagree on which copy wins".to_string()),
+            ),
+            E::MultipleDocuments { .. } => (
+                "the file holds more than one YAML document (`---`); a spec is one document".to_string(),
+                None,
+            ),
+            E::Budget { breach, .. } => (budget_message(breach), None),
+            other => {
+                let text = strip_location(&other.to_string());
+                // A value of the wrong shape ("invalid type: map, expected a sequence", "expected
+                // string scalar") is the field's problem, not its first inner key's.
+                if let Some(rest) = text.strip_prefix("invalid type: ") {
+                    anchor = Anchor::Field;
+                    found = Some(if rest.starts_with("map") {
+                        Shape::Map
+                    } else if rest.starts_with("sequence") {
+                        Shape::Seq
+                    } else {
+                        Shape::Leaf
+                    });
+                } else if text.starts_with("expected ") {
+                    anchor = Anchor::Field;
+                    found = Some(Shape::Collection);
+                }
+                (self.quote_as_written(text, err), None)
+            }
         };
         let mut d = Diagnostic::new(&self.display, message);
         d.help = help;
-        if let Some(loc) = err.location() {
-            let (line, col) = (loc.line(), loc.column());
-            if line > 0 {
-                if let Some(path) = self.source_map().and_then(|m| m.path_at(line, col))
-                    && !path.is_root()
-                {
+        let Some(loc) = err.location().filter(|l| l.line() > 0) else {
+            return d;
+        };
+        let (mut line, mut col) = (loc.line(), loc.column());
+        if let Some(map) = self.source_map() {
+            let path = match anchor {
+                Anchor::Innermost => map.path_at(line, col, None),
+                Anchor::Field => map.path_at(line, col, found),
+                Anchor::Parent => map.path_at(line, col, None).map(|mut p| {
+                    p.0.pop();
+                    p
+                }),
+            };
+            if let Some(path) = path {
+                let moved = match anchor {
+                    Anchor::Parent => map.locate(&path).1,
+                    Anchor::Field => map.key_pos(&path),
+                    Anchor::Innermost => None,
+                };
+                if let Some(pos) = moved {
+                    (line, col) = pos;
+                }
+                if !path.is_root() {
                     d.field = Some(path.to_string());
                 }
-                self.place(&mut d, line, col);
             }
         }
+        self.place(&mut d, line, col);
         d
+    }
+
+    /// Lenient numbers say "found {AS_WRITTEN}": put the scalar exactly as the user wrote it there
+    /// (`8080.0`, `1e3`), not the float the parser made of it.
+    fn quote_as_written(&self, text: String, err: &serde_saphyr::Error) -> String {
+        if !text.contains(crate::spec::raw::AS_WRITTEN) {
+            return text;
+        }
+        let written = err
+            .location()
+            .map(|l| l.span())
+            .and_then(|s| Some((s.byte_offset()?, s.byte_len()?)))
+            .and_then(|(o, n)| self.text.get(o as usize..(o + n) as usize))
+            .map(|w| format!("`{}`", printable(w)))
+            .unwrap_or_else(|| "a number with a fraction, an exponent or too many digits".into());
+        text.replace(crate::spec::raw::AS_WRITTEN, &written)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Anchor {
+    Innermost,
+    Field,
+    Parent,
+}
+
+/// The error itself, without the alias and snippet wrappers serde-saphyr puts around it.
+fn innermost(err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    let mut e = err;
+    while let serde_saphyr::Error::AliasError { error, .. }
+    | serde_saphyr::Error::WithSnippet { error, .. } = e
+    {
+        e = error;
+    }
+    e
+}
+
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    match breach {
+        B::Depth { .. } => "the spec nests deeper than 48 levels; a service spec is shallow".into(),
+        B::Nodes { .. } | B::Events { .. } => {
+            "the spec has more than 100,000 YAML nodes; a service spec is a short file".into()
+        }
+        B::Documents { .. } => {
+            "the file holds more than one YAML document (`---`); a spec is one document".into()
+        }
+        B::InputBytes { .. } => {
+            "the spec is larger than 1 MiB; a service spec is a short file".into()
+        }
+        B::Aliases { .. }
+        | B::Anchors { .. }
+        | B::AliasAnchorRatio { .. }
+        | B::ScalarBytes { .. }
+        | B::MergeKeys { .. } => {
+            "the spec expands YAML aliases (`*name`) beyond what a spec needs (an alias bomb?)"
+                .into()
+        }
+        _ => "the spec exceeds the parser's safety limits (size, depth or aliases)".into(),
     }
 }
 
 /// serde-saphyr appends " at line N, column M"; we print the position ourselves.
 fn strip_location(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) if msg[i..].contains(", column ") => msg[..i].to_string(),
-        _ => msg.to_string(),
+    if let Some(i) = msg.rfind(" at line ") {
+        let tail = &msg[i + " at line ".len()..];
+        if let Some((l, c)) = tail.split_once(", column ")
+            && !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_digit())
+            && !c.is_empty()
+            && c.bytes().all(|b| b.is_ascii_digit())
+        {
+            return msg[..i].to_string();
+        }
     }
+    msg.to_string()
 }
 
 /// "did you mean" for a misspelled field or value, as cargo does for subcommands.

@@ -86,33 +86,93 @@ impl SourceMap {
         (spelled, pos.or(Some(self.root.pos)).filter(|p| p.0 > 0))
     }
 
-    /// The field at a position reported by the parser: the last key or value that starts at or
-    /// before it (YAML nodes appear in document order, so that is the innermost one).
-    pub fn path_at(&self, line: u64, col: u64) -> Option<FieldPath> {
-        let mut best: Option<(Pos, FieldPath)> = None;
-        visit(&self.root, &FieldPath::root(), &mut |pos, path| {
-            if pos <= (line, col) && best.as_ref().is_none_or(|(b, _)| pos >= *b) {
-                best = Some((pos, path.clone()));
+    /// Position of the key that holds the value at `path` (None for list items and the root).
+    pub fn key_pos(&self, path: &FieldPath) -> Option<Pos> {
+        let (last, parent) = path.0.split_last()?;
+        let Seg::Key(k) = last else { return None };
+        let parent = FieldPath(parent.to_vec());
+        let mut node = &self.root;
+        for seg in &parent.0 {
+            node = match (seg, &node.kind) {
+                (Seg::Key(k), Kind::Map(entries)) => {
+                    &entries.iter().find(|(key, _, _)| key == k)?.2
+                }
+                (Seg::Index(i), Kind::Seq(items)) => items.get(*i)?,
+                (Seg::Index(i), Kind::Map(entries)) => &entries.get(*i)?.2,
+                _ => return None,
+            };
+        }
+        match &node.kind {
+            Kind::Map(entries) => entries.iter().find(|(key, _, _)| key == k).map(|e| e.1),
+            _ => None,
+        }
+    }
+
+    /// The field at a position reported by the parser: among the keys and values that start at
+    /// the last position at or before it (YAML nodes appear in document order), the innermost
+    /// one; or, for a value of the wrong shape, the field whose value has that shape (`found`),
+    /// or failing that the outermost field holding a collection. A block mapping starts where
+    /// its first key does, so "invalid type: map" there means the field, not the key.
+    pub fn path_at(&self, line: u64, col: u64, found: Option<Shape>) -> Option<FieldPath> {
+        let target = (line, col);
+        let mut best: Option<Pos> = None;
+        let mut candidates: Vec<(FieldPath, Shape)> = Vec::new();
+        visit(&self.root, &FieldPath::root(), &mut |pos, path, shape| {
+            if pos > target || best.is_some_and(|b| pos < b) {
+                return;
             }
+            if best != Some(pos) {
+                best = Some(pos);
+                candidates.clear();
+            }
+            candidates.push((path.clone(), shape));
         });
-        best.map(|(_, p)| p)
+        let pick = match found {
+            None => candidates.last(),
+            Some(Shape::Leaf) => candidates.last(),
+            Some(shape) => candidates
+                .iter()
+                .find(|(_, s)| *s == shape)
+                .or_else(|| candidates.iter().find(|(_, s)| *s != Shape::Leaf))
+                .or(candidates.last()),
+        };
+        pick.map(|(p, _)| p.clone())
     }
 }
 
-fn visit(node: &Node, path: &FieldPath, f: &mut impl FnMut(Pos, &FieldPath)) {
+/// The shape of a YAML node, as far as error placement cares.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shape {
+    Map,
+    Seq,
+    Leaf,
+    /// A collection of either kind.
+    Collection,
+}
+
+fn shape(node: &Node) -> Shape {
+    match node.kind {
+        Kind::Map(_) => Shape::Map,
+        Kind::Seq(_) => Shape::Seq,
+        Kind::Leaf => Shape::Leaf,
+    }
+}
+
+/// Every key and value in document order, with its path and the shape of the value.
+fn visit(node: &Node, path: &FieldPath, f: &mut impl FnMut(Pos, &FieldPath, Shape)) {
     match &node.kind {
         Kind::Map(entries) => {
             for (key, key_pos, child) in entries {
                 let child_path = path.key(key);
-                f(*key_pos, &child_path);
-                f(child.pos, &child_path);
+                f(*key_pos, &child_path, shape(child));
+                f(child.pos, &child_path, shape(child));
                 visit(child, &child_path, f);
             }
         }
         Kind::Seq(items) => {
             for (i, child) in items.iter().enumerate() {
                 let child_path = path.index(i);
-                f(child.pos, &child_path);
+                f(child.pos, &child_path, shape(child));
                 visit(child, &child_path, f);
             }
         }
@@ -242,14 +302,12 @@ mod tests {
         let m = map("name: a\ncron_jobs:\n  - schedule: \"x\"\n    commands: [a]\n");
         let p = FieldPath::root().key("cron_jobs").index(0).key("commands");
         assert_eq!(m.locate(&p).1, Some((4, 15)));
-        assert_eq!(
-            m.path_at(4, 15).unwrap().to_string(),
-            "cron_jobs[0].commands"
-        );
-        assert_eq!(
-            m.path_at(3, 5).unwrap().to_string(),
-            "cron_jobs[0].schedule"
-        );
+        let at = |l, c, shape| m.path_at(l, c, shape).unwrap().to_string();
+        assert_eq!(at(4, 15, None), "cron_jobs[0].commands");
+        assert_eq!(at(3, 5, None), "cron_jobs[0].schedule");
+        // A mapping starts at its first key: "found a map" there means the mapping itself.
+        assert_eq!(at(3, 5, Some(Shape::Map)), "cron_jobs[0]");
+        assert_eq!(at(4, 15, Some(Shape::Seq)), "cron_jobs[0].commands");
     }
 
     #[test]
