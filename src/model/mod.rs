@@ -205,7 +205,7 @@ impl Builder<'_> {
         self.loaded.base.key(field)
     }
 
-    fn err(&mut self, path: &FieldPath, msg: impl Into<String>) -> Diagnostic {
+    fn err(&self, path: &FieldPath, msg: impl Into<String>) -> Diagnostic {
         self.loaded.source.diag(path, msg)
     }
 
