@@ -81,6 +81,8 @@ mod tests {
         Chart {
             name: "demo".into(),
             version: "1.2.3".into(),
+            timeout_seconds: 300,
+            max_history: 25,
             files: vec![
                 ("Chart.yaml".into(), b"apiVersion: v2\n".to_vec()),
                 ("templates/x.yaml".into(), b"x: 1\n".to_vec()),

@@ -8,7 +8,7 @@ use crate::chart::{self, ChartOptions};
 use crate::diag::{Error, printable};
 use crate::model::{self, Overrides};
 use crate::spec::{self, LoadOptions, source::SpecSource};
-use crate::{archive, fsutil};
+use crate::{archive, deploy, fsutil};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,8 +43,82 @@ DIR never holds a partial archive."
     Generate(GenerateArgs),
     /// Check SPEC and report every problem, without writing anything
     Validate(SpecArgs),
+    /// Generate the chart of SPEC and install it as RELEASE with helm
+    #[command(long_about = DEPLOY_HELP)]
+    Install(DeployArgs),
+    /// Generate the chart of SPEC and upgrade RELEASE to it with helm
+    #[command(long_about = DEPLOY_HELP)]
+    Upgrade(UpgradeArgs),
+    /// Generate the chart of SPEC and render its manifests locally with helm template
+    #[command(
+        long_about = "Generate the chart of SPEC and render it with `helm template RELEASE CHART`.\n\n\
+Everything after `--` is passed to helm verbatim (--set, -f, --kube-version, --api-versions...)."
+    )]
+    Template(TemplateArgs),
     /// Print the JSON Schema of the spec language (for editors)
     Schema,
+    /// Shell completion for helm's plugin.complete (internal)
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
+    /// Print completion.yaml (internal; used to build the plugin)
+    #[command(name = "__completion-yaml", hide = true)]
+    CompletionYaml,
+}
+
+const DEPLOY_HELP: &str = "Generate the chart of SPEC into a temporary directory (always removed) and run helm on it.\n\n\
+helm is $HELM_BIN (set by helm when this runs as `helm k8s-service`), else `helm` on PATH.\n\
+The namespace, kube context, kubeconfig and --debug given to helm reach it unchanged.\n\n\
+Opta's deployment semantics are kept: the spec's `timeout` becomes --timeout, `max_history`\n\
+becomes --history-max, and a failed install or upgrade is rolled back automatically (Helm 3:\n\
+--atomic --cleanup-on-fail; Helm 4: --rollback-on-failure --cleanup-on-fail --wait=watcher).\n\
+--no-rollback turns that off; --no-wait does not wait for the pods at all.\n\n\
+Everything after `--` is passed to helm verbatim: --set, -f, --dry-run=client, --create-namespace...\n\
+helm's output streams through unchanged and its exit code is this command's exit code.";
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    /// Release name (at most 53 characters, DNS-1123)
+    #[arg(value_name = "RELEASE")]
+    pub release: String,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    /// Do not roll back a failed install or upgrade
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Do not wait for the pods to be ready (implies --no-rollback)
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Arguments for helm, after `--`
+    #[arg(last = true, value_name = "HELM FLAGS")]
+    pub helm_args: Vec<std::ffi::OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Install the release if it does not exist yet
+    #[arg(short, long)]
+    pub install: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TemplateArgs {
+    /// Release name used in the rendered manifests
+    #[arg(value_name = "RELEASE")]
+    pub release: String,
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    /// Arguments for helm, after `--`
+    #[arg(last = true, value_name = "HELM FLAGS")]
+    pub helm_args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -194,26 +268,36 @@ pub fn build_charts(
     Ok((charts, messages))
 }
 
-pub fn run(cli: Cli) -> Result<(), Error> {
+/// Run a command; the result is the process exit code (helm's, for the commands that run it).
+pub fn run(cli: Cli) -> Result<i32, Error> {
+    let done = |r: Result<(), Error>| r.map(|()| 0);
     match cli.command {
-        Command::Package(a) => package(&a),
-        Command::Generate(a) => generate(&a),
+        Command::Package(a) => done(package(&a)),
+        Command::Generate(a) => done(generate(&a)),
         Command::Validate(a) => {
             let (charts, messages) = build_charts(&a, None)?;
             messages.print();
             for c in charts {
-                println!(
-                    "{}: {} is valid (chart {})",
-                    a.spec.display(),
-                    c.name,
-                    c.name
-                );
+                println!("{}: {} is valid", a.spec.display(), c.name);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Schema => {
             print!("{}", crate::spec::SPEC_SCHEMA);
-            Ok(())
+            Ok(0)
+        }
+        Command::Install(a) => deploy::run(deploy::Action::Install, &a),
+        Command::Upgrade(a) => {
+            deploy::run(deploy::Action::Upgrade { install: a.install }, &a.deploy)
+        }
+        Command::Template(a) => deploy::template(&a),
+        Command::Complete { words } => {
+            print!("{}", crate::complete::complete(&words));
+            Ok(0)
+        }
+        Command::CompletionYaml => {
+            print!("{}", crate::complete::completion_yaml());
+            Ok(0)
         }
     }
 }

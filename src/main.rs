@@ -3,6 +3,8 @@
 mod archive;
 mod chart;
 mod cli;
+mod complete;
+mod deploy;
 mod diag;
 mod fsutil;
 mod model;
@@ -24,7 +26,7 @@ fn main() -> ExitCode {
         }
     };
     match cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             eprint!("{}", e.render());
             ExitCode::from(1)

@@ -27,6 +27,9 @@ pub struct ChartOptions {
 pub struct Chart {
     pub name: String,
     pub version: String,
+    /// The spec's deployment settings, for `install` and `upgrade`.
+    pub timeout_seconds: u32,
+    pub max_history: u32,
     /// (path inside the chart directory, content), in archive order.
     pub files: Vec<(String, Vec<u8>)>,
 }
@@ -150,6 +153,8 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
     Ok(Chart {
         name: service.name.clone(),
         version,
+        timeout_seconds: service.timeout_seconds,
+        max_history: service.max_history,
         files,
     })
 }
