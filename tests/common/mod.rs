@@ -46,12 +46,18 @@ pub fn run(cmd: &mut Command) -> Output {
     let home = helm_home();
     cmd.env("HELM_CONFIG_HOME", home.join("config"))
         .env("HELM_DATA_HOME", home.join("data"))
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env_remove("KUBECONFIG")
-        .env_remove("HELM_NAMESPACE");
-    // The caller's environment must not leak a SOURCE_DATE_EPOCH; a test that sets one keeps it.
-    if !cmd.get_envs().any(|(k, _)| k == "SOURCE_DATE_EPOCH") {
-        cmd.env_remove("SOURCE_DATE_EPOCH");
+        .env("HELM_CACHE_HOME", home.join("cache"));
+    // The caller's environment must not leak in; a variable the test sets itself is kept.
+    for var in [
+        "KUBECONFIG",
+        "HELM_NAMESPACE",
+        "HELM_KUBECONTEXT",
+        "HELM_DEBUG",
+        "SOURCE_DATE_EPOCH",
+    ] {
+        if !cmd.get_envs().any(|(k, _)| k == var) {
+            cmd.env_remove(var);
+        }
     }
     cmd.output()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
