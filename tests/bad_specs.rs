@@ -483,12 +483,9 @@ fn generated_hostile_specs_are_refused() {
 
     let mut failures = Vec::new();
     for (name, spec, exp) in &cases {
-        let started = Instant::now();
+        // No timed assertion (the machines are noisy); run_package's kill timeout catches hangs.
         let out = run_package(spec, &exp.args);
-        let mut problems = check(exp, &out, spec);
-        if started.elapsed() > Duration::from_secs(5) {
-            problems.push(format!("took {:?}", started.elapsed()));
-        }
+        let problems = check(exp, &out, spec);
         if !problems.is_empty() {
             failures.push((name.clone(), problems, out.stderr));
         }
