@@ -55,6 +55,9 @@ DIR never holds a partial archive."
 Everything after `--` is passed to helm verbatim (--set, -f, --kube-version, --api-versions...)."
     )]
     Template(TemplateArgs),
+    /// Chart repository tools
+    #[command(subcommand)]
+    Repo(RepoCommand),
     /// Print the JSON Schema of the spec language (for editors)
     Schema,
     /// Shell completion for helm's plugin.complete (internal)
@@ -66,6 +69,37 @@ Everything after `--` is passed to helm verbatim (--set, -f, --kube-version, --a
     /// Print completion.yaml (internal; used to build the plugin)
     #[command(name = "__completion-yaml", hide = true)]
     CompletionYaml,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RepoCommand {
+    /// Write DIR/index.yaml for the chart archives in DIR (any Helm chart, not only ours)
+    #[command(
+        long_about = "Write DIR/index.yaml for the chart archives in DIR and one level of subdirectories,\n\
+as `helm repo index` does, for Helm 3.17 and 4.x clients.\n\n\
+Unlike helm, nothing is lost or skipped silently: an archive Helm could not load is reported by\n\
+name and nothing is written (exit 1); with --merge every old entry is kept, an unchanged archive\n\
+keeps its `created` time and digest, and a changed archive under an existing version is refused\n\
+unless --force. Concurrent runs on one directory are serialized by DIR/index.yaml.lock, and the\n\
+index is replaced atomically. The same archives always give the same index.yaml."
+    )]
+    Index(RepoIndexArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RepoIndexArgs {
+    /// Directory holding the chart archives
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// URL of the chart repository; archive URLs are URL/<file>
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Merge into this existing index (a missing file counts as empty)
+    #[arg(long, value_name = "FILE")]
+    pub merge: Option<PathBuf>,
+    /// Replace a version whose archive changed (its digest differs from the old index)
+    #[arg(long)]
+    pub force: bool,
 }
 
 const DEPLOY_HELP: &str = "Generate the chart of SPEC into a temporary directory (always removed) and run helm on it.\n\n\
@@ -284,6 +318,27 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         }
         Command::Schema => {
             print!("{}", crate::spec::SPEC_SCHEMA);
+            Ok(0)
+        }
+        Command::Repo(RepoCommand::Index(a)) => {
+            let report = crate::repo::index(
+                &a.dir,
+                &crate::repo::IndexOptions {
+                    url: a.url.clone(),
+                    merge: a.merge.clone(),
+                    force: a.force,
+                },
+            )?;
+            for r in &report.replaced {
+                eprintln!("warning: replaced {r} (--force)");
+            }
+            eprintln!(
+                "{}: {} added, {} unchanged, {} kept from the old index",
+                report.path.display(),
+                report.added,
+                report.unchanged,
+                report.kept
+            );
             Ok(0)
         }
         Command::Install(a) => deploy::run(deploy::Action::Install, &a),

@@ -8,6 +8,7 @@ mod deploy;
 mod diag;
 mod fsutil;
 mod model;
+mod repo;
 mod spec;
 mod values;
 

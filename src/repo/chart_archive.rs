@@ -1,0 +1,328 @@
+//! Reading any Helm chart archive the way Helm's loader does, with Helm's limits: at most
+//! 5 MiB per file and 100 MiB per chart decompressed, the first path component stripped, no
+//! parent or absolute paths. Only `Chart.yaml` is kept; everything else is read and counted.
+
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub const MAX_FILE: u64 = 5 * 1024 * 1024;
+pub const MAX_TOTAL: u64 = 100 * 1024 * 1024;
+
+/// Chart.yaml as Helm defines it (`pkg/chart/metadata.go`); unknown keys are ignored on read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub api_version: String,
+    pub app_version: Option<String>,
+    pub description: Option<String>,
+    pub home: Option<String>,
+    pub icon: Option<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub maintainers: Vec<Maintainer>,
+    pub condition: Option<String>,
+    pub tags: Option<String>,
+    #[serde(default)]
+    pub deprecated: bool,
+    #[serde(default)]
+    pub annotations: std::collections::BTreeMap<String, String>,
+    pub kube_version: Option<String>,
+    #[serde(default)]
+    pub dependencies: Vec<Dependency>,
+    #[serde(rename = "type")]
+    pub chart_type: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Maintainer {
+    #[serde(default)]
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Dependency {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_values: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+}
+
+/// What the index needs from one archive.
+#[derive(Debug)]
+pub struct ArchiveInfo {
+    pub metadata: Metadata,
+    /// sha256 of the archive's bytes, lowercase hex.
+    pub digest: String,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let d = Sha256::digest(bytes);
+    let mut s = String::with_capacity(64);
+    for b in d.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Read a chart archive's metadata; `Err` says why Helm would refuse it.
+pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
+    if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
+        return Err("not a gzipped archive".into());
+    }
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut total: u64 = 0;
+    let mut chart_yaml: Option<Vec<u8>> = None;
+    let entries = archive
+        .entries()
+        .map_err(|e| format!("not a tar archive: {e}"))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("corrupt archive: {e}"))?;
+        let kind = entry.header().entry_type();
+        if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
+            continue;
+        }
+        let raw = entry
+            .path_bytes()
+            .iter()
+            .map(|b| if *b == b'\\' { b'/' } else { *b })
+            .collect::<Vec<u8>>();
+        let name = String::from_utf8_lossy(&raw).into_owned();
+        // Helm strips the first component, whatever it is, then checks what is left.
+        let inner = match name.trim_start_matches('/').split_once('/') {
+            Some((_, rest)) => rest.to_string(),
+            None if name == "Chart.yaml" => {
+                return Err("chart illegally contains content outside the base directory".into());
+            }
+            None => continue,
+        };
+        if inner.split('/').any(|c| c == "..") {
+            return Err(format!(
+                "chart illegally references parent directory ({name})"
+            ));
+        }
+        if inner.starts_with('/') || inner.as_bytes().get(1) == Some(&b':') {
+            return Err(format!("chart illegally contains absolute paths ({name})"));
+        }
+        let size = entry.header().size().unwrap_or(0);
+        if size > MAX_FILE {
+            return Err(format!(
+                "decompressed chart file {name:?} is larger than the maximum file size {MAX_FILE}"
+            ));
+        }
+        total += size;
+        if total > MAX_TOTAL {
+            return Err(format!(
+                "decompressed chart is larger than the maximum size {MAX_TOTAL}"
+            ));
+        }
+        let mut content = Vec::new();
+        (&mut entry)
+            .take(MAX_FILE + 1)
+            .read_to_end(&mut content)
+            .map_err(|e| format!("corrupt archive: {e}"))?;
+        if content.len() as u64 > MAX_FILE {
+            return Err(format!(
+                "decompressed chart file {name:?} is larger than the maximum file size {MAX_FILE}"
+            ));
+        }
+        // Symlinks and hardlinks load as empty files in Helm; the last duplicate wins.
+        if inner == "Chart.yaml" {
+            chart_yaml = Some(if kind.is_file() { content } else { Vec::new() });
+        }
+    }
+    let chart_yaml = chart_yaml.ok_or("Chart.yaml file is missing")?;
+    let text = String::from_utf8(chart_yaml).map_err(|_| "Chart.yaml is not UTF-8".to_string())?;
+    let text = text.trim_start_matches('\u{feff}');
+    let metadata: Metadata = serde_saphyr::from_str(text)
+        .map_err(|e| format!("invalid Chart.yaml: {}", e.without_snippet()))?;
+    validate(&metadata)?;
+    Ok(ArchiveInfo {
+        metadata,
+        digest: sha256_hex(bytes),
+    })
+}
+
+/// Helm's `Metadata.Validate`, which `helm repo add` applies to every entry: an index entry
+/// that fails it is silently hidden from users, so we refuse to write one.
+pub fn validate(m: &Metadata) -> Result<(), String> {
+    if m.name.is_empty() {
+        return Err("Chart.yaml: name is required".into());
+    }
+    if m.name.contains(['/', '\\']) || m.name == "." || m.name == ".." {
+        return Err(format!(
+            "Chart.yaml: chart name {:?} is not allowed",
+            m.name
+        ));
+    }
+    if m.version.is_empty() {
+        return Err("Chart.yaml: version is required".into());
+    }
+    if parse_version(&m.version).is_none() {
+        return Err(format!(
+            "Chart.yaml: version {:?} is not a valid SemVer",
+            m.version
+        ));
+    }
+    if !matches!(
+        m.chart_type.as_deref(),
+        None | Some("") | Some("application") | Some("library")
+    ) {
+        return Err("Chart.yaml: type must be application or library".into());
+    }
+    if m.maintainers.iter().any(|x| x.name.is_empty()) {
+        return Err("Chart.yaml: each maintainer requires a name".into());
+    }
+    if m.dependencies.iter().any(|d| d.name.is_empty()) {
+        return Err("Chart.yaml: each dependency requires a name".into());
+    }
+    Ok(())
+}
+
+/// Versions as Helm (Masterminds semver) reads them: an optional `v`, and a missing minor or
+/// patch counts as 0 (`1.0` is 1.0.0).
+pub fn parse_version(v: &str) -> Option<semver::Version> {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    if let Ok(p) = semver::Version::parse(v) {
+        return Some(p);
+    }
+    let split = v.find(['-', '+']).unwrap_or(v.len());
+    let (core, rest) = v.split_at(split);
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.is_empty()
+        || parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let mut padded = parts
+        .iter()
+        .map(|p| p.trim_start_matches('0'))
+        .map(|p| if p.is_empty() { "0" } else { p })
+        .collect::<Vec<_>>();
+    while padded.len() < 3 {
+        padded.push("0");
+    }
+    semver::Version::parse(&format!("{}{rest}", padded.join("."))).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut t = tar::Builder::new(gz);
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_entry_type(tar::EntryType::Regular);
+            // set_path refuses `..`; write the raw name the way a hostile archive would.
+            let bytes = name.as_bytes();
+            h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+            h.set_cksum();
+            t.append(&h, *data).unwrap();
+        }
+        t.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn reads_metadata_and_digest() {
+        let bytes = tgz(&[(
+            "demo/Chart.yaml",
+            b"apiVersion: v2\nname: demo\nversion: 1.0\nappVersion: 1.10\nfoo: bar\n",
+        )]);
+        let info = read(&bytes).unwrap();
+        assert_eq!(info.metadata.name, "demo");
+        assert_eq!(info.metadata.version, "1.0");
+        assert_eq!(info.metadata.app_version.as_deref(), Some("1.10"));
+        assert_eq!(info.digest, sha256_hex(&bytes));
+    }
+
+    #[test]
+    fn refuses_what_helm_refuses() {
+        assert!(read(b"not gzip").unwrap_err().contains("gzip"));
+        assert!(
+            read(&tgz(&[("Chart.yaml", b"name: x\nversion: 1.0.0\n")]))
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert!(
+            read(&tgz(&[
+                ("c/../../evil", b"x"),
+                ("c/Chart.yaml", b"name: x\nversion: 1.0.0\n")
+            ]))
+            .unwrap_err()
+            .contains("parent")
+        );
+        assert!(
+            read(&tgz(&[("c/values.yaml", b"a: 1\n")]))
+                .unwrap_err()
+                .contains("missing")
+        );
+        assert!(
+            read(&tgz(&[("c/Chart.yaml", b"name: x\nversion: one\n")]))
+                .unwrap_err()
+                .contains("SemVer")
+        );
+        assert!(
+            read(&tgz(&[("c/Chart.yaml", b"name: ..\nversion: 1.0.0\n")]))
+                .unwrap_err()
+                .contains("not allowed")
+        );
+        let big = vec![b'a'; (MAX_FILE + 1) as usize];
+        assert!(
+            read(&tgz(&[
+                ("c/Chart.yaml", b"name: x\nversion: 1.0.0\n"),
+                ("c/big", &big)
+            ]))
+            .unwrap_err()
+            .contains("maximum file size")
+        );
+        let mut truncated = tgz(&[("c/Chart.yaml", b"name: x\nversion: 1.0.0\n")]);
+        truncated.truncate(truncated.len() / 2);
+        assert!(read(&truncated).is_err());
+    }
+
+    #[test]
+    fn versions_parse_like_helm() {
+        assert_eq!(parse_version("1.0").unwrap().to_string(), "1.0.0");
+        assert_eq!(parse_version("v2").unwrap().to_string(), "2.0.0");
+        assert_eq!(
+            parse_version("1.2.3-rc.1+b5").unwrap().to_string(),
+            "1.2.3-rc.1+b5"
+        );
+        assert!(parse_version("one").is_none());
+        assert!(parse_version("1.2.3.4").is_none());
+    }
+}

@@ -1,0 +1,407 @@
+//! `repo index`: the `index.yaml` of a chart repository, as Helm 3.17 and 4.x read it.
+//!
+//! Unlike `helm repo index`, nothing is lost or silently skipped: every archive that cannot be
+//! read is reported by name (exit 1, nothing written); `--merge` keeps every old entry and the
+//! `created` and digest of unchanged archives, and refuses a changed archive under an existing
+//! version unless forced; a lock file serializes concurrent runs on one directory; the index is
+//! replaced atomically. Output is deterministic: the same archives give the same bytes.
+
+pub mod chart_archive;
+mod time;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::diag::{Error, printable};
+use chart_archive::{Dependency, Maintainer, Metadata};
+
+/// One chart version in an index: Helm's `ChartVersion` (metadata + urls, created, digest).
+/// Fields are in alphabetical order because Helm writes them that way (sigs.k8s.io/yaml).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Entry {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Dependency>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deprecated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub maintainers: Vec<Maintainer>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub removed: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub chart_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub version: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// `index.yaml` (Helm's `IndexFile`). Helm reads it strictly: an unknown key anywhere rejects
+/// the whole repository, so this type is the exact key set.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Index {
+    pub api_version: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub entries: BTreeMap<String, Vec<Entry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_keys: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_info: Option<BTreeMap<String, String>>,
+}
+
+impl Entry {
+    fn from_archive(m: Metadata, digest: String, url: String, created: String) -> Entry {
+        Entry {
+            annotations: m.annotations,
+            // Helm's MustAdd: a chart without apiVersion is a v1 chart.
+            api_version: if m.api_version.is_empty() {
+                "v1".into()
+            } else {
+                m.api_version
+            },
+            app_version: m.app_version,
+            condition: m.condition,
+            created: Some(created),
+            dependencies: m.dependencies,
+            deprecated: m.deprecated,
+            description: m.description,
+            digest: Some(digest),
+            home: m.home,
+            icon: m.icon,
+            keywords: m.keywords,
+            kube_version: m.kube_version,
+            maintainers: m.maintainers,
+            name: m.name,
+            removed: false,
+            sources: m.sources,
+            tags: m.tags,
+            chart_type: m.chart_type,
+            urls: vec![url],
+            version: m.version,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct IndexOptions {
+    pub url: Option<String>,
+    pub merge: Option<PathBuf>,
+    pub force: bool,
+}
+
+/// The outcome of a run, for the user.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub added: usize,
+    pub unchanged: usize,
+    pub replaced: Vec<String>,
+    pub kept: usize,
+    pub path: PathBuf,
+}
+
+/// The archives Helm indexes: `DIR/*.tgz` and `DIR/*/*.tgz`, as paths relative to DIR.
+fn find_archives(dir: &Path) -> Result<Vec<String>, Error> {
+    let read = |d: &Path| {
+        std::fs::read_dir(d).map_err(|e| Error::msg(format!("cannot read {}: {e}", d.display())))
+    };
+    let mut out = Vec::new();
+    for entry in read(dir)? {
+        let entry = entry.map_err(|e| Error::msg(format!("cannot read {}: {e}", dir.display())))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if path.is_dir() {
+            for inner in read(&path)? {
+                let inner = inner
+                    .map_err(|e| Error::msg(format!("cannot read {}: {e}", path.display())))?;
+                let inner_name = inner.file_name().to_string_lossy().into_owned();
+                if inner_name.ends_with(".tgz") && inner.path().is_file() {
+                    out.push(format!("{name}/{inner_name}"));
+                }
+            }
+        } else if name.ends_with(".tgz") && path.is_file() {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// One archive read: its metadata and digest and its mtime, or why Helm would refuse it.
+type ReadResult = Result<(chart_archive::ArchiveInfo, std::time::SystemTime), String>;
+
+/// Read every archive (in parallel: the work is gunzip and sha256), each result by name.
+fn read_archives(dir: &Path, names: &[String]) -> Vec<(String, ReadResult)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = names.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|name| {
+                            let path = dir.join(name);
+                            let result = std::fs::read(&path)
+                                .map_err(|e| format!("cannot read: {e}"))
+                                .and_then(|bytes| {
+                                    let mtime = std::fs::metadata(&path)
+                                        .and_then(|m| m.modified())
+                                        .unwrap_or(std::time::UNIX_EPOCH);
+                                    chart_archive::read(&bytes).map(|info| (info, mtime))
+                                });
+                            (name.clone(), result)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Load an index strictly (what Helm would reject, we reject, naming the file).
+pub fn load(path: &Path) -> Result<Index, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::msg(format!("cannot read {}: {e}", path.display())))?;
+    let index: Index = serde_saphyr::from_str(&text).map_err(|e| {
+        Error::msg(format!(
+            "{} is not a valid chart repository index: {}",
+            path.display(),
+            e.without_snippet()
+        ))
+    })?;
+    if index.api_version.is_empty() {
+        return Err(Error::msg(format!(
+            "{}: apiVersion is required",
+            path.display()
+        )));
+    }
+    for (name, versions) in &index.entries {
+        for v in versions {
+            if v.name != *name || v.version.is_empty() {
+                return Err(Error::msg(format!(
+                    "{}: the entry {}/{} is invalid (every entry needs the name it is listed under and a version)",
+                    path.display(),
+                    printable(name),
+                    printable(&v.version)
+                )));
+            }
+        }
+    }
+    Ok(index)
+}
+
+/// Build (or merge into) `DIR/index.yaml`.
+pub fn index(dir: &Path, opts: &IndexOptions) -> Result<Report, Error> {
+    if !dir.is_dir() {
+        return Err(Error::msg(format!("{} is not a directory", dir.display())));
+    }
+    let out_path = dir.join("index.yaml");
+    // One writer at a time: the lock covers scanning, merging and writing.
+    let lock_path = dir.join("index.yaml.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| {
+            Error::msg(format!(
+                "cannot create the lock file {}: {e}",
+                lock_path.display()
+            ))
+        })?;
+    lock.lock()
+        .map_err(|e| Error::msg(format!("cannot lock {}: {e}", lock_path.display())))?;
+
+    let mut old = match &opts.merge {
+        Some(p) if p.exists() => load(p)?,
+        _ => Index::default(),
+    };
+    let names = find_archives(dir)?;
+    let mut bad = Vec::new();
+    let mut report = Report {
+        path: out_path.clone(),
+        ..Report::default()
+    };
+    let mut fresh: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
+    let base = opts
+        .url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_string());
+    for (name, result) in read_archives(dir, &names) {
+        match result {
+            Err(why) => bad.push(format!("{name}: {why}")),
+            Ok((info, mtime)) => {
+                let url = match &base {
+                    Some(b) => format!("{b}/{name}"),
+                    None => name.clone(),
+                };
+                let entry =
+                    Entry::from_archive(info.metadata, info.digest, url, time::rfc3339(mtime));
+                fresh.entry(entry.name.clone()).or_default().push(entry);
+            }
+        }
+    }
+    if !bad.is_empty() {
+        return Err(Error::msg(format!(
+            "{} archive(s) in {} cannot be indexed; nothing was written:\n  {}",
+            bad.len(),
+            dir.display(),
+            bad.join("\n  ")
+        )));
+    }
+    // Two files holding the same chart version would give one name two meanings.
+    for (name, versions) in &fresh {
+        let mut seen: BTreeMap<&str, &Entry> = BTreeMap::new();
+        for v in versions {
+            if let Some(first) = seen.insert(&v.version, v) {
+                return Err(Error::msg(format!(
+                    "{name} {} is in two archives ({} and {}); keep one",
+                    v.version,
+                    first.urls.join(""),
+                    v.urls.join("")
+                )));
+            }
+        }
+    }
+
+    // Merge: exact (name, version) keys; an unchanged archive keeps its old entry verbatim.
+    let mut merged: BTreeMap<String, Vec<Entry>> = std::mem::take(&mut old.entries);
+    let old_keys: Vec<(String, String, Option<String>)> = merged
+        .values()
+        .flatten()
+        .map(|e| (e.name.clone(), e.version.clone(), e.digest.clone()))
+        .collect();
+    let mut conflicts = Vec::new();
+    for (name, versions) in fresh {
+        let slot = merged.entry(name.clone()).or_default();
+        for new in versions {
+            match slot.iter_mut().find(|e| e.version == new.version) {
+                None => {
+                    report.added += 1;
+                    slot.push(new);
+                }
+                Some(existing) if existing.digest == new.digest => report.unchanged += 1,
+                Some(existing) if opts.force => {
+                    report.replaced.push(format!("{name} {}", new.version));
+                    *existing = new;
+                }
+                Some(_) => conflicts.push(format!("{name} {}", new.version)),
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::msg(format!(
+            "these versions are already in the index with a different digest: {}; a published version must not change (bump the version, or pass --force to replace it)",
+            conflicts.join(", ")
+        )));
+    }
+    report.kept = old_keys
+        .len()
+        .saturating_sub(report.unchanged + report.replaced.len());
+    // The promise, checked before writing: every old (name, version) is still there, and with its
+    // digest unless it was explicitly replaced.
+    for (name, version, digest) in &old_keys {
+        let still = merged
+            .get(name)
+            .and_then(|vs| vs.iter().find(|e| &e.version == version));
+        let ok = match still {
+            Some(e) => {
+                &e.digest == digest || report.replaced.contains(&format!("{name} {version}"))
+            }
+            None => false,
+        };
+        if !ok {
+            return Err(Error::msg(format!(
+                "internal error: merging would lose {name} {version}"
+            )));
+        }
+    }
+    for versions in merged.values_mut() {
+        sort_versions(versions);
+    }
+    let generated = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(|s| time::rfc3339(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s)))
+        .or_else(|| {
+            merged
+                .values()
+                .flatten()
+                .filter_map(|e| e.created.clone())
+                .max()
+        });
+    let index = Index {
+        api_version: "v1".into(),
+        annotations: BTreeMap::new(),
+        entries: merged,
+        generated,
+        public_keys: old.public_keys,
+        server_info: old.server_info,
+    };
+    let text = serde_saphyr::to_string(&index)
+        .map_err(|e| Error::msg(format!("internal error writing the index: {e}")))?;
+    crate::fsutil::write_atomic(&out_path, text.as_bytes())?;
+    drop(lock);
+    Ok(report)
+}
+
+/// Newest first by SemVer, as Helm's `SortEntries`; unparsable versions last, by text.
+fn sort_versions(v: &mut [Entry]) {
+    v.sort_by(|a, b| {
+        let (pa, pb) = (
+            chart_archive::parse_version(&a.version),
+            chart_archive::parse_version(&b.version),
+        );
+        match (pa, pb) {
+            (Some(x), Some(y)) => y.cmp(&x).then_with(|| b.version.cmp(&a.version)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.version.cmp(&b.version),
+        }
+    });
+}
