@@ -55,6 +55,8 @@ DIR never holds a partial archive."
 Everything after `--` is passed to helm verbatim (--set, -f, --kube-version, --api-versions...)."
     )]
     Template(TemplateArgs),
+    /// Package the chart of SPEC and push it to an OCI registry with helm push
+    Push(PushArgs),
     /// Chart repository tools
     #[command(subcommand)]
     Repo(RepoCommand),
@@ -193,6 +195,32 @@ pub struct PackageArgs {
     /// Directory to write the archives to
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub destination: PathBuf,
+    /// Also write <archive>.prov, signed with gpg (checked by `helm verify` and `--verify`)
+    #[arg(long, requires = "key")]
+    pub sign: bool,
+    /// Signing key: a user id (or part of it) or fingerprint
+    #[arg(long, value_name = "NAME")]
+    pub key: Option<String>,
+    /// Keyring holding the secret key [default: your gpg home]
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Option<PathBuf>,
+    /// File holding the key's passphrase
+    #[arg(long, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Registry to push to: oci://REGISTRY/PATH
+    #[arg(value_name = "REMOTE")]
+    pub remote: String,
+    #[command(flatten)]
+    pub chart: ChartArgs,
+    /// Arguments for `helm push`, after `--` (--plain-http, --ca-file, --username...)
+    #[arg(last = true, value_name = "HELM FLAGS")]
+    pub helm_args: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]
@@ -346,6 +374,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
             deploy::run(deploy::Action::Upgrade { install: a.install }, &a.deploy)
         }
         Command::Template(a) => deploy::template(&a),
+        Command::Push(a) => deploy::push(&a),
         Command::Complete { words } => {
             print!("{}", crate::complete::complete(&words));
             Ok(0)
@@ -370,11 +399,35 @@ fn package(a: &PackageArgs) -> Result<(), Error> {
         .iter()
         .map(|c| Ok((archive::file_name(c), archive::tgz(c, mtime)?)))
         .collect::<Result<Vec<_>, Error>>()?;
+    // Sign before writing anything, so a failed signature leaves no unsigned new archive.
+    let mut provs = Vec::new();
+    if a.sign {
+        let opts = crate::sign::SignOptions {
+            key: a.key.clone().unwrap_or_default(),
+            keyring: a.keyring.clone(),
+            passphrase_file: a.passphrase_file.clone(),
+        };
+        for (chart, (name, bytes)) in charts.iter().zip(&archives) {
+            let chart_yaml = chart
+                .files
+                .iter()
+                .find(|(p, _)| p == "Chart.yaml")
+                .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
+                .unwrap_or_default();
+            let body = crate::sign::provenance_body(&chart_yaml, name, bytes);
+            provs.push(crate::sign::clearsign(&body, &opts)?);
+        }
+    }
     ensure_dir(&a.destination)?;
-    for (name, bytes) in archives {
+    for (i, (name, bytes)) in archives.iter().enumerate() {
         let dest = a.destination.join(name);
-        fsutil::write_atomic(&dest, &bytes)?;
+        fsutil::write_atomic(&dest, bytes)?;
         println!("{}", dest.display());
+        if let Some(prov) = provs.get(i) {
+            let prov_path = a.destination.join(format!("{name}.prov"));
+            fsutil::write_atomic(&prov_path, prov)?;
+            println!("{}", prov_path.display());
+        }
     }
     messages.print();
     Ok(())

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::archive;
-use crate::cli::{self, DeployArgs, TemplateArgs};
+use crate::cli::{self, DeployArgs, PushArgs, TemplateArgs};
 use crate::diag::{Error, printable};
 
 /// The oldest helm the generated charts and these command lines are tested with.
@@ -275,6 +275,40 @@ pub fn template(a: &TemplateArgs) -> Result<i32, Error> {
     messages.print();
     let args = template_args(&a.release, &temp.path, &HelmEnv::from_env(), &a.helm_args);
     run_helm(&helm, &args)
+}
+
+/// `helm push` each chart of the spec to an OCI registry; stops at the first failure.
+pub fn push(a: &PushArgs) -> Result<i32, Error> {
+    if !a.remote.starts_with("oci://") || a.remote.len() <= "oci://".len() {
+        return Err(Error::msg(format!(
+            "`{}` is not a registry: give oci://REGISTRY/PATH",
+            printable(&a.remote)
+        )));
+    }
+    let helm = locate_helm()?;
+    helm_version(&helm)?;
+    let (charts, messages) = cli::build_charts(&a.spec, Some(&a.chart))?;
+    messages.print();
+    let dir = tempfile::Builder::new()
+        .prefix("helm-k8s-service-")
+        .tempdir()
+        .map_err(|e| Error::msg(format!("cannot create a temporary directory: {e}")))?;
+    let mtime = archive::source_date_epoch()?;
+    for chart in &charts {
+        let path = dir.path().join(archive::file_name(chart));
+        crate::fsutil::write_atomic(&path, &archive::tgz(chart, mtime)?)?;
+        let mut args: Vec<OsString> = vec![
+            "push".into(),
+            path.into_os_string(),
+            a.remote.clone().into(),
+        ];
+        args.extend(a.helm_args.iter().cloned());
+        let code = run_helm(&helm, &args)?;
+        if code != 0 {
+            return Ok(code);
+        }
+    }
+    Ok(0)
 }
 
 /// Run helm with our stdio and return its exit code. While it runs, Ctrl-C and SIGTERM go to

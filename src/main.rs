@@ -9,6 +9,7 @@ mod diag;
 mod fsutil;
 mod model;
 mod repo;
+mod sign;
 mod spec;
 mod values;
 
