@@ -72,21 +72,8 @@ pub fn complete(words: &[String]) -> String {
             }
             out.push_str(":4\n");
         }
-        Some(sub) if current.starts_with('-') => {
-            for arg in sub
-                .get_arguments()
-                .filter(|a| !a.is_positional() && !a.is_hide_set())
-            {
-                if let Some(l) = arg.get_long() {
-                    let flag = format!("--{l}");
-                    if flag.starts_with(current) {
-                        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
-                        out.push_str(&format!("{flag}\t{help}\n"));
-                    }
-                }
-            }
-            out.push_str(":4\n");
-        }
+        // helm completes flags itself from completion.yaml; listing them here would double them.
+        Some(_) if current.starts_with('-') => out.push_str(":4\n"),
         Some(_) => {
             // A value: the spec file, a directory, or free text. Let the shell complete paths.
             out.push_str(":0\n");
@@ -115,8 +102,8 @@ mod tests {
         let subs = complete(&words(&["pa"]));
         assert!(subs.starts_with("package\t"), "{subs}");
         assert!(subs.ends_with(":4\n"));
-        let flags = complete(&words(&["package", "spec.yaml", "--des"]));
-        assert!(flags.contains("--destination\t"), "{flags}");
+        // Flags come from completion.yaml through helm itself, so they are not repeated here.
+        assert_eq!(complete(&words(&["package", "spec.yaml", "--des"])), ":4\n");
         assert_eq!(complete(&words(&["package", ""])), ":0\n");
     }
 }
