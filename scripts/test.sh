@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # The project's test command (README "Set-up"; .ci/run calls exactly this).
 # Installs the tools the tests need into .tools/ (cached), checks formatting and lints, then runs
-# every test: unit tests, the bad-input corpus, and end-to-end tests with real helm 3 and 4.
+# every test: unit tests, the bad-input corpus, and end-to-end tests with real helm 3 and 4,
+# then a short bounded run of each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-test-tools.sh
+# Debian packages for the repository tests: a real OCI registry and gnupg (apt, idempotent).
+scripts/install-test-services.sh
 # shellcheck source=scripts/tools-env.sh
 . scripts/tools-env.sh
 
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
+# Every fuzz target for 5 s (the first run builds them, about 2 minutes); scripts/fuzz.sh
+# SECONDS runs them longer.
+scripts/fuzz.sh 5

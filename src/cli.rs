@@ -264,7 +264,15 @@ pub fn build_charts(
     args: &SpecArgs,
     chart_args: Option<&ChartArgs>,
 ) -> Result<(Vec<chart::Chart>, Messages), Error> {
-    let source = SpecSource::read(&args.spec)?;
+    build_charts_from(SpecSource::read(&args.spec)?, args, chart_args)
+}
+
+/// [`build_charts`] for a spec already read (`args.spec` only names it in messages).
+pub fn build_charts_from(
+    source: SpecSource,
+    args: &SpecArgs,
+    chart_args: Option<&ChartArgs>,
+) -> Result<(Vec<chart::Chart>, Messages), Error> {
     let spec_file = args
         .spec
         .file_name()

@@ -1,12 +1,26 @@
 //! Crash-safe writes. A destination holds its old content or its complete new content, never a
-//! partial file: data goes to a temporary file in the same directory, is synced, then renamed
-//! over the destination, and the directory is synced. A symlink at the destination is replaced,
-//! never written through. Temporary files are removed on every error path (tempfile's Drop).
+//! partial file: data goes to a temporary file in the same directory, is synced and read back,
+//! then renamed over the destination, and the directory is synced. A symlink at the destination
+//! is replaced, never written through.
+//!
+//! Temporary files (and the temporary directories of `replace_dir`) are named
+//! `.<name>.<6 random characters>.k8s-service.tmp`. Every error path removes its own (tempfile's
+//! Drop), but a process killed outright (SIGKILL, power loss) cannot: so each writer holds an
+//! exclusive lock (`flock`) on its temporary while it exists, and the next write to the same
+//! destination removes every temporary of that destination that nobody holds locked. A live
+//! writer's temporary is never touched, and nothing but entries of exactly that name pattern is
+//! ever removed.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::diag::Error;
+
+/// Suffix of every temporary `write_atomic` and `replace_dir` create (after `.<name>.<random>`).
+pub const TEMP_SUFFIX: &str = ".k8s-service.tmp";
+/// Length of the random part of a temporary file's name (tempfile's default).
+const TEMP_RANDOM_LEN: usize = 6;
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::msg(format!("cannot {what} {}: {e}", path.display()))
@@ -14,19 +28,48 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
 
 /// Atomically replace `dest` with `bytes` (mode 0644).
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_atomic_with(dest, bytes, |f, b| f.write_all(b))
+}
+
+/// `write_atomic` with the step that writes the bytes given (the tests inject failures here).
+fn write_atomic_with(
+    dest: &Path,
+    bytes: &[u8],
+    write: impl Fn(&mut File, &[u8]) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let dir = parent_dir(dest);
     let file_name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| io_err("create a temporary file in", &dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| io_err("write", tmp.path(), e))?;
+    let prefix = format!(".{file_name}.");
+    // Leftovers of killed writers first: on a full disk they may be what is in the way.
+    remove_stale_temporaries(&dir, &prefix);
+    let mut tmp = locked_temp_file(&dir, &prefix)?;
+    // Errors name the destination (the temporary is an implementation detail) and say that it
+    // was left alone.
+    let unchanged = |e: String| {
+        Error::msg(format!(
+            "cannot write {}: {e}; it was left as it was",
+            dest.display()
+        ))
+    };
+    write(tmp.as_file_mut(), bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| unchanged(e.to_string()))?;
+    // Read it back: a filesystem that loses data without an error must not replace a good file.
+    let mut back = Vec::with_capacity(bytes.len());
+    tmp.as_file_mut()
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| tmp.as_file_mut().read_to_end(&mut back))
+        .map_err(|e| unchanged(format!("reading it back failed: {e}")))?;
+    if back != bytes {
+        return Err(unchanged(format!(
+            "the data read back differs from the data written ({} of {} bytes)",
+            back.len(),
+            bytes.len()
+        )));
+    }
     set_mode_644(tmp.as_file()).map_err(|e| io_err("set permissions on", tmp.path(), e))?;
     tmp.persist(dest)
         .map_err(|e| io_err("replace", dest, e.error))?;
@@ -34,36 +77,132 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
-/// Replace the directory `dest` by a fully written new one: the files go to a sibling temporary
-/// directory, which is renamed into place; an old `dest` is moved aside first, then removed.
+/// A new temporary file `<prefix><random><TEMP_SUFFIX>` in `dir`, locked by this process.
+fn locked_temp_file(dir: &Path, prefix: &str) -> Result<tempfile::NamedTempFile, Error> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let tmp = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(TEMP_SUFFIX)
+            .rand_bytes(TEMP_RANDOM_LEN)
+            .tempfile_in(dir)
+            .map_err(|e| io_err("create a temporary file in", dir, e))?;
+        match tmp.as_file().lock() {
+            Ok(()) => {}
+            // No locks on this filesystem: nothing can prove a temporary stale, so the cleanup
+            // never removes one here either.
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok(tmp),
+            Err(e) => return Err(io_err("lock", tmp.path(), e)),
+        }
+        // Another writer's cleanup may have found the file unlocked in the instant between its
+        // creation and our lock, and removed it. Then the name is no longer ours: start again.
+        if names_this_file(tmp.path(), tmp.as_file()) {
+            return Ok(tmp);
+        }
+        let _ = tmp.keep(); // the path is gone (or someone else's): never remove it
+        if attempts >= 5 {
+            return Err(Error::msg(format!(
+                "cannot create a temporary file in {}: it keeps disappearing",
+                dir.display()
+            )));
+        }
+    }
+}
+
+#[cfg(unix)]
+fn names_this_file(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::symlink_metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn names_this_file(path: &Path, _: &File) -> bool {
+    path.exists()
+}
+
+/// `<prefix><TEMP_RANDOM_LEN alphanumerics><TEMP_SUFFIX>`: a temporary of this destination.
+fn is_temp_name(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX))
+        .is_some_and(|r| r.len() == TEMP_RANDOM_LEN && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Remove the temporaries of one destination left by writers that died: regular files and
+/// directories named like ours that no live process holds locked. Best effort; an error only
+/// means a temporary stays.
+fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_str().is_some_and(|n| is_temp_name(n, prefix)) {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let kind = meta.file_type();
+        if !(kind.is_file() || kind.is_dir()) {
+            continue; // never follow a symlink, never touch a device or a socket
+        }
+        let Ok(file) = File::open(&path) else {
+            continue;
+        };
+        // Holding the lock while removing: a writer that locks after us sees its name gone.
+        if file.try_lock().is_ok() && names_this_file(&path, &file) {
+            let _ = if kind.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+        }
+    }
+}
+
+/// Replace the directory `dest` by a fully written new one. The files go to a temporary
+/// directory beside it (`.<name>.<random>.k8s-service.tmp`, locked like a temporary file, so the
+/// next run removes it if this one is killed), which then takes `dest`'s place: on Linux in one
+/// atomic exchange (`renameat2(RENAME_EXCHANGE)`), so `dest` is never missing, and the old
+/// directory, now at the temporary name, is removed. Elsewhere, or where the filesystem cannot
+/// exchange, the old `dest` is moved aside to `.<name>.old-<pid>` first.
 pub fn replace_dir(dest: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
     let parent = parent_dir(dest);
-    let tmp = tempfile::Builder::new()
-        .prefix(".k8s-service-")
-        .tempdir_in(&parent)
-        .map_err(|e| io_err("create a temporary directory in", &parent, e))?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = format!(".{name}.");
+    remove_stale_temporaries(&parent, &prefix);
+    let (tmp, _lock) = locked_temp_dir(&parent, &prefix)?;
     for (rel, content) in files {
         let path = tmp.path().join(rel);
         if let Some(p) = path.parent() {
             std::fs::create_dir_all(p).map_err(|e| io_err("create", p, e))?;
         }
-        let mut f = std::fs::File::create(&path).map_err(|e| io_err("create", &path, e))?;
+        let mut f = File::create(&path).map_err(|e| io_err("create", &path, e))?;
         f.write_all(content)
             .and_then(|_| f.sync_all())
             .map_err(|e| io_err("write", &path, e))?;
     }
-    let old = match std::fs::symlink_metadata(dest) {
-        Err(_) => None,
+    sync_dir(tmp.path());
+    match std::fs::symlink_metadata(dest) {
+        Err(_) => {
+            std::fs::rename(tmp.path(), dest).map_err(|e| io_err("move into place", dest, e))?;
+            let _ = tmp.keep();
+        }
         Ok(m) if m.is_dir() => {
-            let aside = parent.join(format!(
-                ".{}.old-{}",
-                dest.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                std::process::id()
-            ));
-            std::fs::rename(dest, &aside).map_err(|e| io_err("move aside", dest, e))?;
-            Some(aside)
+            if exchange(tmp.path(), dest).is_ok() {
+                // `tmp` now names the old directory; its Drop removes it.
+                drop(tmp);
+            } else {
+                replace_by_moving_aside(tmp, dest, &parent, &name)?;
+            }
         }
         Ok(_) => {
             return Err(Error::msg(format!(
@@ -71,21 +210,69 @@ pub fn replace_dir(dest: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error
                 dest.display()
             )));
         }
-    };
-    let kept = tmp.keep();
-    if let Err(e) = std::fs::rename(&kept, dest) {
-        // Put the old chart back so nothing is lost, and drop the new one.
-        if let Some(aside) = &old {
-            let _ = std::fs::rename(aside, dest);
-        }
-        let _ = std::fs::remove_dir_all(&kept);
-        return Err(io_err("move into place", dest, e));
-    }
-    if let Some(aside) = old {
-        let _ = std::fs::remove_dir_all(aside);
     }
     sync_dir(&parent);
     Ok(())
+}
+
+/// Swap two paths atomically.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::ErrorKind::Unsupported.into())
+}
+
+/// Without an atomic exchange: move the old directory aside, the new one in, then drop the old.
+fn replace_by_moving_aside(
+    tmp: tempfile::TempDir,
+    dest: &Path,
+    parent: &Path,
+    name: &str,
+) -> Result<(), Error> {
+    let aside = parent.join(format!(".{name}.old-{}", std::process::id()));
+    std::fs::rename(dest, &aside).map_err(|e| io_err("move aside", dest, e))?;
+    if let Err(e) = std::fs::rename(tmp.path(), dest) {
+        // Put the old chart back so nothing is lost; `tmp`'s Drop removes the new one.
+        let _ = std::fs::rename(&aside, dest);
+        return Err(io_err("move into place", dest, e));
+    }
+    let _ = tmp.keep();
+    let _ = std::fs::remove_dir_all(aside);
+    Ok(())
+}
+
+/// A new temporary directory `<prefix><random><TEMP_SUFFIX>` in `dir`, locked by this process
+/// (the returned `File` holds the lock).
+fn locked_temp_dir(dir: &Path, prefix: &str) -> Result<(tempfile::TempDir, Option<File>), Error> {
+    for _ in 0..5 {
+        let tmp = tempfile::Builder::new()
+            .prefix(prefix)
+            .suffix(TEMP_SUFFIX)
+            .rand_bytes(TEMP_RANDOM_LEN)
+            .tempdir_in(dir)
+            .map_err(|e| io_err("create a temporary directory in", dir, e))?;
+        let Ok(handle) = File::open(tmp.path()) else {
+            return Ok((tmp, None)); // cannot lock directories here: never cleaned either
+        };
+        match handle.lock() {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok((tmp, None)),
+            Err(e) => return Err(io_err("lock", tmp.path(), e)),
+        }
+        if names_this_file(tmp.path(), &handle) {
+            return Ok((tmp, Some(handle)));
+        }
+        let _ = tmp.keep(); // removed by another run's cleanup in the meantime: not ours now
+    }
+    Err(Error::msg(format!(
+        "cannot create a temporary directory in {}: it keeps disappearing",
+        dir.display()
+    )))
 }
 
 fn parent_dir(path: &Path) -> PathBuf {
@@ -143,6 +330,165 @@ mod tests {
                 .file_type()
                 .is_symlink()
         );
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A writer that accepts `n` bytes, then fails as a full disk does.
+    fn fail_after(n: usize) -> impl Fn(&mut File, &[u8]) -> std::io::Result<()> {
+        move |f, b| {
+            let k = n.min(b.len());
+            f.write_all(&b[..k])?;
+            if k < b.len() {
+                return Err(std::io::Error::from_raw_os_error(28)); // ENOSPC
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_old_file_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a-0.1.0.tgz");
+        write_atomic(&dest, b"old complete archive").unwrap();
+        let new = vec![7u8; 100_000];
+        for n in [0, 1, 4095, 4096, 65_536, 99_999] {
+            let err = write_atomic_with(&dest, &new, fail_after(n))
+                .unwrap_err()
+                .render();
+            let want = format!("error: cannot write {}: ", dest.display());
+            assert!(err.starts_with(&want), "{err}");
+            assert!(err.contains("it was left as it was"), "{err}");
+            #[cfg(target_os = "linux")]
+            assert!(err.contains("No space left on device"), "{err}");
+            assert_eq!(std::fs::read(&dest).unwrap(), b"old complete archive");
+            assert_eq!(entries(dir.path()), ["a-0.1.0.tgz"], "after failing at {n}");
+        }
+        write_atomic_with(&dest, &new, fail_after(usize::MAX)).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), new);
+    }
+
+    #[test]
+    fn data_that_does_not_read_back_is_not_renamed_into_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a.tgz");
+        write_atomic(&dest, b"old").unwrap();
+        // A "successful" short write, as a broken filesystem might report.
+        let err = write_atomic_with(&dest, b"new content", |f, b| f.write_all(&b[..3]))
+            .unwrap_err()
+            .render();
+        assert!(err.contains("read back differs"), "{err}");
+        assert_eq!(std::fs::read(&dest).unwrap(), b"old");
+        assert_eq!(entries(dir.path()), ["a.tgz"]);
+    }
+
+    #[test]
+    fn temp_names_are_recognised_exactly() {
+        let p = ".a-0.1.0.tgz.";
+        assert!(is_temp_name(".a-0.1.0.tgz.Ab3xY9.k8s-service.tmp", p));
+        for other in [
+            ".a-0.1.0.tgz.Ab3xY.k8s-service.tmp",
+            ".a-0.1.0.tgz.Ab3xY99.k8s-service.tmp",
+            ".a-0.1.0.tgz.Ab-xY9.k8s-service.tmp",
+            ".a-0.1.0.tgz.Ab3xY9.tmp",
+            ".b-0.1.0.tgz.Ab3xY9.k8s-service.tmp",
+            "a-0.1.0.tgz",
+            ".a-0.1.0.tgz.backup",
+        ] {
+            assert!(!is_temp_name(other, p), "{other}");
+        }
+    }
+
+    #[test]
+    fn stale_temporaries_of_the_destination_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let dest = d.join("a-0.1.0.tgz");
+        // Left by a killed writer: right name, nobody holds it.
+        std::fs::write(d.join(".a-0.1.0.tgz.dead01.k8s-service.tmp"), b"partial").unwrap();
+        // A live writer's: locked.
+        let live_path = d.join(".a-0.1.0.tgz.live01.k8s-service.tmp");
+        let live = File::create(&live_path).unwrap();
+        live.lock().unwrap();
+        // A stale temporary directory of the same name is removed too.
+        std::fs::create_dir(d.join(".a-0.1.0.tgz.dir001.k8s-service.tmp")).unwrap();
+        // Not ours to touch: another destination's, other names, a symlink.
+        std::fs::write(d.join(".b-0.1.0.tgz.dead02.k8s-service.tmp"), b"x").unwrap();
+        std::fs::write(d.join(".a-0.1.0.tgz.keep.me"), b"x").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(
+            d.join("a-0.1.0.tgz"),
+            d.join(".a-0.1.0.tgz.link01.k8s-service.tmp"),
+        )
+        .unwrap();
+
+        write_atomic(&dest, b"new").unwrap();
+        let mut want = vec![
+            ".a-0.1.0.tgz.keep.me",
+            ".a-0.1.0.tgz.live01.k8s-service.tmp",
+            ".b-0.1.0.tgz.dead02.k8s-service.tmp",
+            "a-0.1.0.tgz",
+        ];
+        if cfg!(unix) {
+            want.insert(1, ".a-0.1.0.tgz.link01.k8s-service.tmp");
+        }
+        assert_eq!(entries(d), want);
+        // Once its writer is gone, the next write removes it too.
+        drop(live);
+        write_atomic(&dest, b"newer").unwrap();
+        assert!(!live_path.exists());
+        assert_eq!(std::fs::read(&dest).unwrap(), b"newer");
+    }
+
+    #[test]
+    fn stale_temporary_directories_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let dest = d.join("chart");
+        replace_dir(&dest, &[("Chart.yaml".into(), b"1".to_vec())]).unwrap();
+        let dead = d.join(".chart.dead01.k8s-service.tmp");
+        std::fs::create_dir_all(dead.join("templates")).unwrap();
+        std::fs::write(dead.join("templates/x.yaml"), b"x").unwrap();
+        let live = d.join(".chart.live01.k8s-service.tmp");
+        std::fs::create_dir(&live).unwrap();
+        let holder = File::open(&live).unwrap();
+        holder.lock().unwrap();
+        let other = d.join(".other.dead02.k8s-service.tmp");
+        std::fs::create_dir(&other).unwrap();
+        replace_dir(&dest, &[("Chart.yaml".into(), b"2".to_vec())]).unwrap();
+        assert_eq!(
+            entries(d),
+            [
+                ".chart.live01.k8s-service.tmp",
+                ".other.dead02.k8s-service.tmp",
+                "chart"
+            ]
+        );
+        assert_eq!(std::fs::read(dest.join("Chart.yaml")).unwrap(), b"2");
+        drop(holder);
+        replace_dir(&dest, &[("Chart.yaml".into(), b"3".to_vec())]).unwrap();
+        assert_eq!(entries(d), [".other.dead02.k8s-service.tmp", "chart"]);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn directories_are_exchanged_atomically_on_linux() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::fs::create_dir(&a).unwrap();
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(a.join("f"), b"a").unwrap();
+        exchange(&a, &b).unwrap();
+        assert_eq!(std::fs::read(b.join("f")).unwrap(), b"a");
+        assert!(!a.join("f").exists());
     }
 
     #[test]

@@ -1,21 +1,10 @@
-//! helm k8s-service: spec → validated model → chart values → chart files → archive.
-
-mod archive;
-mod chart;
-mod cli;
-mod complete;
-mod deploy;
-mod diag;
-mod fsutil;
-mod model;
-mod repo;
-mod sign;
-mod spec;
-mod values;
+//! The `helm-k8s-service` program; everything it does lives in the library. Declare new modules
+//! in `src/lib.rs`, not here.
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use helm_k8s_service::cli;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {

@@ -36,6 +36,8 @@ pub struct Values {
     pub tolerations: Vec<Value>,
     pub node_selector: BTreeMap<String, String>,
     pub affinity: BTreeMap<String, Value>,
+    pub pod_disruption_budget: PdbValues,
+    pub network_policy: NetworkPolicyValues,
     pub service: ServiceValues,
     pub ingress: IngressValues,
     pub persistence: Persistence,
@@ -95,6 +97,36 @@ pub struct EnvValue {
 pub struct SecretEnv {
     pub secret_name: String,
     pub keys: Vec<String>,
+    /// Non-empty: the keys are files in this directory instead of environment variables.
+    pub mount_path: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PdbValues {
+    pub enabled: bool,
+    /// An integer or a percentage string; used unless `min_available` is set.
+    pub max_unavailable: Value,
+    /// `""` (unset), an integer or a percentage string.
+    pub min_available: Value,
+    pub unhealthy_pod_eviction_policy: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkPolicyValues {
+    pub enabled: bool,
+    /// NetworkPolicyPeers allowed to reach the declared ports; empty: any source.
+    pub ingress_from: Vec<Value>,
+    pub egress: EgressValues,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EgressValues {
+    pub allow_all: bool,
+    pub allow_dns: bool,
+    pub to: Vec<Value>,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,6 +229,22 @@ pub struct CronJobValues {
     pub ttl_seconds_after_finished: Option<u32>,
 }
 
+fn int_or_percent(v: crate::model::IntOrPercent) -> Value {
+    match v {
+        crate::model::IntOrPercent::Int(n) => json!(n),
+        crate::model::IntOrPercent::Percent(p) => json!(format!("{p}%")),
+    }
+}
+
+fn peer(p: &crate::model::Peer) -> Value {
+    match p {
+        crate::model::Peer::Namespace(ns) => json!({
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}
+        }),
+        crate::model::Peer::Cidr(cidr) => json!({"ipBlock": {"cidr": cidr}}),
+    }
+}
+
 fn protocol_name(p: Option<AppProtocol>) -> String {
     match p {
         None => String::new(),
@@ -281,6 +329,7 @@ impl Values {
             secret_env: SecretEnv {
                 secret_name: s.secret_name.clone().unwrap_or_default(),
                 keys: s.secret_keys.clone(),
+                mount_path: s.secrets_mount_path.clone().unwrap_or_default(),
             },
             liveness_probe: probe(&s.liveness, true),
             readiness_probe: probe(&s.readiness, false),
@@ -331,6 +380,27 @@ impl Values {
                 .collect(),
             node_selector: BTreeMap::new(),
             affinity: BTreeMap::new(),
+            pod_disruption_budget: PdbValues {
+                enabled: s.pdb.enabled,
+                max_unavailable: int_or_percent(s.pdb.max_unavailable),
+                min_available: s.pdb.min_available.map_or(json!(""), int_or_percent),
+                unhealthy_pod_eviction_policy: "AlwaysAllow".into(),
+            },
+            network_policy: NetworkPolicyValues {
+                enabled: s.network_policy.enabled,
+                ingress_from: s.network_policy.allow_from.iter().map(peer).collect(),
+                egress: EgressValues {
+                    allow_all: s.network_policy.egress_to.is_none(),
+                    allow_dns: true,
+                    to: s
+                        .network_policy
+                        .egress_to
+                        .iter()
+                        .flatten()
+                        .map(peer)
+                        .collect(),
+                },
+            },
             service: ServiceValues {
                 kind: "ClusterIP".into(),
                 annotations: BTreeMap::new(),

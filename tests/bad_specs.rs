@@ -16,7 +16,9 @@
 //! Line numbers count the header lines. `expect` and `field` are matched with the spec's own path
 //! masked out of stderr, so a file name cannot satisfy them.
 //!
-//! Besides the headers, every run must: exit with code 1 within 10 s; print nothing on stdout;
+//! Besides the headers, every run must: exit with code 1 within 10 s (wall clock, a hang guard)
+//! and 10 s of CPU; peak at most 64 MiB of memory (max RSS of the child, from `wait4`);
+//! print nothing on stdout;
 //! leave the destination empty; start stderr with `error: `; keep it to 60 lines; never mention
 //! "panicked" or "RUST_BACKTRACE"; never echo a raw control or bidi-override character; and give
 //! a first error that is a sentence (not a Rust `Debug` dump such as `Depth { depth: 49 }`) and
@@ -32,8 +34,12 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_helm-k8s-service");
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Peak memory of one run. A refused spec costs the debug binary 10-35 MiB here (an alias
+/// bomb, 60 000 keys or a 1 MiB file included); the budget leaves room for other allocators
+/// and machines while still catching anything that grows with the input.
+const MEMORY_BUDGET_KIB: u64 = 64 * 1024;
 const MAX_STDERR_LINES: usize = 60;
-const MIN_CORPUS_FILES: usize = 120;
+const MIN_CORPUS_FILES: usize = 200;
 const HEADER_KEYS: &[&str] = &["expect", "at", "field", "args", "note"];
 
 #[derive(Debug, Default)]
@@ -50,6 +56,107 @@ struct Outcome {
     stderr: String,
     timed_out: bool,
     dest_entries: Vec<String>,
+    /// Peak resident memory of the child in KiB, and its CPU time (user + system).
+    max_rss_kib: u64,
+    cpu: Duration,
+    wall: Duration,
+}
+
+/// The most memory, CPU and wall time any run took, and which.
+#[derive(Default)]
+struct Usage {
+    runs: usize,
+    rss: (u64, String),
+    cpu: (Duration, String),
+    wall: (Duration, String),
+}
+
+impl Usage {
+    fn add(&mut self, name: &str, out: &Outcome) {
+        self.runs += 1;
+        if out.max_rss_kib > self.rss.0 {
+            self.rss = (out.max_rss_kib, name.to_string());
+        }
+        if out.cpu > self.cpu.0 {
+            self.cpu = (out.cpu, name.to_string());
+        }
+        if out.wall > self.wall.0 {
+            self.wall = (out.wall, name.to_string());
+        }
+    }
+}
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(
+            f,
+            "{} runs; peak memory {:.1} MiB ({}), most CPU {:?} ({}), longest {:?} ({})",
+            self.runs,
+            self.rss.0 as f64 / 1024.0,
+            self.rss.1,
+            self.cpu.0,
+            self.cpu.1,
+            self.wall.0,
+            self.wall.1
+        )
+    }
+}
+
+/// Wait for `child` (killing it after `TIMEOUT`), with its resource usage: `wait4` reports
+/// the peak RSS and CPU time of exactly this child, whatever else runs in parallel.
+#[cfg(unix)]
+fn wait_with_usage(child: &mut std::process::Child) -> (Option<i32>, bool, u64, Duration) {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = child.id() as libc::pid_t;
+    let start = Instant::now();
+    let mut timed_out = false;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: plain FFI call with valid pointers to local variables.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let flags = if timed_out { 0 } else { libc::WNOHANG };
+        // SAFETY: `pid` is our own unreaped child; the pointers are valid for the call.
+        let r = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+        if r == pid {
+            let code = std::process::ExitStatus::from_raw(status).code();
+            let tv = |t: libc::timeval| {
+                Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+            };
+            // Linux reports KiB, macOS bytes.
+            let rss = usage.ru_maxrss as u64 / if cfg!(target_os = "macos") { 1024 } else { 1 };
+            return (
+                code,
+                timed_out,
+                rss,
+                tv(usage.ru_utime) + tv(usage.ru_stime),
+            );
+        }
+        if r < 0 {
+            panic!("wait4: {}", std::io::Error::last_os_error());
+        }
+        if !timed_out && start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            timed_out = true;
+            continue;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[cfg(not(unix))]
+fn wait_with_usage(child: &mut std::process::Child) -> (Option<i32>, bool, u64, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return (status.code(), false, 0, start.elapsed());
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return (None, true, 0, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn corpus_dir() -> PathBuf {
@@ -146,17 +253,8 @@ fn run_package(spec: &Path, args: &[String]) -> Outcome {
         .spawn()
         .expect("spawn helm-k8s-service");
     let start = Instant::now();
-    let (code, timed_out) = loop {
-        match child.try_wait().expect("wait") {
-            Some(status) => break (status.code(), false),
-            None if start.elapsed() > TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break (None, true);
-            }
-            None => std::thread::sleep(Duration::from_millis(5)),
-        }
-    };
+    let (code, timed_out, max_rss_kib, cpu) = wait_with_usage(&mut child);
+    let wall = start.elapsed();
     let read = |p: &Path| String::from_utf8_lossy(&fs::read(p).unwrap_or_default()).into_owned();
     let dest_entries = fs::read_dir(&dest)
         .map(|d| {
@@ -171,6 +269,9 @@ fn run_package(spec: &Path, args: &[String]) -> Outcome {
         stderr: read(&err_path),
         timed_out,
         dest_entries,
+        max_rss_kib,
+        cpu,
+        wall,
     }
 }
 
@@ -231,6 +332,16 @@ fn check(exp: &Expectation, out: &Outcome, spec: &Path) -> Vec<String> {
             "timed out after {}s and was killed",
             TIMEOUT.as_secs()
         ));
+    }
+    if out.max_rss_kib > MEMORY_BUDGET_KIB {
+        problems.push(format!(
+            "peaked at {} MiB of memory (budget {} MiB)",
+            out.max_rss_kib / 1024,
+            MEMORY_BUDGET_KIB / 1024
+        ));
+    }
+    if out.cpu > TIMEOUT {
+        problems.push(format!("used {:?} of CPU (bound {TIMEOUT:?})", out.cpu));
     }
     if err.contains("panicked") || err.contains("RUST_BACKTRACE") {
         problems.push("panicked".to_string());
@@ -381,6 +492,7 @@ fn every_bad_spec_is_refused_cleanly() {
         .min(8);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let results = std::sync::Mutex::new(Vec::new());
+    let usage = std::sync::Mutex::new(Usage::default());
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
@@ -392,6 +504,7 @@ fn every_bad_spec_is_refused_cleanly() {
                         Err(e) => (name, vec![format!("bad corpus header: {e}")], String::new()),
                         Ok(exp) => {
                             let out = run_package(spec, &exp.args);
+                            usage.lock().unwrap().add(&name, &out);
                             (name, check(&exp, &out, spec), out.stderr)
                         }
                     };
@@ -400,6 +513,7 @@ fn every_bad_spec_is_refused_cleanly() {
             });
         }
     });
+    eprintln!("corpus: {}", usage.into_inner().unwrap());
     let mut results = results.into_inner().unwrap();
     results.sort_by(|a, b| a.0.cmp(&b.0));
     failures.extend(
@@ -482,14 +596,17 @@ fn generated_hostile_specs_are_refused() {
     ));
 
     let mut failures = Vec::new();
+    let mut usage = Usage::default();
     for (name, spec, exp) in &cases {
         // No timed assertion (the machines are noisy); run_package's kill timeout catches hangs.
         let out = run_package(spec, &exp.args);
+        usage.add(name, &out);
         let problems = check(exp, &out, spec);
         if !problems.is_empty() {
             failures.push((name.clone(), problems, out.stderr));
         }
     }
+    eprintln!("generated: {usage}");
     if !failures.is_empty() {
         panic!("{}", report(&failures, cases.len()));
     }

@@ -1,5 +1,5 @@
 //! End to end with the real tools: every example spec is packaged, then linted and rendered by
-//! real Helm 3.17 and Helm 4.1, validated by kubernetes-validate for Kubernetes 1.30 and 1.37,
+//! real Helm 3.17 and Helm 4.1, validated by kubernetes-validate for Kubernetes 1.30 to 1.37,
 //! and the rendered objects are checked against what the spec says.
 
 mod common;
@@ -50,10 +50,16 @@ fn every_chart_passes_helm_lint_strict() {
     });
 }
 
+/// Every Kubernetes version the charts support and kubernetes-validate knows.
+const KUBERNETES_VERSIONS: &[&str] = &[
+    "1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0",
+];
+
 #[test]
-fn every_chart_renders_valid_kubernetes_1_30_and_1_37_objects() {
+fn every_chart_renders_valid_kubernetes_objects_for_1_30_to_1_37() {
     let kv = kubernetes_validate();
     let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
     for_each_chart(|ex, chart, path, helm_name, helm| {
         let o = run(Command::new(helm)
             .args(["template", "r"])
@@ -65,15 +71,31 @@ fn every_chart_renders_valid_kubernetes_1_30_and_1_37_objects() {
         }
         let file = dir.path().join(format!("{chart}-{helm_name}.yaml"));
         std::fs::write(&file, &o.stdout).unwrap();
-        for k8s in ["1.30.0", "1.37.0"] {
-            let v = run(Command::new(&kv).args(["--strict", "-k", k8s]).arg(&file));
-            let out = format!("{}{}", text(&v.stdout), text(&v.stderr));
-            if !v.status.success() || out.contains("WARN") || out.contains("ERROR") {
-                return Err(format!("kubernetes-validate {k8s}:\n{out}"));
-            }
-        }
+        files.push(file);
         Ok(())
     });
+    // One run per version over every file; any WARN (an unknown kind passes with a warning) fails.
+    let mut failures = Vec::new();
+    for k8s in KUBERNETES_VERSIONS {
+        let v = run(Command::new(&kv).args(["--strict", "-k", k8s]).args(&files));
+        let out = format!("{}{}", text(&v.stdout), text(&v.stderr));
+        let bad: Vec<&str> = out.lines().filter(|l| !l.starts_with("INFO ")).collect();
+        if !v.status.success() || !bad.is_empty() {
+            failures.push(format!("kubernetes-validate {k8s}:\n{}", bad.join("\n")));
+        }
+        for f in &files {
+            let name = f.file_name().unwrap().to_string_lossy();
+            if !out
+                .lines()
+                .any(|l| l.contains(&*name) && l.contains(" passed "))
+            {
+                failures.push(format!(
+                    "kubernetes-validate {k8s}: nothing validated in {name}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 #[test]
@@ -398,7 +420,167 @@ fn check_against_spec(
         }
     }
     check_ingresses(spec, docs)?;
+    check_pdb(spec, chart, docs)?;
+    check_network_policy(spec, chart, docs)?;
     check_cron_jobs(spec, &fullname, docs, auto_repo)
+}
+
+/// A PodDisruptionBudget exactly when it is enabled and more than one replica can run; it selects
+/// the server pods and always leaves room for an eviction.
+fn check_pdb(spec: &Value, chart: &str, docs: &[Value]) -> Result<(), String> {
+    let pdbs = find(docs, "PodDisruptionBudget");
+    let max = int(&spec["max_containers"], 3);
+    let cfg = &spec["pod_disruption_budget"];
+    let enabled = cfg["enabled"] != false;
+    if !(enabled && max > 1) {
+        return ensure(pdbs.is_empty(), || {
+            format!("no PodDisruptionBudget expected (enabled {enabled}, max_containers {max})")
+        });
+    }
+    ensure(pdbs.len() == 1, || {
+        format!("{} PodDisruptionBudgets, want 1", pdbs.len())
+    })?;
+    let p = &pdbs[0];
+    ensure(p["apiVersion"] == "policy/v1", || "PDB apiVersion".into())?;
+    let want_selector = json!({
+        "app.kubernetes.io/name": chart,
+        "app.kubernetes.io/instance": "r",
+        "app.kubernetes.io/component": "server",
+    });
+    ensure(
+        p["spec"]["selector"]["matchLabels"] == want_selector,
+        || format!("PDB selector {}", p["spec"]["selector"]),
+    )?;
+    let workload = find(docs, "Deployment")
+        .into_iter()
+        .chain(find(docs, "StatefulSet"))
+        .next()
+        .ok_or("a PDB without a workload")?;
+    ensure(
+        workload["spec"]["selector"]["matchLabels"] == want_selector,
+        || "the PDB selector must be the workload's".into(),
+    )?;
+    ensure(
+        p["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow",
+        || "unhealthyPodEvictionPolicy must be AlwaysAllow".into(),
+    )?;
+    match cfg.get("min_available") {
+        Some(m) => ensure(
+            p["spec"]["minAvailable"] == *m && p["spec"].get("maxUnavailable").is_none(),
+            || format!("PDB minAvailable {} want {m}", p["spec"]["minAvailable"]),
+        ),
+        None => {
+            let want = cfg.get("max_unavailable").cloned().unwrap_or(json!(1));
+            ensure(
+                p["spec"]["maxUnavailable"] == want && p["spec"].get("minAvailable").is_none(),
+                || {
+                    format!(
+                        "PDB maxUnavailable {} want {want}",
+                        p["spec"]["maxUnavailable"]
+                    )
+                },
+            )
+        }
+    }
+}
+
+/// The spec's namespace names and CIDRs as NetworkPolicyPeers.
+fn peers(list: &Value) -> Vec<Value> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let p = p.as_str().unwrap();
+            if p.contains('/') {
+                json!({"ipBlock": {"cidr": p}})
+            } else {
+                json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": p}}})
+            }
+        })
+        .collect()
+}
+
+/// A NetworkPolicy over every pod of the release unless disabled: the declared ports open to
+/// allow_from (or anyone), everything else closed; egress open unless egress_to limits it.
+fn check_network_policy(spec: &Value, chart: &str, docs: &[Value]) -> Result<(), String> {
+    let nps = find(docs, "NetworkPolicy");
+    let cfg = &spec["network_policy"];
+    let no_pods = int(&spec["max_containers"], 3) == 0
+        && spec["cron_jobs"].as_array().is_none_or(|a| a.is_empty());
+    if cfg["enabled"] == false || no_pods {
+        return ensure(nps.is_empty(), || {
+            "network_policy disabled (or no pods), yet a NetworkPolicy".into()
+        });
+    }
+    ensure(nps.len() == 1, || {
+        format!("{} NetworkPolicies, want 1", nps.len())
+    })?;
+    let np = &nps[0]["spec"];
+    let own = json!({"app.kubernetes.io/name": chart, "app.kubernetes.io/instance": "r"});
+    ensure(np["podSelector"]["matchLabels"] == own, || {
+        format!("NetworkPolicy podSelector {}", np["podSelector"])
+    })?;
+    ensure(np["policyTypes"] == json!(["Ingress", "Egress"]), || {
+        format!("policyTypes {}", np["policyTypes"])
+    })?;
+    // Every pod of the release, cron jobs included, is selected.
+    for d in docs {
+        let labels = match d["kind"].as_str() {
+            Some("Deployment" | "StatefulSet") => &d["spec"]["template"]["metadata"]["labels"],
+            Some("CronJob") => &d["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"],
+            _ => continue,
+        };
+        for (k, v) in own.as_object().unwrap() {
+            ensure(&labels[k] == v, || {
+                format!("{} pods are not selected by the NetworkPolicy", d["kind"])
+            })?;
+        }
+    }
+    // Incoming: the declared container ports, from allow_from (+ the release) or anywhere.
+    let mut ports: Vec<i64> = Vec::new();
+    if let Some(p) = spec["port"].as_object() {
+        ports.push(p.values().next().unwrap().as_i64().unwrap());
+    }
+    for p in spec["ports"].as_array().into_iter().flatten() {
+        ports.push(p["port"].as_i64().unwrap());
+    }
+    if int(&spec["max_containers"], 3) == 0 || ports.is_empty() {
+        ensure(np["ingress"] == json!([]), || {
+            format!(
+                "no ports: all ingress must be denied, got {}",
+                np["ingress"]
+            )
+        })?;
+    } else {
+        let want_ports: Vec<Value> = ports
+            .iter()
+            .map(|p| json!({"port": p, "protocol": "TCP"}))
+            .collect();
+        let mut want = json!({"ports": want_ports});
+        let from = peers(&cfg["allow_from"]);
+        if !from.is_empty() {
+            let mut from = from;
+            from.push(json!({"podSelector": {"matchLabels": own}}));
+            want["from"] = json!(from);
+        }
+        ensure(np["ingress"] == json!([want]), || {
+            format!("NetworkPolicy ingress {} want [{want}]", np["ingress"])
+        })?;
+    }
+    // Outgoing.
+    let want_egress = if cfg.get("egress_to").is_some() {
+        let mut to = vec![json!({"podSelector": {"matchLabels": own}})];
+        to.extend(peers(&cfg["egress_to"]));
+        json!([
+            {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+            {"to": to},
+        ])
+    } else {
+        json!([{}])
+    };
+    ensure(np["egress"] == want_egress, || {
+        format!("NetworkPolicy egress {} want {want_egress}", np["egress"])
+    })
 }
 
 fn check_container(
@@ -465,14 +647,41 @@ fn check_container(
         .as_str()
         .map(String::from)
         .unwrap_or(format!("{fullname}-secrets"));
-    for key in spec["secrets"].as_array().into_iter().flatten() {
-        let found = env.iter().any(|e| {
-            e["name"] == *key
-                && e["valueFrom"]["secretKeyRef"] == json!({"name": secret_name, "key": key})
-        });
-        ensure(found, || {
-            format!("{name}: secret {key} is not read from {secret_name}")
+    if let Some(dir) = spec["secrets_mount_path"].as_str() {
+        // The keys are files, never environment variables.
+        ensure(env.iter().all(|e| e.get("valueFrom").is_none()), || {
+            format!("{name}: secrets_mount_path must keep the secrets out of env")
         })?;
+        let keys = spec["secrets"].as_array().cloned().unwrap_or_default();
+        let items: Vec<Value> = keys.iter().map(|k| json!({"key": k, "path": k})).collect();
+        let vol = pod["volumes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|v| v["name"] == "secrets")
+            .ok_or_else(|| format!("{name}: no secrets volume"))?;
+        let want = json!({"secretName": secret_name, "defaultMode": 0o440, "items": items});
+        ensure(vol["secret"] == want, || {
+            format!("{name}: secrets volume {} want {want}", vol["secret"])
+        })?;
+        let mounted = c["volumeMounts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|m| m["name"] == "secrets" && m["mountPath"] == dir && m["readOnly"] == true);
+        ensure(mounted, || {
+            format!("{name}: secrets not mounted read-only at {dir}")
+        })?;
+    } else {
+        for key in spec["secrets"].as_array().into_iter().flatten() {
+            let found = env.iter().any(|e| {
+                e["name"] == *key
+                    && e["valueFrom"]["secretKeyRef"] == json!({"name": secret_name, "key": key})
+            });
+            ensure(found, || {
+                format!("{name}: secret {key} is not read from {secret_name}")
+            })?;
+        }
     }
     // Resources: requests from the spec, limits twice the requests unless given.
     let req = &spec["resource_request"];

@@ -143,6 +143,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- if has (toString .) (list "0" "0%") -}}true{{- end -}}
 {{- end -}}
 
+{{/* "true" when an optional int-or-string value is given (not null, not ""). */}}
+{{- define "svc.isSet" -}}
+{{- if not (or (kindIs "invalid" .) (eq (toString .) "")) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The fewest and the most replicas of the workload that can run (the HPA's bounds, or
+     workload.replicas without autoscaling). */}}
+{{- define "svc.minReplicas" -}}
+{{- if .Values.autoscaling.enabled -}}{{- int64 .Values.autoscaling.minReplicas -}}{{- else -}}{{- int64 .Values.workload.replicas -}}{{- end -}}
+{{- end -}}
+{{- define "svc.maxReplicas" -}}
+{{- if .Values.autoscaling.enabled -}}{{- int64 .Values.autoscaling.maxReplicas -}}{{- else -}}{{- int64 .Values.workload.replicas -}}{{- end -}}
+{{- end -}}
+
 {{/* Service appProtocol for a port entry ("" => omit). */}}
 {{- define "svc.appProtocol" -}}
 {{- if eq .type "http" -}}
@@ -196,15 +210,46 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- if and $v.ingress.enabled $v.ingress.routes (not (has $v.ingress.port $names)) -}}
 {{- fail (printf "ingress.port %q must be the name of an entry in ports (port names: %s)" $v.ingress.port (toJson $names)) -}}
 {{- end -}}
+{{- end -}}
+{{- /* The PodDisruptionBudget, when there is one, must leave room for at least one eviction. */ -}}
+{{- $pdb := $v.podDisruptionBudget -}}
+{{- if and $v.workload.enabled $pdb.enabled (gt (int64 (include "svc.maxReplicas" .)) 1) -}}
+{{- $min := int64 (include "svc.minReplicas" .) -}}
+{{- if include "svc.isSet" $pdb.minAvailable -}}
+{{- $m := $pdb.minAvailable -}}
+{{- $need := 0 -}}
+{{- if kindIs "string" $m -}}
+{{- /* A percentage rounds up, as the disruption controller does. */ -}}
+{{- $need = div (add (mul (int64 (trimSuffix "%" $m)) $min) 99) 100 -}}
+{{- else -}}
+{{- $need = int64 $m -}}
+{{- end -}}
+{{- if ge (int64 $need) $min -}}
+{{- fail (printf "podDisruptionBudget.minAvailable %v would block every voluntary eviction (node drain, cluster upgrade) while %d replica(s) run; lower it, or set it to \"\" and use maxUnavailable" $m $min) -}}
+{{- end -}}
+{{- else if or (not (include "svc.isSet" $pdb.maxUnavailable)) (include "svc.isZero" $pdb.maxUnavailable) -}}
+{{- fail "podDisruptionBudget.maxUnavailable must be at least 1 (or 1%): 0 blocks every voluntary eviction (node drain, cluster upgrade)" -}}
+{{- end -}}
+{{- end -}}
+{{- /* Volume names and mount paths of the pods must not clash. */ -}}
 {{- $vols := list -}}
 {{- $paths := list -}}
 {{- if $v.tmpDir.enabled -}}
 {{- $vols = append $vols "tmp" -}}
 {{- $paths = append $paths $v.tmpDir.mountPath -}}
 {{- end -}}
+{{- if and $v.secretEnv.keys $v.secretEnv.mountPath -}}
+{{- if has $v.secretEnv.mountPath $paths -}}{{- fail (printf "secretEnv.mountPath %q is also tmpDir.mountPath" $v.secretEnv.mountPath) -}}{{- end -}}
+{{- $vols = append $vols "secrets" -}}
+{{- $paths = append $paths $v.secretEnv.mountPath -}}
+{{- range $v.secretEnv.keys -}}
+{{- if or (eq . ".") (hasPrefix ".." .) -}}{{- fail (printf "secretEnv.keys: %q cannot be a file name under secretEnv.mountPath" .) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $v.workload.enabled -}}
 {{- range $v.persistence.volumes -}}
-{{- if has .name $vols -}}{{- fail (printf "persistence.volumes: duplicate or reserved volume name %q (\"tmp\" is used by tmpDir)" .name) -}}{{- end -}}
-{{- if has .mountPath $paths -}}{{- fail (printf "persistence.volumes: mountPath %q is used twice (tmpDir.mountPath included)" .mountPath) -}}{{- end -}}
+{{- if has .name $vols -}}{{- fail (printf "persistence.volumes: duplicate or reserved volume name %q (\"tmp\" and \"secrets\" are used by tmpDir and secretEnv)" .name) -}}{{- end -}}
+{{- if has .mountPath $paths -}}{{- fail (printf "persistence.volumes: mountPath %q is used twice (tmpDir.mountPath and secretEnv.mountPath included)" .mountPath) -}}{{- end -}}
 {{- $vols = append $vols .name -}}
 {{- $paths = append $paths .mountPath -}}
 {{- end -}}
@@ -286,14 +331,16 @@ ports:
     protocol: TCP
   {{- end }}
 {{- end }}
-{{- if or $v.env $v.secretEnv.keys }}
+{{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
+{{- $secretEnv := ternary (list) $v.secretEnv.keys (not (empty $secretFiles)) }}
+{{- if or $v.env $secretEnv }}
 env:
   {{- range $v.env }}
   - name: {{ .name | quote }}
     value: {{ .value | quote }}
   {{- end }}
   {{- $secretName := include "svc.secretName" $root }}
-  {{- range $v.secretEnv.keys }}
+  {{- range $secretEnv }}
   - name: {{ . | quote }}
     valueFrom:
       secretKeyRef:
@@ -320,11 +367,16 @@ securityContext:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- $volumes := ternary (list) $v.persistence.volumes $isJob }}
-{{- if or $v.tmpDir.enabled $volumes }}
+{{- if or $v.tmpDir.enabled $volumes $secretFiles }}
 volumeMounts:
   {{- if $v.tmpDir.enabled }}
   - name: "tmp"
     mountPath: {{ $v.tmpDir.mountPath | quote }}
+  {{- end }}
+  {{- if $secretFiles }}
+  - name: "secrets"
+    mountPath: {{ $v.secretEnv.mountPath | quote }}
+    readOnly: true
   {{- end }}
   {{- range $volumes }}
   - name: {{ .name | quote }}
@@ -379,8 +431,10 @@ spec:
   tolerations:
     {{- toYaml . | nindent 4 }}
   {{- end }}
-  {{- if $v.tmpDir.enabled }}
+  {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
+  {{- if or $v.tmpDir.enabled $secretFiles }}
   volumes:
+    {{- if $v.tmpDir.enabled }}
     - name: "tmp"
       {{- if ne (toString $v.tmpDir.sizeLimit) "" }}
       emptyDir:
@@ -388,6 +442,19 @@ spec:
       {{- else }}
       emptyDir: {}
       {{- end }}
+    {{- end }}
+    {{- if $secretFiles }}
+    {{- /* The Secret's keys as read-only files (0440, group fsGroup), not environment variables. */}}
+    - name: "secrets"
+      secret:
+        secretName: {{ include "svc.secretName" $root | quote }}
+        defaultMode: 288
+        items:
+          {{- range $v.secretEnv.keys }}
+          - key: {{ . | quote }}
+            path: {{ . | quote }}
+          {{- end }}
+    {{- end }}
   {{- end }}
   containers:
     - {{ include "svc.container" . | indent 6 | trim }}

@@ -28,6 +28,14 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/ingress.yaml"),
     ),
     (
+        "templates/networkpolicy.yaml",
+        include_str!("../../chart-template/templates/networkpolicy.yaml"),
+    ),
+    (
+        "templates/poddisruptionbudget.yaml",
+        include_str!("../../chart-template/templates/poddisruptionbudget.yaml"),
+    ),
+    (
         "templates/service-headless.yaml",
         include_str!("../../chart-template/templates/service-headless.yaml"),
     ),

@@ -1,7 +1,9 @@
 //! Text files of the chart rendered with tera: the commented values.yaml and the chart README.
 //! Every value goes through the `yaml` filter, which emits it with serde-saphyr: strings that
 //! YAML 1.1 would read as something else (`yes`, `0755`, `1e3`, `~`) are quoted, multi-line
-//! strings become block scalars, and nothing a user writes can add a key.
+//! strings are double-quoted with escapes (never block scalars: Helm's YAML reader refuses a
+//! block scalar whose first line starts with a tab, and keep-chomped `|+` trailing lines would
+//! run into the template's blank lines), and nothing a user writes can add a key.
 
 use serde_json::Value;
 use tera::{Context, Kwargs, State, Tera, TeraResult};
@@ -35,7 +37,8 @@ fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<Str
 /// `value` as the YAML that follows `key:` on a line indented by `indent` columns: ` scalar`
 /// on the same line, or a block collection starting on the next line (no trailing spaces).
 pub fn yaml_fragment(value: &Value, indent: usize) -> Result<String, String> {
-    let text = serde_saphyr::to_string(value).map_err(|e| e.to_string())?;
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    let text = serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())?;
     let text = text.trim_end_matches('\n');
     let nested = match value {
         Value::Array(a) => !a.is_empty(),
@@ -98,7 +101,14 @@ mod tests {
             "#",
             "*x",
             "~",
-            ""
+            "",
+            // Block scalars went wrong here: trailing newlines (`|+`), a tab after blank lines.
+            "\n",
+            "x\n\n\n",
+            "\n\n\t",
+            "\ta\nb",
+            "a\u{7f}\u{85}\u{2028}\u{feff}b",
+            "long words ".repeat(30).as_str()
         ]);
         for indent in [0usize, 2, 4] {
             for v in tricky.as_array().unwrap().iter().chain([

@@ -39,6 +39,10 @@ pub struct Service {
     pub timeout_seconds: u32,
     pub max_history: u32,
     pub security: Security,
+    /// `secrets` become files in this directory instead of environment variables.
+    pub secrets_mount_path: Option<String>,
+    pub pdb: Pdb,
+    pub network_policy: NetworkPolicy,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -153,6 +157,49 @@ pub struct Security {
     pub read_only_root_filesystem: bool,
     pub allow_privilege_escalation: bool,
     pub add_capabilities: Vec<String>,
+}
+
+/// A PodDisruptionBudget bound: a number of pods or a percentage of them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum IntOrPercent {
+    Int(u32),
+    Percent(u32),
+}
+
+impl IntOrPercent {
+    /// Pods it stands for out of `n`, rounded up as the disruption controller does.
+    pub fn of(self, n: u32) -> u32 {
+        match self {
+            IntOrPercent::Int(v) => v,
+            IntOrPercent::Percent(p) => (u64::from(p) * u64::from(n)).div_ceil(100) as u32,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pdb {
+    pub enabled: bool,
+    pub max_unavailable: IntOrPercent,
+    /// When set, used instead of `max_unavailable`.
+    pub min_available: Option<IntOrPercent>,
+}
+
+/// Who may talk to the pods, or whom they may reach.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Peer {
+    /// Every pod of a namespace (by its `kubernetes.io/metadata.name` label).
+    Namespace(String),
+    /// An IP block in canonical form (`10.0.0.0/8`).
+    Cidr(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkPolicy {
+    pub enabled: bool,
+    /// Empty: any source.
+    pub allow_from: Vec<Peer>,
+    /// `None`: any destination; otherwise these (and DNS, and the release's own pods).
+    pub egress_to: Option<Vec<Peer>>,
 }
 
 /// Where a value came from: a spec field or a command-line flag.
@@ -311,6 +358,9 @@ impl Builder<'_> {
         let timeout_seconds = self.num(&self.path("timeout"), &raw.timeout, 300, (1, 86_400));
         let max_history = self.num(&self.path("max_history"), &raw.max_history, 25, (0, 10_000));
         let security = self.security(raw);
+        let secrets_mount_path = self.secrets_mount_path(raw, &secret_keys, &volumes);
+        let pdb = self.pdb(raw, min_replicas, max_replicas);
+        let network_policy = self.network_policy(raw);
         self.cloud_only(raw);
         if max_replicas == 0 && cron_jobs.is_empty() {
             self.warnings.push(
@@ -354,6 +404,9 @@ impl Builder<'_> {
             timeout_seconds,
             max_history,
             security,
+            secrets_mount_path,
+            pdb,
+            network_policy,
         }
     }
 
@@ -1339,6 +1392,227 @@ impl Builder<'_> {
         out
     }
 
+    fn secrets_mount_path(
+        &mut self,
+        raw: &RawService,
+        keys: &[String],
+        volumes: &[Volume],
+    ) -> Option<String> {
+        let given = raw.secrets_mount_path.as_deref()?;
+        let path = self.path("secrets_mount_path");
+        let p = given.trim();
+        let p = if p.len() > 1 {
+            p.trim_end_matches('/')
+        } else {
+            p
+        };
+        if keys.is_empty() {
+            self.fail_help(
+                &path,
+                "secrets_mount_path needs `secrets` to mount",
+                "list the keys of the Secret under `secrets`, or remove secrets_mount_path",
+            );
+        }
+        if !p.starts_with('/')
+            || p.split('/').any(|c| c == ".." || c == ".")
+            || p.chars().any(|c| c.is_control())
+            || p.len() > 1024
+        {
+            self.fail(
+                &path,
+                format!(
+                    "`{}` must be an absolute path without `.` or `..`",
+                    printable(p)
+                ),
+            );
+        } else if p == "/" || p == "/tmp" {
+            self.fail(&path, "cannot mount the secrets at `/` or `/tmp`");
+        } else if volumes.iter().any(|v| v.path == p) {
+            self.fail(
+                &path,
+                format!("`{p}` is also the path of a persistent_storage volume"),
+            );
+        }
+        for (i, key) in keys.iter().enumerate() {
+            if key == "." || key.starts_with("..") {
+                self.fail(
+                    &self.path("secrets").index(i),
+                    format!("`{key}` cannot be a file name under secrets_mount_path"),
+                );
+            }
+        }
+        Some(p.to_string())
+    }
+
+    /// `max_unavailable` / `min_available`: a whole number or a percentage such as `"25%"`.
+    fn int_or_percent(&mut self, path: &FieldPath, v: &Lenient<u32>) -> Option<IntOrPercent> {
+        let parsed = match v {
+            Lenient::Value(n) => Some(IntOrPercent::Int(*n)),
+            Lenient::Text(t) => {
+                let t = t.trim();
+                match t.strip_suffix('%') {
+                    Some(p) => <u32 as LenientTarget>::parse(p)
+                        .filter(|p| *p <= 100)
+                        .map(IntOrPercent::Percent),
+                    None => <u32 as LenientTarget>::parse(t).map(IntOrPercent::Int),
+                }
+            }
+        };
+        if parsed.is_none() {
+            let shown = match v {
+                Lenient::Value(n) => n.to_string(),
+                Lenient::Text(t) => t.clone(),
+            };
+            self.fail(
+                path,
+                format!(
+                    "expected a whole number or a percentage such as \"25%\", found `{}`",
+                    printable(&shown)
+                ),
+            );
+        }
+        parsed
+    }
+
+    fn pdb(&mut self, raw: &RawService, min_replicas: u32, max_replicas: u32) -> Pdb {
+        let mut pdb = Pdb {
+            enabled: true,
+            max_unavailable: IntOrPercent::Int(1),
+            min_available: None,
+        };
+        let Some(r) = &raw.pod_disruption_budget else {
+            return pdb;
+        };
+        let path = self.path("pod_disruption_budget");
+        pdb.enabled = self.flag(&path.key("enabled"), &r.enabled, true);
+        if r.max_unavailable.is_some() && r.min_available.is_some() {
+            self.fail_help(
+                &path.key("min_available"),
+                "give max_unavailable or min_available, not both",
+                "max_unavailable (default 1) keeps working whatever the replica count",
+            );
+        }
+        if let Some(v) = &r.max_unavailable
+            && let Some(m) = self.int_or_percent(&path.key("max_unavailable"), v)
+        {
+            if matches!(m, IntOrPercent::Int(0) | IntOrPercent::Percent(0)) {
+                self.fail_help(
+                    &path.key("max_unavailable"),
+                    "max_unavailable 0 blocks every voluntary eviction (node drains, cluster upgrades)",
+                    "use 1 or more, or disable the budget with `enabled: false`",
+                );
+            } else if let IntOrPercent::Int(n) = m
+                && n > 10_000
+            {
+                self.fail(&path.key("max_unavailable"), "must be at most 10000");
+            }
+            pdb.max_unavailable = m;
+        }
+        let runs_several = max_replicas > 1;
+        if let Some(v) = &r.min_available
+            && let Some(m) = self.int_or_percent(&path.key("min_available"), v)
+        {
+            // At the fewest replicas, the budget must still allow one eviction.
+            let fewest = min_replicas.max(1);
+            let alone = r.max_unavailable.is_none();
+            if alone && pdb.enabled && runs_several && m.of(fewest) >= fewest {
+                self.fail_help(
+                    &path.key("min_available"),
+                    format!(
+                        "min_available {} would block every voluntary eviction (node drains, cluster upgrades) while {fewest} replica(s) run",
+                        match m {
+                            IntOrPercent::Int(n) => n.to_string(),
+                            IntOrPercent::Percent(p) => format!("{p}%"),
+                        }
+                    ),
+                    if fewest > 1 {
+                        format!(
+                            "use at most {} (min_containers is {fewest}), or max_unavailable",
+                            fewest - 1
+                        )
+                    } else {
+                        "with min_containers 1 use max_unavailable instead".to_string()
+                    },
+                );
+            }
+            pdb.min_available = Some(m);
+        }
+        let configured = r.max_unavailable.is_some() || r.min_available.is_some();
+        if pdb.enabled && configured && !runs_several {
+            self.warnings.push(format!(
+                "pod_disruption_budget: no PodDisruptionBudget is generated, since max_containers is {max_replicas} (a budget needs two replicas or more)"
+            ));
+        }
+        pdb
+    }
+
+    fn peers(&mut self, path: &FieldPath, list: &[String]) -> Vec<Peer> {
+        let mut out: Vec<Peer> = Vec::new();
+        for (i, entry) in list.iter().enumerate() {
+            let path = path.index(i);
+            let e = entry.trim();
+            let peer = if e.contains('/')
+                || e.contains(':')
+                || e.parse::<std::net::IpAddr>().is_ok()
+            {
+                match rules::cidr(e) {
+                    Ok(c) => Peer::Cidr(c),
+                    Err(msg) => {
+                        self.fail(&path, format!("`{}` {msg}", printable(e)));
+                        continue;
+                    }
+                }
+            } else {
+                if let Err(msg) = rules::dns_label(e, 63) {
+                    self.fail_help(
+                        &path,
+                        format!("`{}` is not a namespace name: it {msg}", printable(e)),
+                        "write a namespace name such as `ingress-nginx`, or a CIDR such as `10.0.0.0/8`",
+                    );
+                    continue;
+                }
+                Peer::Namespace(e.to_string())
+            };
+            if out.contains(&peer) {
+                self.fail(&path, format!("`{}` is listed twice", printable(e)));
+                continue;
+            }
+            out.push(peer);
+        }
+        out
+    }
+
+    fn network_policy(&mut self, raw: &RawService) -> NetworkPolicy {
+        let Some(r) = &raw.network_policy else {
+            return NetworkPolicy {
+                enabled: true,
+                allow_from: Vec::new(),
+                egress_to: None,
+            };
+        };
+        let path = self.path("network_policy");
+        let enabled = self.flag(&path.key("enabled"), &r.enabled, true);
+        let allow_from = self.peers(
+            &path.key("allow_from"),
+            r.allow_from.as_deref().unwrap_or_default(),
+        );
+        let egress_to = r
+            .egress_to
+            .as_ref()
+            .map(|l| self.peers(&path.key("egress_to"), l));
+        if !enabled && (r.allow_from.is_some() || r.egress_to.is_some()) {
+            self.warnings.push(
+                "network_policy: allow_from and egress_to are ignored, since enabled is false"
+                    .into(),
+            );
+        }
+        NetworkPolicy {
+            enabled,
+            allow_from,
+            egress_to,
+        }
+    }
+
     fn cloud_only(&mut self, raw: &RawService) {
         let given = [
             raw.links.is_some(),
@@ -1350,5 +1624,20 @@ impl Builder<'_> {
                 self.warnings.push(format!("`{field}` needs Opta's cloud provisioning and is ignored by the chart: {instead}"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IntOrPercent;
+
+    #[test]
+    fn disruption_budget_percentages_round_up_like_the_controller() {
+        assert_eq!(IntOrPercent::Percent(50).of(2), 1);
+        assert_eq!(IntOrPercent::Percent(51).of(2), 2);
+        assert_eq!(IntOrPercent::Percent(10).of(3), 1);
+        assert_eq!(IntOrPercent::Percent(100).of(3), 3);
+        assert_eq!(IntOrPercent::Percent(0).of(3), 0);
+        assert_eq!(IntOrPercent::Int(2).of(5), 2);
     }
 }

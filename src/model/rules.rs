@@ -279,6 +279,41 @@ pub fn unit_bytes(unit: &str) -> u64 {
     }
 }
 
+/// A CIDR such as `10.0.0.0/8` or `fd00::/8`, returned in canonical form. The address must be
+/// the network address (no host bits set), so the rule means what it says.
+pub fn cidr(s: &str) -> Result<String, String> {
+    use std::net::IpAddr;
+    let Some((addr, prefix)) = s.split_once('/') else {
+        return match s.parse::<IpAddr>() {
+            Ok(IpAddr::V4(_)) => Err(format!("is an address, not a CIDR: write `{s}/32`")),
+            Ok(IpAddr::V6(_)) => Err(format!("is an address, not a CIDR: write `{s}/128`")),
+            Err(_) => Err("is neither a namespace name nor a CIDR such as `10.0.0.0/8`".into()),
+        };
+    };
+    let ip: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("is not a CIDR: `{addr}` is not an IPv4 or IPv6 address"))?;
+    let bits: u32 = if ip.is_ipv4() { 32 } else { 128 };
+    let prefix = digits(prefix)
+        .filter(|p| *p <= u64::from(bits) && (prefix == "0" || !prefix.starts_with('0')))
+        .ok_or_else(|| format!("is not a CIDR: the prefix length must be 0 to {bits}"))?
+        as u32;
+    let (value, mask) = match ip {
+        IpAddr::V4(a) => (u128::from(u32::from(a)), u128::from(u32::MAX)),
+        IpAddr::V6(a) => (u128::from(a), u128::MAX),
+    };
+    let host_bits = if prefix == bits { 0 } else { mask >> prefix };
+    let network = match ip {
+        IpAddr::V4(_) => IpAddr::from(std::net::Ipv4Addr::from((value & !host_bits) as u32)),
+        IpAddr::V6(_) => IpAddr::from(std::net::Ipv6Addr::from(value & !host_bits)),
+    };
+    let canonical = format!("{network}/{prefix}");
+    if value & host_bits != 0 {
+        return Err(format!("has host bits set: the network is `{canonical}`"));
+    }
+    Ok(canonical)
+}
+
 fn digits(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -431,6 +466,22 @@ mod tests {
         assert_eq!(memory(&Quantity::Text("1Gi".into())), Ok((1, "Gi")));
         assert!(memory(&Quantity::Text("1GB".into())).is_err());
         assert!(memory(&Quantity::Text("Mi".into())).is_err());
+    }
+
+    #[test]
+    fn cidrs_are_canonical_networks() {
+        assert_eq!(cidr("10.0.0.0/8"), Ok("10.0.0.0/8".into()));
+        assert_eq!(cidr("0.0.0.0/0"), Ok("0.0.0.0/0".into()));
+        assert_eq!(cidr("192.168.1.7/32"), Ok("192.168.1.7/32".into()));
+        assert_eq!(cidr("fd00:0::/8"), Ok("fd00::/8".into()));
+        assert!(cidr("10.1.2.3/8").unwrap_err().contains("`10.0.0.0/8`"));
+        assert!(cidr("10.0.0.1").unwrap_err().contains("10.0.0.1/32"));
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr("10.0.0.0/08").is_err());
+        assert!(cidr("10.0.0.0/").is_err());
+        assert!(cidr("010.0.0.0/8").is_err());
+        assert!(cidr("fd00::/129").is_err());
+        assert!(cidr("x/8").is_err());
     }
 
     #[test]

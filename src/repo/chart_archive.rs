@@ -28,7 +28,7 @@ pub struct Metadata {
     pub sources: Vec<String>,
     #[serde(default)]
     pub keywords: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_maintainers")]
     pub maintainers: Vec<Maintainer>,
     pub condition: Option<String>,
     pub tags: Option<String>,
@@ -37,7 +37,7 @@ pub struct Metadata {
     #[serde(default)]
     pub annotations: std::collections::BTreeMap<String, String>,
     pub kube_version: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_dependencies")]
     pub dependencies: Vec<Dependency>,
     #[serde(rename = "type")]
     pub chart_type: Option<String>,
@@ -46,10 +46,10 @@ pub struct Metadata {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Maintainer {
-    #[serde(default)]
-    pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    #[serde(default)]
+    pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
@@ -57,22 +57,80 @@ pub struct Maintainer {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Dependency {
-    #[serde(default)]
-    pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub repository: Option<String>,
+    pub alias: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_values: Option<serde_json::Value>,
+    #[serde(default)]
+    pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alias: Option<String>,
+    pub repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// Chart.yaml's maintainers and dependencies, read without rejecting keys Helm ignores; the
+/// strict types above are for writing and for reading our own index.
+#[derive(Deserialize)]
+struct LenientMaintainer {
+    #[serde(default)]
+    name: String,
+    email: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+struct LenientDependency {
+    #[serde(default)]
+    name: String,
+    version: Option<String>,
+    repository: Option<String>,
+    condition: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    enabled: Option<bool>,
+    import_values: Option<serde_json::Value>,
+    alias: Option<String>,
+}
+
+fn lenient_maintainers<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Maintainer>, D::Error> {
+    let v: Option<Vec<LenientMaintainer>> = Deserialize::deserialize(d)?;
+    Ok(v.unwrap_or_default()
+        .into_iter()
+        .map(|m| Maintainer {
+            email: m.email,
+            name: m.name,
+            url: m.url,
+        })
+        .collect())
+}
+
+fn lenient_dependencies<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<Dependency>, D::Error> {
+    let v: Option<Vec<LenientDependency>> = Deserialize::deserialize(d)?;
+    Ok(v.unwrap_or_default()
+        .into_iter()
+        .map(|x| Dependency {
+            alias: x.alias,
+            condition: x.condition,
+            enabled: x.enabled,
+            import_values: x.import_values,
+            name: x.name,
+            repository: x.repository,
+            tags: x.tags,
+            version: x.version,
+        })
+        .collect())
 }
 
 /// What the index needs from one archive.
@@ -97,9 +155,10 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
     if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
         return Err("not a gzipped archive".into());
     }
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(bytes));
     let mut total: u64 = 0;
     let mut chart_yaml: Option<Vec<u8>> = None;
+    let mut values_yaml: Option<Vec<u8>> = None;
     let entries = archive
         .entries()
         .map_err(|e| format!("not a tar archive: {e}"))?;
@@ -109,27 +168,33 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
         if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
             continue;
         }
-        let raw = entry
-            .path_bytes()
-            .iter()
-            .map(|b| if *b == b'\\' { b'/' } else { *b })
-            .collect::<Vec<u8>>();
-        let name = String::from_utf8_lossy(&raw).into_owned();
-        // Helm strips the first component, whatever it is, then checks what is left.
-        let inner = match name.trim_start_matches('/').split_once('/') {
-            Some((_, rest)) => rest.to_string(),
-            None if name == "Chart.yaml" => {
-                return Err("chart illegally contains content outside the base directory".into());
-            }
-            None => continue,
-        };
-        if inner.split('/').any(|c| c == "..") {
+        // Helm's LoadArchiveFiles: split off the first component (whatever it is), refuse an
+        // absolute rest, clean it like Go's path.Clean, and refuse what escapes the chart.
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let delim = if name.contains('\\') { '\\' } else { '/' };
+        let mut parts = name.split(delim);
+        let first = parts.next().unwrap_or("").to_string();
+        let n = parts.collect::<Vec<_>>().join("/");
+        if n.starts_with('/') {
+            return Err(format!("chart illegally contains absolute paths ({name})"));
+        }
+        let n = go_clean(&n);
+        if n == "." {
+            return Err(format!(
+                "chart illegally contains content outside the base directory ({name})"
+            ));
+        }
+        if n.starts_with("..") {
             return Err(format!(
                 "chart illegally references parent directory ({name})"
             ));
         }
-        if inner.starts_with('/') || inner.as_bytes().get(1) == Some(&b':') {
-            return Err(format!("chart illegally contains absolute paths ({name})"));
+        let b = n.as_bytes();
+        if b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/' {
+            return Err(format!("chart contains illegally named files ({name})"));
+        }
+        if first == "Chart.yaml" {
+            return Err("chart illegally contains content outside the base directory".into());
         }
         let size = entry.header().size().unwrap_or(0);
         if size > MAX_FILE {
@@ -138,7 +203,7 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
             ));
         }
         total += size;
-        if total > MAX_TOTAL {
+        if total >= MAX_TOTAL {
             return Err(format!(
                 "decompressed chart is larger than the maximum size {MAX_TOTAL}"
             ));
@@ -154,20 +219,65 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
             ));
         }
         // Symlinks and hardlinks load as empty files in Helm; the last duplicate wins.
-        if inner == "Chart.yaml" {
-            chart_yaml = Some(if kind.is_file() { content } else { Vec::new() });
+        let content = if kind.is_file() { content } else { Vec::new() };
+        if n == "Chart.yaml" {
+            chart_yaml = Some(content);
+        } else if n == "values.yaml" {
+            values_yaml = Some(content);
         }
+    }
+    // Third-party charts are read as leniently as Helm reads them (go-yaml: last duplicate
+    // wins), but a values.yaml Helm cannot parse makes the chart unloadable, so it is refused.
+    let opts = || {
+        let mut o = serde_saphyr::Options::default();
+        o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+        o
+    };
+    if let Some(v) = values_yaml {
+        let t = String::from_utf8_lossy(&v);
+        serde_saphyr::from_str_with_options::<Option<serde::de::IgnoredAny>>(
+            t.trim_start_matches('\u{feff}'),
+            opts(),
+        )
+        .map_err(|e| format!("invalid values.yaml: {}", e.without_snippet()))?;
     }
     let chart_yaml = chart_yaml.ok_or("Chart.yaml file is missing")?;
     let text = String::from_utf8(chart_yaml).map_err(|_| "Chart.yaml is not UTF-8".to_string())?;
     let text = text.trim_start_matches('\u{feff}');
-    let metadata: Metadata = serde_saphyr::from_str(text)
+    let metadata: Metadata = serde_saphyr::from_str_with_options(text, opts())
         .map_err(|e| format!("invalid Chart.yaml: {}", e.without_snippet()))?;
     validate(&metadata)?;
     Ok(ArchiveInfo {
         metadata,
         digest: sha256_hex(bytes),
     })
+}
+
+/// Go's `path.Clean`.
+fn go_clean(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|l| *l != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    let s = out.join("/");
+    if rooted {
+        format!("/{s}")
+    } else if s.is_empty() {
+        ".".into()
+    } else {
+        s
+    }
 }
 
 /// Helm's `Metadata.Validate`, which `helm repo add` applies to every entry: an index entry

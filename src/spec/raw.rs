@@ -41,6 +41,8 @@ pub struct RawService {
     pub secrets: Option<Vec<String>>,
     /// Name of the Kubernetes Secret that holds `secrets` (ours; default `<release fullname>-secrets`).
     pub secret_name: Option<String>,
+    /// Mount the `secrets` as files in this directory instead of environment variables (ours).
+    pub secrets_mount_path: Option<String>,
 
     pub healthcheck_path: Option<String>,
     pub healthcheck_command: Option<Vec<String>>,
@@ -75,6 +77,10 @@ pub struct RawService {
 
     /// Pod Security Standards relaxations for images that need them (ours).
     pub security: Option<RawSecurity>,
+    /// The PodDisruptionBudget (ours).
+    pub pod_disruption_budget: Option<RawPdb>,
+    /// The NetworkPolicy (ours).
+    pub network_policy: Option<RawNetworkPolicy>,
 
     // Cloud-only inputs: a chart cannot honour them; we warn and ignore.
     pub links: Option<Ignored>,
@@ -143,6 +149,25 @@ pub struct RawSecurity {
     pub read_only_root_filesystem: Option<Lenient<bool>>,
     pub allow_privilege_escalation: Option<Lenient<bool>>,
     pub add_capabilities: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPdb {
+    pub enabled: Option<Lenient<bool>>,
+    /// A number or a percentage such as `"25%"` (kept as text until the model reads it).
+    pub max_unavailable: Option<Lenient<u32>>,
+    pub min_available: Option<Lenient<u32>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetworkPolicy {
+    pub enabled: Option<Lenient<bool>>,
+    /// Namespace names or CIDRs allowed to reach the ports (default: any source).
+    pub allow_from: Option<Vec<String>>,
+    /// Namespace names or CIDRs the pods may reach, besides DNS (default: anywhere).
+    pub egress_to: Option<Vec<String>>,
 }
 
 /// A number or boolean that may still be text: `"80"`, or `"{vars.port}"` before interpolation.

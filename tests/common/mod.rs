@@ -41,6 +41,10 @@ pub fn kubernetes_validate() -> PathBuf {
     )
 }
 
+pub fn checkov() -> PathBuf {
+    tool("CHECKOV_BIN", ".tools/venv/bin/checkov")
+}
+
 /// Run a command with isolated helm homes, so no user config or plugin leaks in.
 pub fn run(cmd: &mut Command) -> Output {
     let home = helm_home();
@@ -136,6 +140,18 @@ pub const EXAMPLES: &[Example] = &[
         spec: "tricky-strings.yaml",
         args: &[],
         charts: &["tricky"],
+        auto: &[],
+    },
+    Example {
+        spec: "singleton.yaml",
+        args: &[],
+        charts: &["ledger"],
+        auto: &[],
+    },
+    Example {
+        spec: "no-policies.yaml",
+        args: &[],
+        charts: &["legacy"],
         auto: &[],
     },
     Example {

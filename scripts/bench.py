@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Benchmark helm-k8s-service against helm, side by side in one run.
+
+Each pair of commands runs alternately (A, B, A, B, ...) so both see the same machine state;
+the table gives the median and min-max wall time of each side, the ratio of the medians, and
+the peak memory (max RSS, from wait4) of each side.
+
+    scripts/bench.py            # the full benchmark (a few minutes on 2 cores)
+    scripts/bench.py --smoke    # tiny sizes, to check that it still runs (the test command does)
+
+Needs: a release build (built here if missing), .tools/bin/helm3 and helm4
+(scripts/install-test-tools.sh). Fixtures go to target/bench/ (not in git).
+"""
+
+import argparse
+import gzip
+import io
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "target", "bench")
+BIN = os.path.join(ROOT, "target", "release", "helm-k8s-service")
+HELMS = {
+    "helm3": os.environ.get("HELM3_BIN", os.path.join(ROOT, ".tools/bin/helm3")),
+    "helm4": os.environ.get("HELM4_BIN", os.path.join(ROOT, ".tools/bin/helm4")),
+}
+
+
+def run_once(cmd, env=None, cwd=None):
+    """Wall seconds and max RSS (KiB) of one run; fails loudly if the command fails."""
+    start = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - start
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"benchmark command failed: {' '.join(cmd)}\n{err}")
+    return wall, usage.ru_maxrss
+
+
+def pair(label, ours, theirs, reps, setup=None, env=None):
+    """Run two commands alternately `reps` times; returns a result row."""
+    a, b = [], []
+    for _ in range(reps):
+        for cmd, out in ((ours, a), (theirs, b)):
+            if setup:
+                setup()
+            out.append(run_once(cmd, env=env))
+    return row(label, a, b)
+
+
+def row(label, a, b):
+    wa, wb = [x[0] for x in a], [x[0] for x in b]
+    ma, mb = statistics.median(wa), statistics.median(wb)
+    ra, rb = max(x[1] for x in a), max(x[1] for x in b)
+    return {
+        "label": label,
+        "ours": f"{ms(ma)} ({ms(min(wa))}-{ms(max(wa))})",
+        "theirs": f"{ms(mb)} ({ms(min(wb))}-{ms(max(wb))})",
+        "ratio": f"{ma / mb:.3f}x",
+        "mem": f"{ra / 1024:.1f} / {rb / 1024:.1f} MiB ({ra / rb:.2f}x)",
+    }
+
+
+def ms(s):
+    return f"{s * 1000:.1f} ms" if s < 10 else f"{s:.1f} s"
+
+
+def print_table(rows, note):
+    print(note)
+    print()
+    print("| benchmark | helm-k8s-service median (min-max) | helm median (min-max) | time ratio | peak RSS ours / helm |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['label']} | {r['ours']} | {r['theirs']} | {r['ratio']} | {r['mem']} |")
+    print()
+
+
+def ensure_release_build():
+    if not os.path.exists(BIN) or os.environ.get("BENCH_REBUILD"):
+        subprocess.check_call(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT)
+
+
+def generate(spec, out):
+    if os.path.exists(out):
+        shutil.rmtree(out)
+    subprocess.check_call([BIN, "generate", spec, "--output", out], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    return os.path.join(out, os.listdir(out)[0])
+
+
+def fake_archives(template_dir, dest, count):
+    """`count` distinct chart archives (name i%50, version 0.i.0) made from a real chart dir."""
+    os.makedirs(dest, exist_ok=True)
+    files = []
+    for base, _, names in os.walk(template_dir):
+        for n in sorted(names):
+            path = os.path.join(base, n)
+            files.append((os.path.relpath(path, template_dir), open(path, "rb").read()))
+    chart_yaml = dict(files)["Chart.yaml"].decode()
+    for i in range(count):
+        name, version = f"svc{i % 50}", f"0.{i}.0"
+        text = chart_yaml.replace("\nname: ", f"\nname: {name}\n# was: ").replace(
+            "\nversion: ", f"\nversion: {version}\n# was: ")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for rel, data in files:
+                data = text.encode() if rel == "Chart.yaml" else data
+                info = tarfile.TarInfo(f"{name}/{rel}")
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+        with open(os.path.join(dest, f"{name}-{version}.tgz"), "wb") as f:
+            f.write(gzip.compress(buf.getvalue(), mtime=0))
+
+
+def plugin_home():
+    """An isolated helm home with this checkout installed as the plugin (bin/ from the build)."""
+    home = os.path.join(WORK, "helm-home")
+    plugin = os.path.join(home, "plugins", "k8s-service")
+    if os.path.exists(home):
+        shutil.rmtree(home)
+    os.makedirs(os.path.join(plugin, "bin"))
+    shutil.copy(os.path.join(ROOT, "plugin.yaml"), plugin)
+    shutil.copy(BIN, os.path.join(plugin, "bin"))
+    env = dict(os.environ)
+    env.update(HELM_PLUGINS=os.path.join(home, "plugins"), HELM_CONFIG_HOME=os.path.join(home, "config"),
+               HELM_DATA_HOME=os.path.join(home, "data"), HELM_CACHE_HOME=os.path.join(home, "cache"))
+    return env
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: check the script still works")
+    ap.add_argument("--reps", type=int, default=None)
+    args = ap.parse_args()
+    smoke = args.smoke
+    reps = args.reps or (2 if smoke else 15)
+    big_reps = 1 if smoke else 5
+    sizes = (20, 50) if smoke else (1000, 10000)
+    batch = 20 if smoke else 1000
+
+    ensure_release_build()
+    os.makedirs(WORK, exist_ok=True)
+    small, large = os.path.join(ROOT, "examples/hello.yaml"), os.path.join(ROOT, "examples/full.yaml")
+    out = os.path.join(WORK, "out")
+    os.makedirs(out, exist_ok=True)
+    rows = []
+
+    # 1. package vs helm package of the same chart directory.
+    for spec in (small, large):
+        chart = generate(spec, os.path.join(WORK, "gen-" + os.path.basename(spec)))
+        for hname, helm in HELMS.items():
+            rows.append(pair(f"package {os.path.basename(spec)} vs {hname} package", [BIN, "package", spec, "-d", out],
+                             [helm, "package", chart, "-d", out], reps))
+
+    # 2. The plugin through helm's launcher vs `helm version` alone.
+    env = plugin_home()
+    for hname, helm in HELMS.items():
+        rows.append(pair(f"`{hname} k8s-service package` vs `{hname} version`",
+                         [helm, "k8s-service", "package", small, "-d", out], [helm, "version"], reps, env=env))
+
+    # 3. repo index vs helm repo index, and a merge of one new chart.
+    template = generate(large, os.path.join(WORK, "gen-index"))
+    for n in sizes:
+        d = os.path.join(WORK, f"repo-{n}")
+        if not os.path.isdir(d) or len(os.listdir(d)) < n:
+            shutil.rmtree(d, ignore_errors=True)
+            fake_archives(template, d, n)
+        for hname, helm in HELMS.items():
+            rows.append(pair(f"repo index, {n} charts vs {hname} repo index", [BIN, "repo", "index", d],
+                             [helm, "repo", "index", d], big_reps))
+    n = sizes[-1]
+    d = os.path.join(WORK, f"repo-{n}")
+    subprocess.check_call([BIN, "repo", "index", d], stderr=subprocess.DEVNULL)
+    shutil.copy(os.path.join(d, "index.yaml"), os.path.join(WORK, "old-index.yaml"))
+    newdir = os.path.join(WORK, "merge-new")
+    shutil.rmtree(newdir, ignore_errors=True)
+    os.makedirs(newdir)
+    subprocess.check_call([BIN, "package", small, "-d", newdir, "--version", "9.9.9"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    merge = [BIN, "repo", "index", newdir, "--merge", os.path.join(WORK, "old-index.yaml")]
+    rows.append(pair(f"merge 1 chart into {n} vs full re-index of {n} (ours)", merge,
+                     [BIN, "repo", "index", d], big_reps))
+
+    # 4. Batch: many specs in one invocation vs one invocation each vs helm package of the dirs.
+    specs = os.path.join(WORK, "specs")
+    shutil.rmtree(specs, ignore_errors=True)
+    os.makedirs(specs)
+    text = open(large).read()
+    for i in range(batch):
+        with open(os.path.join(specs, f"svc{i}.yaml"), "w") as f:
+            f.write(text.replace("name: payments", f"name: svc{i}"))
+    batch_out = os.path.join(WORK, "batch-out")
+    one = [BIN, "package", specs, "-d", batch_out]
+    loop = ["sh", "-c", f'for f in "{specs}"/*.yaml; do "{BIN}" package "$f" -d "{batch_out}" >/dev/null || exit 1; done']
+    rows.append(pair(f"{batch} specs in one invocation vs {batch} invocations", one, loop, big_reps))
+    dirs = os.path.join(WORK, "batch-dirs")
+    shutil.rmtree(dirs, ignore_errors=True)
+    subprocess.check_call([BIN, "generate", specs, "--output", dirs], stdout=subprocess.DEVNULL)
+    helm_loop = ["sh", "-c", f'cd "{dirs}" && "{HELMS["helm4"]}" package * -d "{batch_out}" >/dev/null']
+    rows.append(pair(f"{batch} specs in one invocation vs helm4 package of {batch} dirs", one, helm_loop, big_reps))
+    t0 = time.perf_counter()
+    run_once(one)
+    rate = batch / (time.perf_counter() - t0)
+
+    note = (f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
+            f"{reps} alternating repetitions ({big_reps} for the large cases); batch rate {rate:.0f} charts/s.")
+    print_table(rows, note)
+
+
+if __name__ == "__main__":
+    main()
