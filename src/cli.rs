@@ -190,6 +190,9 @@ pub struct ChartArgs {
 pub struct PackageArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
+    /// More specs; a directory stands for every *.yaml and *.yml file in it
+    #[arg(value_name = "SPEC")]
+    pub more: Vec<PathBuf>,
     #[command(flatten)]
     pub chart: ChartArgs,
     /// Directory to write the archives to
@@ -227,6 +230,9 @@ pub struct PushArgs {
 pub struct GenerateArgs {
     #[command(flatten)]
     pub spec: SpecArgs,
+    /// More specs; a directory stands for every *.yaml and *.yml file in it
+    #[arg(value_name = "SPEC")]
+    pub more: Vec<PathBuf>,
     #[command(flatten)]
     pub chart: ChartArgs,
     /// Directory to write the charts to (each in DIR/<name>/)
@@ -394,13 +400,116 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     }
 }
 
+/// The spec files named on the command line, a directory standing for its `*.yaml`/`*.yml`.
+fn expand_specs(first: &Path, more: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for p in std::iter::once(first).chain(more.iter().map(PathBuf::as_path)) {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| Error::msg(format!("cannot read {}: {e}", p.display())))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| {
+                    f.is_file()
+                        && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+                })
+                .collect();
+            if found.is_empty() {
+                return Err(Error::msg(format!(
+                    "{} holds no *.yaml or *.yml spec",
+                    p.display()
+                )));
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.to_path_buf());
+        }
+    }
+    Ok(out)
+}
+
+/// Build the charts of many specs, in parallel; every spec is validated before anything is
+/// written, and the problems of all of them are reported together.
+fn build_many(
+    first: &SpecArgs,
+    more: &[PathBuf],
+    chart: &ChartArgs,
+) -> Result<(Vec<chart::Chart>, Messages), Error> {
+    let specs = expand_specs(&first.spec, more)?;
+    if specs.len() == 1 {
+        let single = SpecArgs {
+            spec: specs[0].clone(),
+            ..first.clone()
+        };
+        return build_charts(&single, Some(chart));
+    }
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(specs.len());
+    let per = specs.len().div_ceil(threads);
+    let results: Vec<Result<(Vec<chart::Chart>, Messages), Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = specs
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|p| {
+                            build_charts(
+                                &SpecArgs {
+                                    spec: p.clone(),
+                                    ..first.clone()
+                                },
+                                Some(chart),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| Error::msg("internal error: a worker thread panicked"))
+            })
+            .collect::<Result<Vec<_>, Error>>()
+            .map(|parts| parts.into_iter().flatten().collect())
+    })?;
+    let (mut charts, mut messages, mut diags) = (Vec::new(), Messages::default(), Vec::new());
+    for (path, result) in specs.iter().zip(results) {
+        match result {
+            Ok((c, m)) => {
+                charts.extend(c);
+                messages.0.extend(m.0);
+            }
+            Err(Error::Spec(d)) => diags.extend(d),
+            Err(Error::Message(m)) => {
+                diags.push(crate::diag::Diagnostic::new(&path.display().to_string(), m))
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Error::Spec(diags));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for c in &charts {
+        if !names.insert(c.name.clone()) {
+            return Err(Error::msg(format!(
+                "two specs make the chart `{}`; chart names must differ",
+                c.name
+            )));
+        }
+    }
+    Ok((charts, messages))
+}
+
 fn ensure_dir(dir: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::msg(format!("cannot create {}: {e}", dir.display())))
 }
 
 fn package(a: &PackageArgs) -> Result<(), Error> {
-    let (charts, messages) = build_charts(&a.spec, Some(&a.chart))?;
+    let (charts, messages) = build_many(&a.spec, &a.more, &a.chart)?;
     let mtime = archive::source_date_epoch()?;
     // Build every archive before writing any, so a failure writes nothing.
     let archives = charts
@@ -442,7 +551,7 @@ fn package(a: &PackageArgs) -> Result<(), Error> {
 }
 
 fn generate(a: &GenerateArgs) -> Result<(), Error> {
-    let (charts, messages) = build_charts(&a.spec, Some(&a.chart))?;
+    let (charts, messages) = build_many(&a.spec, &a.more, &a.chart)?;
     ensure_dir(&a.output)?;
     for c in &charts {
         let dest = a.output.join(&c.name);

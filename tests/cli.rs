@@ -268,3 +268,49 @@ fn usage_errors_exit_1_and_help_exits_0() {
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o.stdout).contains("package"));
 }
+
+#[test]
+fn many_specs_in_one_invocation_and_a_bad_one_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let specs = tempfile::tempdir().unwrap();
+    for name in ["hello", "stateful", "worker-cron"] {
+        std::fs::copy(
+            root().join(format!("examples/{name}.yaml")),
+            specs.path().join(format!("{name}.yaml")),
+        )
+        .unwrap();
+    }
+    let o = run(Command::new(bin())
+        .arg("package")
+        .arg(specs.path())
+        .arg(root().join("examples/full.yaml"))
+        .arg("-d")
+        .arg(dir.path()));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout).lines().count(), 4);
+    for chart in ["hello", "chat", "nightly", "payments"] {
+        assert!(
+            dir.path().join(format!("{chart}-0.1.0.tgz")).is_file(),
+            "{chart}"
+        );
+    }
+    // One bad spec among good ones: its error is reported and nothing at all is written.
+    std::fs::write(
+        specs.path().join("zz-bad.yaml"),
+        "name: bad\nimage: x\nmin_containers: 9\nmax_containers: 2\n",
+    )
+    .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let o = run(Command::new(bin())
+        .arg("package")
+        .arg(specs.path())
+        .arg("-d")
+        .arg(empty.path()));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("zz-bad.yaml:3:17"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+}

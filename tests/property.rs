@@ -9,7 +9,14 @@
 //! `y/n/yes/no/on/off/true/false/null/~`, `0755`, `0o17`, `1e3`, `1_000`, `1:20`, `.inf`,
 //! `.NaN`, `0x1F`, `2024-01-01`, `<<`, `=`) plus random Unicode. Fields with a rule (label
 //! values, hosts, paths, probe paths, `consistent_hash`, image tags) get the hostile strings the
-//! rule allows. NUL is refused by design; `nul_is_refused_in_every_free_text_field` checks that.
+//! rule allows. NUL is refused by design, and so are DEL, the C1 controls but NEL, U+FFFE/U+FFFF
+//! and a NEL before `--- `/`... `, which Helm 3 cannot carry in values (this test found them);
+//! `nul_and_helm3_controls_are_refused_in_every_free_text_field` checks every field refuses them.
+//!
+//! Known gaps, left out of the generated strings until the model refuses them (see the comments
+//! at `url_path` and `printable_line`): `.`/`..` segments and `%2F` in public_uri paths (the
+//! chart's schema refuses them at install time), and non-printable characters in `description`
+//! (Helm strips them from Chart.yaml when it loads the chart).
 //!
 //! Many strings go into one spec (200 env vars, 40 annotations, ... per spec) so thousands are
 //! checked in seconds. Helm's output is read with a YAML 1.1 reader (`support/yaml11.rs`), as

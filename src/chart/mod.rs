@@ -134,9 +134,9 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
         "description": description,
         "spec_file": printable(&opts.spec_file),
     }))?;
-    let values_yaml = render::render(&tera, "values.yaml", &context)?;
+    let values_yaml = render::render(tera, "values.yaml", &context)?;
     verify_values_yaml(&values_yaml, &values_json)?;
-    let readme = render::render(&tera, "README.md", &context)?;
+    let readme = render::render(tera, "README.md", &context)?;
 
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("Chart.yaml".into(), chart_yaml.into_bytes()),

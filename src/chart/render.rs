@@ -11,8 +11,17 @@ use tera::{Context, Kwargs, State, Tera, TeraResult};
 use super::embedded;
 use crate::diag::Error;
 
-/// A tera environment with our templates and the `yaml` filter.
-pub fn engine() -> Result<Tera, Error> {
+/// The tera environment with our templates and the `yaml` filter, parsed once per process
+/// (a batch of specs shares it across threads).
+pub fn engine() -> Result<&'static Tera, Error> {
+    static ENGINE: std::sync::OnceLock<Result<Tera, String>> = std::sync::OnceLock::new();
+    ENGINE
+        .get_or_init(|| build_engine().map_err(|e| e.render()))
+        .as_ref()
+        .map_err(|e| Error::msg(e.trim_start_matches("error: ").trim_end().to_string()))
+}
+
+fn build_engine() -> Result<Tera, Error> {
     let mut tera = Tera::default();
     // These are YAML and Markdown files: tera's HTML escaping must never touch them.
     tera.autoescape_on(Vec::<&'static str>::new());
