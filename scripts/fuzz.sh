@@ -12,7 +12,8 @@
 #   FUZZ_SANITIZER  none (default: safe Rust, and fastest) or address
 #   FUZZ_JOBS       libFuzzer workers per target (default 1)
 #
-# Seeds come from fuzz/corpus/<target>/ (committed, read only); what a run discovers goes to
+# Seeds come from fuzz/corpus/<target>/ (committed, read only; spec_validate also reads examples/
+# and tests/bad-specs/); what a run discovers goes to
 # fuzz/target/new-corpus/<target>/ (ignored by git). A crash stops the run with exit code 1 and
 # leaves its input in fuzz/artifacts/<target>/; replay it with
 #   RUSTC_BOOTSTRAP=1 .tools/cargo-fuzz/bin/cargo-fuzz run --fuzz-dir fuzz -s none -a TARGET fuzz/artifacts/TARGET/crash-...
@@ -58,11 +59,14 @@ status=0
 for t in "${targets[@]}"; do
   new=fuzz/target/new-corpus/$t
   mkdir -p "$new" "fuzz/corpus/$t"
+  # Extra read-only seeds: the example specs and the bad-input corpus for the spec target.
+  seeds=("fuzz/corpus/$t")
+  [[ "$t" == spec_validate ]] && seeds+=(examples tests/bad-specs)
   extra=()
   [[ -f "fuzz/dict/$t.dict" ]] && extra+=("-dict=fuzz/dict/$t.dict")
   [[ "$jobs" -gt 1 ]] && extra+=("-jobs=$jobs" "-workers=$jobs")
   echo "fuzz.sh: $t for ${secs}s"
-  if ! fuzz run --fuzz-dir fuzz -s "$sanitizer" -a "$t" "$new" "fuzz/corpus/$t" -- \
+  if ! fuzz run --fuzz-dir fuzz -s "$sanitizer" -a "$t" "$new" "${seeds[@]}" -- \
       -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
       -print_final_stats=1 "${extra[@]}" \
       >"fuzz/target/$t.log" 2>&1; then

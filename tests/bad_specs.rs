@@ -576,12 +576,23 @@ fn generated_hostile_specs_are_refused() {
     fs::write(&nodes, &text).unwrap();
     cases.push(("nodes.yaml (60 000 keys)".into(), nodes, exp("nodes")));
 
-    // Not a regular file.
+    // A directory is a set of specs (its *.yaml); one without any is refused, and so is one
+    // whose only `*.yaml` is itself a directory.
+    let empty = dir.path().join("empty");
+    fs::create_dir(&empty).unwrap();
     cases.push((
-        "a directory".into(),
-        dir.path().to_path_buf(),
-        exp("not a regular file"),
+        "a directory without specs".into(),
+        empty,
+        exp("holds no *.yaml or *.yml spec"),
     ));
+    let tricky = dir.path().join("tricky");
+    fs::create_dir_all(tricky.join("sub.yaml")).unwrap();
+    cases.push((
+        "a directory whose *.yaml is a directory".into(),
+        tricky,
+        exp("holds no *.yaml or *.yml spec"),
+    ));
+    // Not a regular file.
     if Path::new("/dev/zero").exists() {
         cases.push((
             "/dev/zero".into(),
