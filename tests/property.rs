@@ -470,9 +470,8 @@ fn url_path(rng: &mut Rng) -> String {
     ];
     let n = 1 + rng.below(4);
     let mut p = String::new();
-    // KNOWN GAP, left out until the model refuses them: the model accepts `.` and `..` segments
-    // and `%2F` in a public_uri path, but the chart's values.schema.json refuses them, so such a
-    // chart packages and then fails `helm install` (found by this test).
+    // `.` and `..` segments and `%2F` are refused by the model (rules::url_path), as the chart's
+    // values.schema.json refuses them (found by this test), so accepted paths never hold them.
     for _ in 0..n {
         p.push('/');
         if rng.chance(70) {
@@ -515,10 +514,11 @@ fn one_line(rng: &mut Rng, max: usize) -> String {
     }
 }
 
-/// A description Helm keeps as written. KNOWN GAP: Helm strips every character Go does not
-/// call printable (U+2028, BOM, U+202E, private use, unassigned...) from Chart.yaml fields when
-/// it loads a chart, and the model accepts them in `description`; so the test keeps to
-/// printable ASCII and a few letters here (found by this test).
+/// A description Helm keeps as written. Helm strips every character Go does not call printable
+/// from Chart.yaml fields when it loads a chart; the model refuses the known classes (controls,
+/// separators, format and bidi characters, private use, non-characters: rules::printable_text),
+/// but not unassigned code points, which needs Unicode tables. So the test keeps to printable
+/// ASCII and a few letters here (found by this test).
 fn printable_line(rng: &mut Rng) -> String {
     loop {
         let s: String = hostile(rng)

@@ -368,13 +368,15 @@ impl Builder<'_> {
             );
         }
         let description = raw.description.clone();
-        if let Some(d) = &description
-            && (d.trim().is_empty() || d.len() > 1000 || d.chars().any(|c| c.is_control()))
-        {
-            self.fail(
-                &self.path("description"),
-                "must be one line of at most 1000 characters without control characters",
-            );
+        if let Some(d) = &description {
+            if d.trim().is_empty() || d.len() > 1000 {
+                self.fail(
+                    &self.path("description"),
+                    "must be one line of 1 to 1000 characters",
+                );
+            } else if let Err(e) = rules::printable_text(d) {
+                self.fail(&self.path("description"), e);
+            }
         }
         Service {
             name,

@@ -184,6 +184,14 @@ pub fn url_path(s: &str) -> Result<(), String> {
     if s.contains("//") {
         return Err("must not contain '//'".into());
     }
+    // Proxies normalise these away (or refuse them), so the route would not be the one written;
+    // the chart's values.schema.json refuses them too.
+    if s.split('/').any(|seg| seg == "." || seg == "..") {
+        return Err("must not contain `.` or `..` segments".into());
+    }
+    if s.to_ascii_lowercase().contains("%2f") {
+        return Err("must not contain an encoded slash (`%2F`)".into());
+    }
     if let Some(c) = s.chars().find(|c| {
         !(c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.' | '~' | '%' | '@' | ':'))
     }) {
@@ -193,6 +201,24 @@ pub fn url_path(s: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Text Helm keeps as written in Chart.yaml: Helm strips what Go does not count as printable
+/// (controls, line and paragraph separators, format characters such as the BOM and bidi
+/// overrides, private-use and non-characters), so those are refused rather than silently lost.
+pub fn printable_text(s: &str) -> Result<(), String> {
+    let bad = s.chars().find(|&c| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{e000}'..='\u{f8ff}' | '\u{fff0}'..='\u{ffff}')
+            || (c as u32) >= 0xf0000
+    });
+    match bad {
+        Some(c) => Err(format!(
+            "contains the non-printable character {}",
+            c.escape_unicode()
+        )),
+        None => Ok(()),
+    }
 }
 
 /// An HTTP probe path: anything printable without spaces, starting with '/'.
@@ -515,5 +541,9 @@ mod tests {
         assert!(url_path("/a(b)").is_err());
         assert!(url_path("/a+b").is_err());
         assert!(url_path("api").is_err());
+        assert!(url_path("/a/../b").is_err());
+        assert!(url_path("/a/./b").is_err());
+        assert!(url_path("/a%2Fb").is_err());
+        assert!(url_path("/v1.2/x").is_ok());
     }
 }
