@@ -19,3 +19,6 @@ cargo test --locked
 # Every fuzz target for 5 s (the first run builds them, about 2 minutes); scripts/fuzz.sh
 # SECONDS runs them longer.
 scripts/fuzz.sh 5
+# The benchmark at tiny sizes, so it cannot rot (no timing is asserted; scripts/bench.py runs it
+# at full size and prints the table for the README).
+python3 scripts/bench.py --smoke > /dev/null
