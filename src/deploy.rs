@@ -212,7 +212,25 @@ pub fn helm_version(helm: &Path) -> Result<semver::Version, Error> {
     Ok(version)
 }
 
-/// The one chart of the spec, packaged into a temporary directory that is removed on return.
+/// Charts packaged into a temporary directory, which is removed when the returned guard drops.
+fn temp_archives(
+    charts: &[crate::chart::Chart],
+) -> Result<(tempfile::TempDir, Vec<PathBuf>), Error> {
+    let dir = tempfile::Builder::new()
+        .prefix("helm-k8s-service-")
+        .tempdir()
+        .map_err(|e| Error::msg(format!("cannot create a temporary directory: {e}")))?;
+    let mtime = archive::source_date_epoch()?;
+    let mut paths = Vec::new();
+    for chart in charts {
+        let path = dir.path().join(archive::file_name(chart));
+        crate::fsutil::write_atomic(&path, &archive::tgz(chart, mtime)?)?;
+        paths.push(path);
+    }
+    Ok((dir, paths))
+}
+
+/// The one chart of the spec, packaged into a temporary directory (removed with the guard).
 struct TempChart {
     _dir: tempfile::TempDir,
     path: PathBuf,
@@ -232,15 +250,9 @@ fn temp_chart(
             names.join(", ")
         )));
     }
-    let chart = charts.remove(0);
-    let dir = tempfile::Builder::new()
-        .prefix("helm-k8s-service-")
-        .tempdir()
-        .map_err(|e| Error::msg(format!("cannot create a temporary directory: {e}")))?;
-    let path = dir.path().join(archive::file_name(&chart));
-    let bytes = archive::tgz(&chart, archive::source_date_epoch()?)?;
-    crate::fsutil::write_atomic(&path, &bytes)?;
-    Ok((TempChart { _dir: dir, path }, chart, messages))
+    let (dir, mut paths) = temp_archives(&charts)?;
+    let path = paths.remove(0);
+    Ok((TempChart { _dir: dir, path }, charts.remove(0), messages))
 }
 
 pub fn run(action: Action, a: &DeployArgs) -> Result<i32, Error> {
@@ -289,14 +301,8 @@ pub fn push(a: &PushArgs) -> Result<i32, Error> {
     helm_version(&helm)?;
     let (charts, messages) = cli::build_charts(&a.spec, Some(&a.chart))?;
     messages.print();
-    let dir = tempfile::Builder::new()
-        .prefix("helm-k8s-service-")
-        .tempdir()
-        .map_err(|e| Error::msg(format!("cannot create a temporary directory: {e}")))?;
-    let mtime = archive::source_date_epoch()?;
-    for chart in &charts {
-        let path = dir.path().join(archive::file_name(chart));
-        crate::fsutil::write_atomic(&path, &archive::tgz(chart, mtime)?)?;
+    let (_dir, paths) = temp_archives(&charts)?;
+    for path in paths {
         let mut args: Vec<OsString> = vec![
             "push".into(),
             path.into_os_string(),
