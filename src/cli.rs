@@ -443,38 +443,15 @@ fn build_many(
         };
         return build_charts(&single, Some(chart));
     }
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(specs.len());
-    let per = specs.len().div_ceil(threads);
-    let results: Vec<Result<(Vec<chart::Chart>, Messages), Error>> = std::thread::scope(|s| {
-        let handles: Vec<_> = specs
-            .chunks(per)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|p| {
-                            build_charts(
-                                &SpecArgs {
-                                    spec: p.clone(),
-                                    ..first.clone()
-                                },
-                                Some(chart),
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| Error::msg("internal error: a worker thread panicked"))
-            })
-            .collect::<Result<Vec<_>, Error>>()
-            .map(|parts| parts.into_iter().flatten().collect())
-    })?;
+    let results = crate::parallel::map(&specs, |p| {
+        build_charts(
+            &SpecArgs {
+                spec: p.clone(),
+                ..first.clone()
+            },
+            Some(chart),
+        )
+    });
     let (mut charts, mut messages, mut diags) = (Vec::new(), Messages::default(), Vec::new());
     for (path, result) in specs.iter().zip(results) {
         match result {
@@ -512,10 +489,11 @@ fn package(a: &PackageArgs) -> Result<(), Error> {
     let (charts, messages) = build_many(&a.spec, &a.more, &a.chart)?;
     let mtime = archive::source_date_epoch()?;
     // Build every archive before writing any, so a failure writes nothing.
-    let archives = charts
-        .iter()
-        .map(|c| Ok((archive::file_name(c), archive::tgz(c, mtime)?)))
-        .collect::<Result<Vec<_>, Error>>()?;
+    let archives = crate::parallel::map(&charts, |c| {
+        Ok((archive::file_name(c), archive::tgz(c, mtime)?))
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>, Error>>()?;
     // Sign before writing anything, so a failed signature leaves no unsigned new archive.
     let mut provs = Vec::new();
     if a.sign {
@@ -536,15 +514,17 @@ fn package(a: &PackageArgs) -> Result<(), Error> {
         }
     }
     ensure_dir(&a.destination)?;
+    // Each archive, then its signature: the order they are listed in.
+    let mut files: Vec<(String, &[u8])> = Vec::new();
     for (i, (name, bytes)) in archives.iter().enumerate() {
-        let dest = a.destination.join(name);
-        fsutil::write_atomic(&dest, bytes)?;
-        println!("{}", dest.display());
+        files.push((name.clone(), bytes));
         if let Some(prov) = provs.get(i) {
-            let prov_path = a.destination.join(format!("{name}.prov"));
-            fsutil::write_atomic(&prov_path, prov)?;
-            println!("{}", prov_path.display());
+            files.push((format!("{name}.prov"), prov));
         }
+    }
+    fsutil::write_many_atomic(&a.destination, &files)?;
+    for (name, _) in &files {
+        println!("{}", a.destination.join(name).display());
     }
     messages.print();
     Ok(())

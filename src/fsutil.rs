@@ -42,10 +42,46 @@ fn write_atomic_with(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let prefix = format!(".{file_name}.");
     // Leftovers of killed writers first: on a full disk they may be what is in the way.
-    remove_stale_temporaries(&dir, &prefix);
-    let mut tmp = locked_temp_file(&dir, &prefix)?;
+    remove_stale_temporaries(&dir, |owner| owner == file_name);
+    let tmp = stage(&dir, &file_name, bytes, &write)?;
+    tmp.persist(dest)
+        .map_err(|e| io_err("replace", dest, e.error))?;
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// Atomically replace each `dir/<name>` with its bytes, as `write_atomic` does one by one, but
+/// with the per-directory costs paid once: one scan for stale temporaries, one directory sync.
+/// The temporaries are written and synced in parallel, so the filesystem can commit them
+/// together. Every file is staged before any is renamed into place: a failure (full disk, a
+/// read-back mismatch) replaces nothing.
+pub fn write_many_atomic(dir: &Path, files: &[(String, &[u8])]) -> Result<(), Error> {
+    let names: std::collections::HashSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    remove_stale_temporaries(dir, |owner| names.contains(owner));
+    let write = |f: &mut File, b: &[u8]| f.write_all(b);
+    let staged = crate::parallel::map(files, |(name, bytes)| stage(dir, name, bytes, &write))
+        .into_iter()
+        .collect::<Result<Vec<_>, Error>>()?;
+    for (tmp, (name, _)) in staged.into_iter().zip(files) {
+        let dest = dir.join(name);
+        tmp.persist(&dest)
+            .map_err(|e| io_err("replace", &dest, e.error))?;
+    }
+    sync_dir(dir);
+    Ok(())
+}
+
+/// The complete new content of `dir/<file_name>` in a locked temporary beside it: written,
+/// synced, read back and given mode 0644, ready to be renamed into place. Dropping it removes it.
+fn stage(
+    dir: &Path,
+    file_name: &str,
+    bytes: &[u8],
+    write: &impl Fn(&mut File, &[u8]) -> std::io::Result<()>,
+) -> Result<tempfile::NamedTempFile, Error> {
+    let dest = dir.join(file_name);
+    let mut tmp = locked_temp_file(dir, &format!(".{file_name}."))?;
     // Errors name the destination (the temporary is an implementation detail) and say that it
     // was left alone.
     let unchanged = |e: String| {
@@ -71,10 +107,7 @@ fn write_atomic_with(
         )));
     }
     set_mode_644(tmp.as_file()).map_err(|e| io_err("set permissions on", tmp.path(), e))?;
-    tmp.persist(dest)
-        .map_err(|e| io_err("replace", dest, e.error))?;
-    sync_dir(&dir);
-    Ok(())
+    Ok(tmp)
 }
 
 /// A new temporary file `<prefix><random><TEMP_SUFFIX>` in `dir`, locked by this process.
@@ -124,23 +157,25 @@ fn names_this_file(path: &Path, _: &File) -> bool {
     path.exists()
 }
 
-/// `<prefix><TEMP_RANDOM_LEN alphanumerics><TEMP_SUFFIX>`: a temporary of this destination.
-fn is_temp_name(name: &str, prefix: &str) -> bool {
-    name.strip_prefix(prefix)
-        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX))
-        .is_some_and(|r| r.len() == TEMP_RANDOM_LEN && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+/// The destination a temporary is for: `.<name>.<TEMP_RANDOM_LEN alphanumerics><TEMP_SUFFIX>`
+/// gives `<name>`; any other name gives nothing.
+fn temp_owner(temp_name: &str) -> Option<&str> {
+    let rest = temp_name.strip_prefix('.')?.strip_suffix(TEMP_SUFFIX)?;
+    let (owner, random) = rest.split_at_checked(rest.len().checked_sub(TEMP_RANDOM_LEN + 1)?)?;
+    let random = random.strip_prefix('.')?;
+    (!owner.is_empty() && random.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(owner)
 }
 
-/// Remove the temporaries of one destination left by writers that died: regular files and
-/// directories named like ours that no live process holds locked. Best effort; an error only
-/// means a temporary stays.
-fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+/// Remove the temporaries left in `dir` by writers that died, for the destinations `owned`
+/// accepts: regular files and directories named like ours that no live process holds locked.
+/// Best effort; an error only means a temporary stays.
+fn remove_stale_temporaries(dir: &Path, owned: impl Fn(&str) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        if !name.to_str().is_some_and(|n| is_temp_name(n, prefix)) {
+        if !name.to_str().and_then(temp_owner).is_some_and(&owned) {
             continue;
         }
         let path = entry.path();
@@ -177,9 +212,8 @@ pub fn replace_dir(dest: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let prefix = format!(".{name}.");
-    remove_stale_temporaries(&parent, &prefix);
-    let (tmp, _lock) = locked_temp_dir(&parent, &prefix)?;
+    remove_stale_temporaries(&parent, |owner| owner == name);
+    let (tmp, _lock) = locked_temp_dir(&parent, &format!(".{name}."))?;
     for (rel, content) in files {
         let path = tmp.path().join(rel);
         if let Some(p) = path.parent() {
@@ -391,8 +425,8 @@ mod tests {
 
     #[test]
     fn temp_names_are_recognised_exactly() {
-        let p = ".a-0.1.0.tgz.";
-        assert!(is_temp_name(".a-0.1.0.tgz.Ab3xY9.k8s-service.tmp", p));
+        let is_temp_name = |n| temp_owner(n) == Some("a-0.1.0.tgz");
+        assert!(is_temp_name(".a-0.1.0.tgz.Ab3xY9.k8s-service.tmp"));
         for other in [
             ".a-0.1.0.tgz.Ab3xY.k8s-service.tmp",
             ".a-0.1.0.tgz.Ab3xY99.k8s-service.tmp",
@@ -402,7 +436,7 @@ mod tests {
             "a-0.1.0.tgz",
             ".a-0.1.0.tgz.backup",
         ] {
-            assert!(!is_temp_name(other, p), "{other}");
+            assert!(!is_temp_name(other), "{other}");
         }
     }
 

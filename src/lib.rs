@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod diag;
 pub mod fsutil;
 pub mod model;
+pub mod parallel;
 pub mod repo;
 pub mod sign;
 pub mod spec;
