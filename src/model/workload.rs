@@ -517,3 +517,124 @@ impl Builder<'_> {
         map
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Overrides, Service};
+    use crate::spec::{LoadOptions, source::SpecSource};
+
+    const BASE: &str = "name: svc\nimage: ghcr.io/acme/api\ntag: \"1\"\n";
+
+    fn build(extra: &str) -> (Service, Vec<String>) {
+        let src = SpecSource::from_str("t.yaml", &format!("{BASE}{extra}")).unwrap();
+        let (loaded, _) = crate::spec::load(src, &LoadOptions::default()).unwrap();
+        match crate::model::build(&loaded[0], &Overrides::default()) {
+            Ok(r) => r,
+            Err(e) => panic!("{extra}: {e:?}"),
+        }
+    }
+
+    #[test]
+    fn without_the_fields_nothing_changes_but_the_soft_spread() {
+        let (s, warnings) = build("port: {http: 8080}\nhealthcheck_path: /h\n");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(s.liveness.timing, LIVENESS_TIMING);
+        assert_eq!(s.readiness.timing, READINESS_TIMING);
+        assert_eq!(
+            (s.liveness.grpc.clone(), s.workload.startup.clone()),
+            (None, None)
+        );
+        let w = &s.workload;
+        assert_eq!(w.spread, Spread::Soft);
+        assert_eq!((w.termination_grace_period, w.pre_stop_delay), (30, 0));
+        assert!(w.scale_up.is_empty() && w.scale_down.is_empty());
+        assert!(w.node_selector.is_empty() && w.affinity.is_empty());
+    }
+
+    #[test]
+    fn a_startup_setting_alone_repeats_the_liveness_check() {
+        let (s, _) = build(
+            "port: {http: 8080}\nliveness_probe_path: /live\nreadiness_probe_path: /ready\nprobe_timing: {startup: {failure_threshold: 60}}\n",
+        );
+        let startup = s.workload.startup.unwrap();
+        assert_eq!(startup.path.as_deref(), Some("/live"));
+        assert_eq!(startup.initial_delay, 0);
+        assert_eq!(
+            startup.timing,
+            ProbeTiming {
+                failure_threshold: 60,
+                ..STARTUP_TIMING
+            }
+        );
+        let (s, _) = build("port: {http: 8080}\nstartup_probe_command: [/bin/up]\n");
+        let startup = s.workload.startup.unwrap();
+        assert_eq!(
+            (startup.path, startup.command),
+            (None, vec!["/bin/up".into()])
+        );
+    }
+
+    #[test]
+    fn grpc_checks_use_the_port_number_and_leave_commands_alone() {
+        let (s, _) = build(
+            "ports:\n  - {name: api, type: http, protocol: grpc, port: 9090}\n  - {name: m, type: tcp, port: 9100}\nprobe_port: api\ngrpc_health_service: a.v1.B\nreadiness_probe_command: [/bin/ready]\ninitial_startup_delay: 1\n",
+        );
+        let want = Some(GrpcCheck {
+            port: 9090,
+            service: Some("a.v1.B".into()),
+        });
+        assert_eq!(s.liveness.grpc, want);
+        assert_eq!(s.readiness.grpc, None);
+        assert_eq!(s.workload.startup.unwrap().grpc, want);
+    }
+
+    #[test]
+    fn tolerations_get_opta_defaults_only_without_an_operator() {
+        let (s, _) = build(
+            "tolerations:\n  - key: a\n  - {key: b, effect: NoExecute}\n  - {key: c, operator: Equal}\n  - {operator: Exists}\n",
+        );
+        let t: Vec<_> = s
+            .tolerations
+            .iter()
+            .map(|t| (t.value.as_deref(), t.effect.as_deref()))
+            .collect();
+        assert_eq!(
+            t,
+            vec![
+                (Some("opta"), Some("NoSchedule")),
+                (Some("opta"), Some("NoExecute")),
+                (None, None),
+                (None, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn hpa_behavior_caps_with_both_policies() {
+        let (s, warnings) = build(
+            "autoscaling_behavior: {scale_up_max_percent_per_minute: 50, scale_up_max_pods_per_minute: 2, scale_down_stabilization_seconds: 600}\n",
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let v = crate::values::Values::from_service(&s).autoscaling.behavior;
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "scaleUp": {"selectPolicy": "Min", "policies": [
+                    {"type": "Percent", "value": 50, "periodSeconds": 60},
+                    {"type": "Pods", "value": 2, "periodSeconds": 60},
+                ]},
+                "scaleDown": {"stabilizationWindowSeconds": 600},
+            })
+        );
+        let (_, warnings) = build(
+            "max_containers: 1\nautoscaling_behavior: {scale_down_stabilization_seconds: 1}\n",
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("autoscaling_behavior is ignored"))
+        );
+        assert!(!warnings.iter().any(|w| w.contains("topology_spread")));
+    }
+}
