@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::model::workload::{Spread, Workload as PodSettings};
 use crate::model::{AppProtocol, PortKind, Service};
 
 #[derive(Debug, Serialize)]
@@ -25,6 +26,7 @@ pub struct Values {
     pub secret_env: SecretEnv,
     pub liveness_probe: ProbeValues,
     pub readiness_probe: ProbeValues,
+    pub startup_probe: ProbeValues,
     pub resources: Value,
     pub pod_security_context: Value,
     pub security_context: Value,
@@ -36,6 +38,8 @@ pub struct Values {
     pub tolerations: Vec<Value>,
     pub node_selector: BTreeMap<String, String>,
     pub affinity: BTreeMap<String, Value>,
+    pub priority_class_name: String,
+    pub topology_spread: TopologySpreadValues,
     pub pod_disruption_budget: PdbValues,
     pub network_policy: NetworkPolicyValues,
     pub service: ServiceValues,
@@ -62,6 +66,8 @@ pub struct Workload {
     pub rolling_update: Value,
     pub pod_management_policy: String,
     pub termination_grace_period_seconds: u32,
+    /// Seconds of `lifecycle.preStop.sleep` before SIGTERM; 0: no hook.
+    pub pre_stop_delay_seconds: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +79,8 @@ pub struct Autoscaling {
     #[serde(rename = "targetCPUUtilizationPercentage")]
     pub target_cpu: Option<u32>,
     pub target_memory_utilization_percentage: Option<u32>,
+    /// autoscaling/v2 `behavior`; `{}`: Kubernetes' defaults.
+    pub behavior: Value,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,6 +148,23 @@ pub struct ProbeValues {
     pub timeout_seconds: u32,
     pub failure_threshold: u32,
     pub success_threshold: u32,
+    pub grpc: GrpcValues,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GrpcValues {
+    pub enabled: bool,
+    pub service: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TopologySpreadValues {
+    pub enabled: bool,
+    pub max_skew: u32,
+    pub when_unsatisfiable: String,
+    pub topology_keys: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -253,18 +278,75 @@ fn protocol_name(p: Option<AppProtocol>) -> String {
     }
 }
 
-/// Liveness is more patient than readiness: a struggling pod leaves the load balancer (readiness)
-/// long before it is restarted (liveness), so one slow dependency cannot restart every pod.
-fn probe(p: &crate::model::Probe, liveness: bool) -> ProbeValues {
+/// A probe's values; the timing defaults live in `model::workload`.
+fn probe(p: &crate::model::Probe) -> ProbeValues {
     ProbeValues {
         enabled: true,
         path: p.path.clone().unwrap_or_default(),
         command: p.command.clone(),
         initial_delay_seconds: p.initial_delay,
-        period_seconds: 10,
-        timeout_seconds: if liveness { 3 } else { 2 },
-        failure_threshold: if liveness { 6 } else { 3 },
+        period_seconds: p.timing.period,
+        timeout_seconds: p.timing.timeout,
+        failure_threshold: p.timing.failure_threshold,
         success_threshold: 1,
+        grpc: GrpcValues {
+            enabled: p.grpc.is_some(),
+            service: p
+                .grpc
+                .as_ref()
+                .and_then(|g| g.service.clone())
+                .unwrap_or_default(),
+        },
+    }
+}
+
+/// The HPA `behavior` from the spec's short form; each policy counts per minute. With both a
+/// percentage and a pod count, both are caps, so the smaller change wins (`selectPolicy: Min`).
+fn hpa_behavior(w: &PodSettings) -> Value {
+    let mut out = serde_json::Map::new();
+    for (key, r) in [("scaleUp", &w.scale_up), ("scaleDown", &w.scale_down)] {
+        if r.is_empty() {
+            continue;
+        }
+        let mut rule = serde_json::Map::new();
+        if let Some(s) = r.stabilization_seconds {
+            rule.insert("stabilizationWindowSeconds".into(), json!(s));
+        }
+        let mut policies = Vec::new();
+        if let Some(p) = r.max_percent_per_minute {
+            policies.push(json!({"type": "Percent", "value": p, "periodSeconds": 60}));
+        }
+        if let Some(p) = r.max_pods_per_minute {
+            policies.push(json!({"type": "Pods", "value": p, "periodSeconds": 60}));
+        }
+        if policies.len() > 1 {
+            rule.insert("selectPolicy".into(), json!("Min"));
+        }
+        if !policies.is_empty() {
+            rule.insert("policies".into(), json!(policies));
+        }
+        out.insert(key.into(), Value::Object(rule));
+    }
+    Value::Object(out)
+}
+
+/// A disabled probe (no startup probe): the timing is the chart's default should
+/// `--set startupProbe.enabled=true` turn it on.
+fn no_probe() -> ProbeValues {
+    let t = crate::model::workload::STARTUP_TIMING;
+    ProbeValues {
+        enabled: false,
+        path: String::new(),
+        command: Vec::new(),
+        initial_delay_seconds: 0,
+        period_seconds: t.period,
+        timeout_seconds: t.timeout,
+        failure_threshold: t.failure_threshold,
+        success_threshold: 1,
+        grpc: GrpcValues {
+            enabled: false,
+            service: String::new(),
+        },
     }
 }
 
@@ -292,7 +374,8 @@ impl Values {
                 revision_history_limit: 10,
                 rolling_update: json!({"maxSurge": "25%", "maxUnavailable": 0}),
                 pod_management_policy: "Parallel".into(),
-                termination_grace_period_seconds: 30,
+                termination_grace_period_seconds: s.workload.termination_grace_period,
+                pre_stop_delay_seconds: s.workload.pre_stop_delay,
             },
             autoscaling: Autoscaling {
                 enabled: autoscaled,
@@ -300,6 +383,7 @@ impl Values {
                 max_replicas: s.max_replicas.max(1),
                 target_cpu: s.cpu_target,
                 target_memory_utilization_percentage: s.memory_target,
+                behavior: hpa_behavior(&s.workload),
             },
             command: s.command.clone(),
             args: s.args.clone(),
@@ -331,8 +415,9 @@ impl Values {
                 keys: s.secret_keys.clone(),
                 mount_path: s.secrets_mount_path.clone().unwrap_or_default(),
             },
-            liveness_probe: probe(&s.liveness, true),
-            readiness_probe: probe(&s.readiness, false),
+            liveness_probe: probe(&s.liveness),
+            readiness_probe: probe(&s.readiness),
+            startup_probe: s.workload.startup.as_ref().map_or_else(no_probe, probe),
             resources: json!({
                 "requests": {"cpu": s.requests.cpu(), "memory": s.requests.memory()},
                 "limits": {"cpu": s.limits.cpu(), "memory": s.limits.memory()},
@@ -368,7 +453,10 @@ impl Values {
                 .tolerations
                 .iter()
                 .map(|t| {
-                    let mut v = json!({"operator": t.operator, "effect": t.effect});
+                    let mut v = json!({"operator": t.operator});
+                    if let Some(e) = &t.effect {
+                        v["effect"] = json!(e);
+                    }
                     if let Some(k) = &t.key {
                         v["key"] = json!(k);
                     }
@@ -378,8 +466,23 @@ impl Values {
                     v
                 })
                 .collect(),
-            node_selector: BTreeMap::new(),
-            affinity: BTreeMap::new(),
+            node_selector: s.workload.node_selector.clone(),
+            affinity: s.workload.affinity.clone(),
+            priority_class_name: s.workload.priority_class_name.clone().unwrap_or_default(),
+            // Nodes, then zones; rendered only when more than one replica can run.
+            topology_spread: TopologySpreadValues {
+                enabled: s.workload.spread != Spread::Off,
+                max_skew: 1,
+                when_unsatisfiable: if s.workload.spread == Spread::Strict {
+                    "DoNotSchedule".into()
+                } else {
+                    "ScheduleAnyway".into()
+                },
+                topology_keys: vec![
+                    "kubernetes.io/hostname".into(),
+                    "topology.kubernetes.io/zone".into(),
+                ],
+            },
             pod_disruption_budget: PdbValues {
                 enabled: s.pdb.enabled,
                 max_unavailable: int_or_percent(s.pdb.max_unavailable),

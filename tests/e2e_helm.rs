@@ -422,6 +422,7 @@ fn check_against_spec(
     check_ingresses(spec, docs)?;
     check_pdb(spec, chart, docs)?;
     check_network_policy(spec, chart, docs)?;
+    check_workload_extras(spec, docs)?;
     check_cron_jobs(spec, &fullname, docs, auto_repo)
 }
 
@@ -731,7 +732,7 @@ fn check_container(
     for (k, v) in spec["pod_labels"].as_object().into_iter().flatten() {
         ensure(&meta["labels"][k] == v, || format!("{name}: pod label {k}"))?;
     }
-    // Tolerations with Opta's defaults.
+    // Tolerations: Opta's defaults (value `opta`, effect NoSchedule) unless an operator is given.
     for (i, t) in spec["tolerations"]
         .as_array()
         .into_iter()
@@ -742,14 +743,18 @@ fn check_container(
         ensure(got["key"] == t["key"], || {
             format!("{name}: toleration {i} key")
         })?;
-        ensure(
-            got["value"] == *t.get("value").unwrap_or(&json!("opta")),
-            || format!("{name}: toleration {i} value {}", got["value"]),
-        )?;
-        ensure(
-            got["effect"] == *t.get("effect").unwrap_or(&json!("NoSchedule")),
-            || format!("{name}: toleration {i} effect"),
-        )?;
+        let opta = t.get("operator").is_none();
+        let (value, effect) = if opta {
+            (json!("opta"), json!("NoSchedule"))
+        } else {
+            (Value::Null, Value::Null)
+        };
+        ensure(got["value"] == *t.get("value").unwrap_or(&value), || {
+            format!("{name}: toleration {i} value {}", got["value"])
+        })?;
+        ensure(got["effect"] == *t.get("effect").unwrap_or(&effect), || {
+            format!("{name}: toleration {i} effect")
+        })?;
     }
     check_restricted(&name, pod, spec)
 }
@@ -804,8 +809,11 @@ fn check_probes(spec: &Value, w: &Value) -> Result<(), String> {
         .into_iter()
         .flatten()
         .any(|p| Some(&p["name"]) == spec.get("probe_port") && p["type"] == "tcp");
+    let grpc = spec["grpc_health_check"] == true
+        || (spec.get("grpc_health_service").is_some() && spec["grpc_health_check"] != false);
     for kind in ["liveness", "readiness"] {
         let probe = &c[format!("{kind}Probe")];
+        check_probe_timing(spec, kind, probe)?;
         let path = spec
             .get(format!("{kind}_probe_path"))
             .or(spec.get("healthcheck_path"));
@@ -826,14 +834,216 @@ fn check_probes(spec: &Value, w: &Value) -> Result<(), String> {
             (_, Some(cmd)) => ensure(&probe["exec"]["command"] == cmd, || {
                 format!("{kind} exec {} want {cmd}", probe["exec"]["command"])
             })?,
+            _ if grpc => check_grpc_probe(spec, kind, probe)?,
             _ => ensure(probe["tcpSocket"].is_object(), || {
                 format!("{kind} should fall back to a TCP check")
             })?,
         }
     }
+    check_startup_probe(spec, c, tcp_probe_port)?;
     ensure(c["livenessProbe"] != c["readinessProbe"], || {
         "liveness and readiness probes are identical".into()
     })
+}
+
+/// period, timeout and failure threshold: probe_timing.<kind>, else the chart's defaults.
+fn check_probe_timing(spec: &Value, kind: &str, probe: &Value) -> Result<(), String> {
+    let defaults = match kind {
+        "liveness" => (10, 3, 6),
+        "readiness" => (10, 2, 3),
+        _ => (10, 3, 30),
+    };
+    let t = &spec["probe_timing"][kind];
+    for (field, key, default) in [
+        ("period_seconds", "periodSeconds", defaults.0),
+        ("timeout_seconds", "timeoutSeconds", defaults.1),
+        ("failure_threshold", "failureThreshold", defaults.2),
+    ] {
+        let want = int(&t[field], default);
+        ensure(probe[key] == want, || {
+            format!("{kind} {key} {} want {want}", probe[key])
+        })?;
+    }
+    Ok(())
+}
+
+/// A native gRPC probe of the probe port's number (GRPCAction takes no port name).
+fn check_grpc_probe(spec: &Value, kind: &str, probe: &Value) -> Result<(), String> {
+    let number = match spec["port"]["grpc"].as_i64() {
+        Some(n) => n,
+        None => {
+            let ports = spec["ports"].as_array().ok_or("grpc without ports")?;
+            let name = spec.get("probe_port").unwrap_or(&ports[0]["name"]);
+            let p = ports
+                .iter()
+                .find(|p| &p["name"] == name)
+                .ok_or("no probe port")?;
+            p["port"].as_i64().ok_or("probe port number")?
+        }
+    };
+    let mut want = json!({"port": number});
+    if let Some(svc) = spec.get("grpc_health_service") {
+        want["service"] = svc.clone();
+    }
+    ensure(probe["grpc"] == want, || {
+        format!("{kind} grpc {} want {want}", probe["grpc"])
+    })
+}
+
+/// A startup probe exactly when a startup setting is given: its own path or command, else the
+/// liveness probe's check.
+fn check_startup_probe(spec: &Value, c: &Value, tcp_probe_port: bool) -> Result<(), String> {
+    let probe = &c["startupProbe"];
+    let given = [
+        "startup_probe_path",
+        "startup_probe_command",
+        "initial_startup_delay",
+    ]
+    .iter()
+    .any(|f| spec.get(*f).is_some())
+        || spec["probe_timing"].get("startup").is_some();
+    if !given {
+        return ensure(probe.is_null(), || "an unasked startup probe".into());
+    }
+    check_probe_timing(spec, "startup", probe)?;
+    let delay = int(&spec["initial_startup_delay"], 0);
+    ensure(probe["initialDelaySeconds"] == delay, || {
+        format!(
+            "startup initialDelaySeconds {}",
+            probe["initialDelaySeconds"]
+        )
+    })?;
+    let check = |p: &Value| {
+        let mut p = p.as_object().cloned().unwrap_or_default();
+        p.retain(|k, _| ["httpGet", "exec", "grpc", "tcpSocket"].contains(&k.as_str()));
+        p
+    };
+    match (
+        spec.get("startup_probe_path"),
+        spec.get("startup_probe_command"),
+    ) {
+        (Some(p), _) if !tcp_probe_port => ensure(&probe["httpGet"]["path"] == p, || {
+            format!("startup httpGet {}", probe["httpGet"])
+        }),
+        (_, Some(cmd)) => ensure(&probe["exec"]["command"] == cmd, || {
+            format!("startup exec {}", probe["exec"])
+        }),
+        _ => ensure(check(probe) == check(&c["livenessProbe"]), || {
+            format!("startup check {probe} is not the liveness check")
+        }),
+    }
+}
+
+/// Topology spread, HPA behaviour, shutdown and scheduling (the fields beyond Opta).
+fn check_workload_extras(spec: &Value, docs: &[Value]) -> Result<(), String> {
+    let max = int(&spec["max_containers"], 3);
+    let min = int(&spec["min_containers"], 1);
+    for w in docs
+        .iter()
+        .filter(|d| d["kind"] == "Deployment" || d["kind"] == "StatefulSet")
+    {
+        let pod = pod_spec(w);
+        // Spread over nodes and zones by default whenever more than one replica can run.
+        let mode = spec["topology_spread"].as_str().unwrap_or("soft");
+        let constraints = &pod["topologySpreadConstraints"];
+        if mode == "off" || max <= 1 {
+            ensure(constraints.is_null(), || {
+                format!("unexpected topology spread {constraints}")
+            })?;
+        } else {
+            let when = if mode == "strict" {
+                "DoNotSchedule"
+            } else {
+                "ScheduleAnyway"
+            };
+            let want: Vec<Value> = ["kubernetes.io/hostname", "topology.kubernetes.io/zone"]
+                .iter()
+                .map(|key| {
+                    let mut c = json!({
+                        "maxSkew": 1,
+                        "topologyKey": key,
+                        "whenUnsatisfiable": when,
+                        "labelSelector": {"matchLabels": w["spec"]["selector"]["matchLabels"]},
+                    });
+                    if w["kind"] == "Deployment" {
+                        c["matchLabelKeys"] = json!(["pod-template-hash"]);
+                    }
+                    c
+                })
+                .collect();
+            ensure(*constraints == json!(want), || {
+                format!("topology spread {constraints} want {}", json!(want))
+            })?;
+        }
+        let grace = int(&spec["termination_grace_period"], 30);
+        ensure(pod["terminationGracePeriodSeconds"] == grace, || {
+            format!(
+                "terminationGracePeriodSeconds {}",
+                pod["terminationGracePeriodSeconds"]
+            )
+        })?;
+        let lifecycle = &pod["containers"][0]["lifecycle"];
+        match int(&spec["pre_stop_delay"], 0) {
+            0 => ensure(lifecycle.is_null(), || format!("unexpected {lifecycle}"))?,
+            d => ensure(
+                *lifecycle == json!({"preStop": {"sleep": {"seconds": d}}}),
+                || format!("preStop {lifecycle} want a {d} s sleep"),
+            )?,
+        }
+    }
+    // Scheduling applies to every pod: the service's and the cron jobs'.
+    for d in docs.iter().filter(|d| {
+        ["Deployment", "StatefulSet", "CronJob"].contains(&d["kind"].as_str().unwrap_or(""))
+    }) {
+        let pod = pod_spec(d);
+        let name = format!("{}/{}", d["kind"], d["metadata"]["name"]);
+        for (field, key) in [
+            ("node_selector", "nodeSelector"),
+            ("affinity", "affinity"),
+            ("priority_class_name", "priorityClassName"),
+        ] {
+            ensure(pod[key] == spec[field], || {
+                format!("{name}: {key} {} want {}", pod[key], spec[field])
+            })?;
+        }
+        if d["kind"] == "CronJob" {
+            ensure(pod["topologySpreadConstraints"].is_null(), || {
+                format!("{name}: cron pods are not spread")
+            })?;
+        }
+    }
+    // The HPA's behaviour from the short form; none without autoscaling_behavior.
+    for h in find(docs, "HorizontalPodAutoscaler") {
+        let b = &spec["autoscaling_behavior"];
+        let mut want = json!({});
+        for (dir, key) in [("up", "scaleUp"), ("down", "scaleDown")] {
+            let mut rule = json!({});
+            if let Some(s) = b.get(format!("scale_{dir}_stabilization_seconds")) {
+                rule["stabilizationWindowSeconds"] = s.clone();
+            }
+            let mut policies = Vec::new();
+            for (field, kind) in [("percent", "Percent"), ("pods", "Pods")] {
+                if let Some(v) = b.get(format!("scale_{dir}_max_{field}_per_minute")) {
+                    policies.push(json!({"type": kind, "value": v, "periodSeconds": 60}));
+                }
+            }
+            if policies.len() == 2 {
+                rule["selectPolicy"] = json!("Min");
+            }
+            if !policies.is_empty() {
+                rule["policies"] = json!(policies);
+            }
+            if rule != json!({}) {
+                want[key] = rule;
+            }
+        }
+        let got = h["spec"].get("behavior").cloned().unwrap_or(json!({}));
+        ensure(got == want, || format!("HPA behavior {got} want {want}"))?;
+    }
+    ensure(
+        min < max || find(docs, "HorizontalPodAutoscaler").is_empty(),
+        || "an HPA without autoscaling".into(),
+    )
 }
 
 fn check_services(
@@ -1078,10 +1288,20 @@ fn install_time_overrides_work_and_the_schema_rejects_nonsense() {
             "image.pullPolicy=Sometimes",
             "autoscalling.enabled=true",
             "ports[0].containerPort=70000",
+            "topologySpread.whenUnsatisfiable=Sometimes",
+            "priorityClassName=Not_A_Name",
+            "startupProbe.successThreshold=2",
         ] {
             let err = render(&helm, path, &["--set", bad]).expect_err(bad);
             assert!(err.contains("schema"), "{name} {bad}: {err}");
         }
+        // The preStop sleep must end inside the grace period.
+        let err = render(&helm, path, &["--set", "workload.preStopDelaySeconds=30"])
+            .expect_err("preStop = grace period");
+        assert!(
+            err.contains("preStopDelaySeconds (30) must be less than"),
+            "{name}: {err}"
+        );
     }
 }
 

@@ -202,10 +202,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- fail (printf "autoscaling.minReplicas (%d) must be <= autoscaling.maxReplicas (%d)" (int64 $v.autoscaling.minReplicas) (int64 $v.autoscaling.maxReplicas)) -}}
 {{- end -}}
 {{- end -}}
-{{- range $name, $p := dict "livenessProbe" $v.livenessProbe "readinessProbe" $v.readinessProbe -}}
-{{- if and $p.enabled (or $p.path (and (not $p.command) $names)) (not (has $v.probePort $names)) -}}
+{{- range $name, $p := dict "livenessProbe" $v.livenessProbe "readinessProbe" $v.readinessProbe "startupProbe" $v.startupProbe -}}
+{{- if and $p.enabled (or $p.path (and (not $p.command) (or $names $p.grpc.enabled))) (not (has $v.probePort $names)) -}}
 {{- fail (printf "%s needs probePort %q to be the name of an entry in ports (port names: %s)" $name $v.probePort (toJson $names)) -}}
 {{- end -}}
+{{- end -}}
+{{- $preStop := int64 $v.workload.preStopDelaySeconds -}}
+{{- if and (gt $preStop 0) (ge $preStop (int64 $v.workload.terminationGracePeriodSeconds)) -}}
+{{- fail (printf "workload.preStopDelaySeconds (%d) must be less than workload.terminationGracePeriodSeconds (%d)" $preStop (int64 $v.workload.terminationGracePeriodSeconds)) -}}
 {{- end -}}
 {{- if and $v.ingress.enabled $v.ingress.routes (not (has $v.ingress.port $names)) -}}
 {{- fail (printf "ingress.port %q must be the name of an entry in ports (port names: %s)" $v.ingress.port (toJson $names)) -}}
@@ -261,6 +265,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- end -}}
 {{- end -}}
 
+{{/* containerPort of the port named probePort. Call with .Values. */}}
+{{- define "svc.probePortNumber" -}}
+{{- $want := .probePort -}}
+{{- range .ports -}}
+{{- if eq .name $want -}}{{- int64 .containerPort -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/*
 Probe body (without the probe key) or "" when there is no probe.
 Call with (dict "root" $ "probe" .Values.livenessProbe).
@@ -279,6 +291,13 @@ exec:
     {{- range $p.command }}
     - {{ . | quote }}
     {{- end }}
+{{- else if $p.grpc.enabled }}
+{{- /* GRPCAction takes the port number, never its name. */}}
+grpc:
+  port: {{ include "svc.probePortNumber" $v }}
+  {{- with $p.grpc.service }}
+  service: {{ . | quote }}
+  {{- end }}
 {{- else if $v.ports }}
 tcpSocket:
   port: {{ $v.probePort | quote }}
@@ -357,6 +376,17 @@ livenessProbe:
 readinessProbe:
   {{- . | trim | nindent 2 }}
 {{- end }}
+{{- with include "svc.probe" (dict "root" $root "probe" $v.startupProbe) }}
+startupProbe:
+  {{- . | trim | nindent 2 }}
+{{- end }}
+{{- with $v.workload.preStopDelaySeconds }}
+{{- /* Keeps serving while endpoints and load balancers stop sending new connections. */}}
+lifecycle:
+  preStop:
+    sleep:
+      seconds: {{ int64 . }}
+{{- end }}
 {{- end }}
 {{- with $v.resources }}
 resources:
@@ -407,6 +437,9 @@ spec:
   {{- else }}
   terminationGracePeriodSeconds: {{ int64 $v.workload.terminationGracePeriodSeconds }}
   {{- end }}
+  {{- with $v.priorityClassName }}
+  priorityClassName: {{ . | quote }}
+  {{- end }}
   serviceAccountName: {{ include "svc.serviceAccountName" $root | quote }}
   automountServiceAccountToken: {{ $v.automountServiceAccountToken | toJson }}
   {{- with $v.podSecurityContext }}
@@ -430,6 +463,24 @@ spec:
   {{- with $v.tolerations }}
   tolerations:
     {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- $spread := $v.topologySpread }}
+  {{- if and (not $isJob) $spread.enabled $spread.topologyKeys (gt (int64 (include "svc.maxReplicas" $root)) 1) }}
+  {{- /* Replicas spread over nodes and zones; pod-template-hash (Deployments) counts only the
+       pods of the current revision, so a rollout does not skew the new ReplicaSet. */}}
+  topologySpreadConstraints:
+    {{- range $spread.topologyKeys }}
+    - maxSkew: {{ int64 $spread.maxSkew }}
+      topologyKey: {{ . | quote }}
+      whenUnsatisfiable: {{ $spread.whenUnsatisfiable | quote }}
+      labelSelector:
+        matchLabels:
+          {{- include "svc.selectorLabels" $root | nindent 10 }}
+      {{- if not $v.persistence.volumes }}
+      matchLabelKeys:
+        - "pod-template-hash"
+      {{- end }}
+    {{- end }}
   {{- end }}
   {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
   {{- if or $v.tmpDir.enabled $secretFiles }}

@@ -2,6 +2,7 @@
 //! Nothing after this module needs to look at the raw spec or report a spec error.
 
 pub mod rules;
+pub mod workload;
 
 use std::collections::BTreeMap;
 
@@ -43,6 +44,8 @@ pub struct Service {
     pub secrets_mount_path: Option<String>,
     pub pdb: Pdb,
     pub network_policy: NetworkPolicy,
+    /// Startup probe, topology spread, HPA behaviour, shutdown and scheduling (model/workload.rs).
+    pub workload: workload::Workload,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -79,6 +82,9 @@ pub struct Probe {
     pub path: Option<String>,
     pub command: Vec<String>,
     pub initial_delay: u32,
+    pub timing: workload::ProbeTiming,
+    /// Set when neither a path nor a command is given and grpc_health_check asks for it.
+    pub grpc: Option<workload::GrpcCheck>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -127,7 +133,8 @@ pub struct Toleration {
     pub key: Option<String>,
     pub operator: String,
     pub value: Option<String>,
-    pub effect: String,
+    /// `None`: every effect.
+    pub effect: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -337,8 +344,15 @@ impl Builder<'_> {
             );
         }
         let (env, secret_keys, secret_name) = self.env(raw);
-        let liveness = self.probe(raw, "liveness", &ports, &probe_port);
-        let readiness = self.probe(raw, "readiness", &ports, &probe_port);
+        let mut liveness = self.probe(raw, "liveness", &ports, &probe_port);
+        let mut readiness = self.probe(raw, "readiness", &ports, &probe_port);
+        let workload = self.workload(
+            raw,
+            &ports,
+            &probe_port,
+            (&mut liveness, &mut readiness),
+            (min_replicas, max_replicas),
+        );
         let (requests, limits) = self.resources(raw);
         let ingress = self.ingress(raw, &ports, max_replicas);
         let tolerations = self.tolerations(raw);
@@ -409,6 +423,7 @@ impl Builder<'_> {
             secrets_mount_path,
             pdb,
             network_policy,
+            workload,
         }
     }
 
@@ -849,6 +864,7 @@ impl Builder<'_> {
             path,
             command,
             initial_delay,
+            ..Probe::default()
         }
     }
 
@@ -1106,6 +1122,10 @@ impl Builder<'_> {
         let mut out = Vec::new();
         for (i, t) in raw.tolerations.iter().flatten().enumerate() {
             let path = self.path("tolerations").index(i);
+            // Opta's form (no operator) gets Opta's defaults, value `opta` and effect
+            // `NoSchedule`, which match the taints of Opta's node groups. With an explicit
+            // operator (ours) the toleration is taken as Kubernetes reads it: nothing is filled in.
+            let opta_form = t.operator.is_none();
             let operator = t.operator.clone().unwrap_or_else(|| "Equal".into());
             if !["Equal", "Exists"].contains(&operator.as_str()) {
                 self.fail_help(
@@ -1126,7 +1146,6 @@ impl Builder<'_> {
                 None if operator == "Exists" => {}
                 None => self.fail(&path, "missing field `key`"),
             }
-            // Opta's defaults: value `opta`, effect `NoSchedule`.
             let value = if operator == "Exists" {
                 if t.value.is_some() {
                     self.fail(
@@ -1136,22 +1155,29 @@ impl Builder<'_> {
                 }
                 None
             } else {
-                let v = t.value.clone().unwrap_or_else(|| "opta".into());
-                if let Err(e) = rules::label_value(&v) {
+                let v = t.value.clone().or_else(|| opta_form.then(|| "opta".into()));
+                if let Some(v) = &v
+                    && let Err(e) = rules::label_value(v)
+                {
                     self.fail(
                         &path.key("value"),
-                        format!("toleration value `{}` {e}", printable(&v)),
+                        format!("toleration value `{}` {e}", printable(v)),
                     );
                 }
-                Some(v)
+                v
             };
-            let effect = t.effect.clone().unwrap_or_else(|| "NoSchedule".into());
-            if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect.as_str()) {
-                let hint = suggest(&effect, &["NoSchedule", "PreferNoSchedule", "NoExecute"])
+            let effect = t
+                .effect
+                .clone()
+                .or_else(|| opta_form.then(|| "NoSchedule".into()));
+            if let Some(effect) = &effect
+                && !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&effect.as_str())
+            {
+                let hint = suggest(effect, &["NoSchedule", "PreferNoSchedule", "NoExecute"])
                     .unwrap_or_default();
                 self.fail_help(
                     &path.key("effect"),
-                    format!("unknown effect `{}`", printable(&effect)),
+                    format!("unknown effect `{}`", printable(effect)),
                     format!("{hint} expected NoSchedule, PreferNoSchedule or NoExecute")
                         .trim()
                         .to_string(),

@@ -82,6 +82,25 @@ pub struct RawService {
     /// The NetworkPolicy (ours).
     pub network_policy: Option<RawNetworkPolicy>,
 
+    // Probes, availability and scheduling beyond Opta (ours; read by model/workload.rs).
+    pub startup_probe_path: Option<String>,
+    pub startup_probe_command: Option<Vec<String>>,
+    pub initial_startup_delay: Option<Lenient<u32>>,
+    /// Period, timeout and failure threshold per probe.
+    pub probe_timing: Option<RawProbeTiming>,
+    /// Native gRPC health checks (grpc.health.v1) on a grpc probe port.
+    pub grpc_health_check: Option<Lenient<bool>>,
+    pub grpc_health_service: Option<String>,
+    /// `soft` (default), `strict` or `off`.
+    pub topology_spread: Option<String>,
+    pub autoscaling_behavior: Option<RawAutoscalingBehavior>,
+    pub termination_grace_period: Option<Lenient<u32>>,
+    pub pre_stop_delay: Option<Lenient<u32>>,
+    pub node_selector: Option<BTreeMap<String, String>>,
+    /// A Kubernetes Affinity, passed through (only its three top-level keys are checked).
+    pub affinity: Option<BTreeMap<String, serde_json::Value>>,
+    pub priority_class_name: Option<String>,
+
     // Cloud-only inputs: a chart cannot honour them; we warn and ignore.
     pub links: Option<Ignored>,
     pub additional_iam_policies: Option<Ignored>,
@@ -168,6 +187,34 @@ pub struct RawNetworkPolicy {
     pub allow_from: Option<Vec<String>>,
     /// Namespace names or CIDRs the pods may reach, besides DNS (default: anywhere).
     pub egress_to: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbeTiming {
+    pub liveness: Option<RawTiming>,
+    pub readiness: Option<RawTiming>,
+    pub startup: Option<RawTiming>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTiming {
+    pub period_seconds: Option<Lenient<u32>>,
+    pub timeout_seconds: Option<Lenient<u32>>,
+    pub failure_threshold: Option<Lenient<u32>>,
+}
+
+/// The HPA's scaling speed, in a short form (rendered as autoscaling/v2 `behavior`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAutoscalingBehavior {
+    pub scale_up_stabilization_seconds: Option<Lenient<u32>>,
+    pub scale_up_max_percent_per_minute: Option<Lenient<u32>>,
+    pub scale_up_max_pods_per_minute: Option<Lenient<u32>>,
+    pub scale_down_stabilization_seconds: Option<Lenient<u32>>,
+    pub scale_down_max_percent_per_minute: Option<Lenient<u32>>,
+    pub scale_down_max_pods_per_minute: Option<Lenient<u32>>,
 }
 
 /// A number or boolean that may still be text: `"80"`, or `"{vars.port}"` before interpolation.

@@ -160,6 +160,19 @@ pub const EXAMPLES: &[Example] = &[
         charts: &["web", "api"],
         auto: &["web"],
     },
+    // Probes, availability and scheduling beyond Opta.
+    Example {
+        spec: "resilient.yaml",
+        args: &[],
+        charts: &["orders"],
+        auto: &[],
+    },
+    Example {
+        spec: "placement.yaml",
+        args: &[],
+        charts: &["ledger-store"],
+        auto: &[],
+    },
 ];
 
 /// A packaged chart: its example, its name and its archive.
