@@ -82,6 +82,15 @@ pub struct RawService {
     /// The NetworkPolicy (ours).
     pub network_policy: Option<RawNetworkPolicy>,
 
+    // Traffic and identity (ours): HTTPS for the public_uri hosts, Gateway API routes instead of
+    // Ingresses, cloud workload identity and image pull Secrets.
+    pub tls: Option<RawTls>,
+    pub gateway: Option<RawGateway>,
+    pub iam_role_arn: Option<String>,
+    pub gcp_service_account: Option<String>,
+    pub azure_client_id: Option<String>,
+    pub image_pull_secrets: Option<Vec<String>>,
+
     // Cloud-only inputs: a chart cannot honour them; we warn and ignore.
     pub links: Option<Ignored>,
     pub additional_iam_policies: Option<Ignored>,
@@ -168,6 +177,27 @@ pub struct RawNetworkPolicy {
     pub allow_from: Option<Vec<String>>,
     /// Namespace names or CIDRs the pods may reach, besides DNS (default: anywhere).
     pub egress_to: Option<Vec<String>>,
+}
+
+/// `tls`: where the certificate of the public_uri hosts comes from; exactly one key.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// An existing Secret (type kubernetes.io/tls) covering every host.
+    pub secret_name: Option<String>,
+    /// A cert-manager ClusterIssuer.
+    pub cluster_issuer: Option<String>,
+    /// A cert-manager Issuer in the release namespace.
+    pub issuer: Option<String>,
+}
+
+/// `gateway`: the Gateway API Gateway the routes attach to.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub section_name: Option<String>,
 }
 
 /// A number or boolean that may still be text: `"80"`, or `"{vars.port}"` before interpolation.
@@ -451,11 +481,11 @@ pub const CLOUD_ONLY_FIELDS: &[(&str, &str)] = &[
     ),
     (
         "additional_iam_policies",
-        "attach the policies to an IAM role and set its ARN as an `eks.amazonaws.com/role-arn` ServiceAccount annotation at install time (--set serviceAccount.annotations...)",
+        "attach the policies to an IAM role and give its ARN as `iam_role_arn` (the ServiceAccount's `eks.amazonaws.com/role-arn` annotation)",
     ),
     (
         "additional_iam_roles",
-        "grant the roles to a Google service account and set `iam.gke.io/gcp-service-account` on the ServiceAccount at install time (--set serviceAccount.annotations...)",
+        "grant the roles to a Google service account and give its email as `gcp_service_account` (the ServiceAccount's `iam.gke.io/gcp-service-account` annotation)",
     ),
 ];
 
