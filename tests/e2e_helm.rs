@@ -1387,3 +1387,106 @@ fn yaml_1_1_lookalike_strings_reach_the_pod_unchanged() {
         }
     }
 }
+
+#[test]
+fn tls_gateway_and_identity_values_work_at_install_time() {
+    let chart = |name: &str| {
+        packaged()
+            .iter()
+            .find(|(_, c, _)| *c == name)
+            .map(|(_, _, p)| p.clone())
+            .unwrap()
+    };
+    let sets = |pairs: &[&str]| -> Vec<String> {
+        pairs
+            .iter()
+            .flat_map(|p| ["--set".to_string(), p.to_string()])
+            .collect()
+    };
+    for (name, helm) in helms() {
+        // A namespaced cert-manager Issuer instead of the ClusterIssuer.
+        let docs = render(
+            &helm,
+            &chart("billing"),
+            &sets(&[
+                "ingress.tls.clusterIssuer=",
+                "ingress.tls.issuer=billing-ca",
+            ]),
+        )
+        .unwrap();
+        let issuing: Vec<&Value> = find(&docs, "Ingress")
+            .into_iter()
+            .filter(|i| i["metadata"]["annotations"]["cert-manager.io/issuer"] == "billing-ca")
+            .collect();
+        assert_eq!(issuing.len(), 2, "{name}: one issuing Ingress per host");
+        // Switching an Ingress chart to the Gateway API, and back.
+        let docs = render(
+            &helm,
+            &chart("hello"),
+            &sets(&["gateway.enabled=true", "gateway.name=shared"]),
+        )
+        .unwrap();
+        assert!(find(&docs, "Ingress").is_empty(), "{name}");
+        let routes = find(&docs, "HTTPRoute");
+        assert_eq!(routes.len(), 1, "{name}");
+        assert_eq!(
+            routes[0]["spec"]["parentRefs"],
+            json!([{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "shared"}]),
+            "{name}"
+        );
+        let docs = render(
+            &helm,
+            &chart("storefront"),
+            &sets(&["gateway.enabled=false"]),
+        )
+        .unwrap();
+        assert!(find(&docs, "HTTPRoute").is_empty(), "{name}");
+        assert_eq!(find(&docs, "Ingress").len(), 4, "{name}");
+        // What the chart cannot honour fails with a message naming the value.
+        for (c, args, want) in [
+            (
+                "storefront",
+                &["ingress.tls.enabled=true"][..],
+                "TLS is the Gateway listener's job",
+            ),
+            (
+                "billing",
+                &["gateway.enabled=true", "gateway.name=gw"][..],
+                "ingress.tls cannot be used with gateway.enabled",
+            ),
+            ("hello", &["gateway.enabled=true"][..], "needs gateway.name"),
+            (
+                "billing",
+                &["ingress.tls.issuer=ca"][..],
+                "give clusterIssuer or issuer, not both",
+            ),
+            (
+                "hello",
+                &["ingress.tls.enabled=true"][..],
+                "ingress.tls.secrets has no Secret for the host",
+            ),
+            (
+                "hello",
+                &[
+                    "gateway.enabled=true",
+                    "gateway.name=gw",
+                    "ingress.stickySession.enabled=true",
+                ][..],
+                "standard HTTPRoute has no session persistence",
+            ),
+        ] {
+            let err = render(&helm, &chart(c), &sets(args)).expect_err(want);
+            assert!(err.contains(want), "{name} {c} {args:?}: {err}");
+        }
+        for bad in [
+            r"serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::1:user/x",
+            r"serviceAccount.annotations.azure\.workload\.identity/client-id=nope",
+            "gateway.namespace=Gateway_System",
+            "imagePullSecrets[0]=Not_A_Secret",
+            "ingress.tls.secrets.x=Bad_Secret",
+        ] {
+            let err = render(&helm, &chart("hello"), &sets(&[bad])).expect_err(bad);
+            assert!(err.contains("schema"), "{name} {bad}: {err}");
+        }
+    }
+}
