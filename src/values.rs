@@ -44,6 +44,7 @@ pub struct Values {
     pub network_policy: NetworkPolicyValues,
     pub service: ServiceValues,
     pub ingress: IngressValues,
+    pub gateway: GatewayValues,
     pub persistence: Persistence,
     pub cron_jobs: Vec<CronJobValues>,
 }
@@ -203,6 +204,59 @@ pub struct IngressValues {
     pub sticky_session: StickySession,
     pub consistent_hash: String,
     pub routes: Vec<RouteValues>,
+    pub tls: TlsValues,
+}
+
+/// HTTPS for the routes' hosts (the spec's `tls`).
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsValues {
+    pub enabled: bool,
+    pub cluster_issuer: String,
+    pub issuer: String,
+    /// host -> Secret holding its certificate.
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl TlsValues {
+    fn from(tls: Option<&crate::model::traffic::Tls>) -> TlsValues {
+        use crate::model::traffic::CertSource;
+        let Some(t) = tls else {
+            return TlsValues::default();
+        };
+        let (cluster_issuer, issuer) = match &t.source {
+            CertSource::Secret(_) => (String::new(), String::new()),
+            CertSource::ClusterIssuer(i) => (i.clone(), String::new()),
+            CertSource::Issuer(i) => (String::new(), i.clone()),
+        };
+        TlsValues {
+            enabled: true,
+            cluster_issuer,
+            issuer,
+            secrets: t.secrets.clone(),
+        }
+    }
+}
+
+/// Gateway API HTTPRoutes instead of Ingresses (the spec's `gateway`).
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayValues {
+    pub enabled: bool,
+    pub name: String,
+    pub namespace: String,
+    pub section_name: String,
+}
+
+impl GatewayValues {
+    fn from(g: Option<&crate::model::traffic::Gateway>) -> GatewayValues {
+        g.map_or_else(GatewayValues::default, |g| GatewayValues {
+            enabled: true,
+            name: g.name.clone(),
+            namespace: g.namespace.clone().unwrap_or_default(),
+            section_name: g.section_name.clone().unwrap_or_default(),
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -367,7 +421,7 @@ impl Values {
                 digest: s.image.digest.clone().unwrap_or_default(),
                 pull_policy: "Always".into(),
             },
-            image_pull_secrets: Vec::new(),
+            image_pull_secrets: s.identity.image_pull_secrets.clone(),
             workload: Workload {
                 enabled: s.max_replicas > 0,
                 replicas: s.min_replicas.max(1),
@@ -444,11 +498,15 @@ impl Values {
             service_account: ServiceAccount {
                 create: true,
                 name: String::new(),
-                annotations: BTreeMap::new(),
+                annotations: s.identity.service_account_annotations(),
             },
             automount_service_account_token: false,
             pod_annotations: s.pod_annotations.clone(),
-            pod_labels: s.pod_labels.clone(),
+            pod_labels: {
+                let mut labels = s.pod_labels.clone();
+                labels.extend(s.identity.pod_labels());
+                labels
+            },
             tolerations: s
                 .tolerations
                 .iter()
@@ -531,7 +589,9 @@ impl Values {
                         path: r.path.clone(),
                     })
                     .collect(),
+                tls: TlsValues::from(s.traffic.tls.as_ref()),
             },
+            gateway: GatewayValues::from(s.traffic.gateway.as_ref()),
             persistence: Persistence {
                 storage_class_name: String::new(),
                 access_mode: "ReadWriteOnce".into(),

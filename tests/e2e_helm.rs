@@ -70,7 +70,7 @@ fn every_chart_renders_valid_kubernetes_objects_for_1_30_to_1_37() {
             return Err(text(&o.stderr));
         }
         let file = dir.path().join(format!("{chart}-{helm_name}.yaml"));
-        std::fs::write(&file, &o.stdout).unwrap();
+        std::fs::write(&file, without_crd_kinds(&text(&o.stdout))).unwrap();
         files.push(file);
         Ok(())
     });
@@ -96,6 +96,58 @@ fn every_chart_renders_valid_kubernetes_objects_for_1_30_to_1_37() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Kinds defined by CRDs, which kubernetes-validate has no schema for (it would only warn that
+/// they are unknown): the Gateway API's HTTPRoute, checked by
+/// `every_httproute_passes_the_gateway_api_schemas` instead.
+const CRD_KINDS: &[&str] = &["HTTPRoute"];
+
+/// `helm template` output without the documents of `CRD_KINDS` (a top-level `kind:` line).
+fn without_crd_kinds(yaml: &str) -> String {
+    let mut docs: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (i, _) in yaml.match_indices("---\n") {
+        if i == 0 || yaml.as_bytes()[i - 1] == b'\n' {
+            docs.push(&yaml[start..i]);
+            start = i;
+        }
+    }
+    docs.push(&yaml[start..]);
+    docs.into_iter()
+        .filter(|d| {
+            !d.lines()
+                .any(|l| CRD_KINDS.iter().any(|k| l == format!("kind: {k}")))
+        })
+        .collect()
+}
+
+#[test]
+fn every_httproute_passes_the_gateway_api_schemas() {
+    let validate = gateway_api_validate();
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    let mut routes = 0;
+    for_each_chart(|ex, chart, path, helm_name, helm| {
+        let docs = render(helm, path, &ex.set(chart))?;
+        let http_routes: Vec<&Value> = find(&docs, "HTTPRoute");
+        if !http_routes.is_empty() {
+            routes += http_routes.len();
+            let file = dir.path().join(format!("{chart}-{helm_name}.json"));
+            std::fs::write(&file, serde_json::to_vec(&http_routes).unwrap()).unwrap();
+            files.push(file);
+        }
+        Ok(())
+    });
+    assert!(routes > 0, "no example renders an HTTPRoute");
+    let o = run(Command::new("node").arg(&validate).args(&files));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "Gateway API validation:\n{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("PASS ")).count(),
+        routes,
+        "{out}"
+    );
 }
 
 #[test]
@@ -420,6 +472,9 @@ fn check_against_spec(
         }
     }
     check_ingresses(spec, docs)?;
+    check_tls(spec, chart, docs)?;
+    check_http_routes(spec, &fullname, docs)?;
+    check_identity(spec, docs)?;
     check_pdb(spec, chart, docs)?;
     check_network_policy(spec, chart, docs)?;
     check_workload_extras(spec, docs)?;
@@ -1119,6 +1174,11 @@ fn check_ingresses(spec: &Value, docs: &[Value]) -> Result<(), String> {
         _ => Vec::new(),
     };
     let ingresses = find(docs, "Ingress");
+    if spec.get("gateway").is_some() {
+        return ensure(ingresses.is_empty(), || {
+            "with gateway, HTTPRoutes replace the Ingresses".into()
+        });
+    }
     ensure(ingresses.len() == uris.len(), || {
         format!(
             "{} Ingress objects for {} public_uri",
@@ -1205,6 +1265,223 @@ fn check_ingresses(spec: &Value, docs: &[Value]) -> Result<(), String> {
                 || format!("{uri}: websocket timeouts"),
             )?;
         }
+    }
+    Ok(())
+}
+
+/// public_uri as (host, path), the way the spec means it.
+fn spec_routes(spec: &Value) -> Vec<(Option<String>, String)> {
+    let uris: Vec<String> = match &spec["public_uri"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|u| u.as_str().unwrap().to_string()).collect(),
+        _ => Vec::new(),
+    };
+    uris.iter()
+        .map(|uri| match uri.strip_prefix('/') {
+            Some(p) => (None, format!("/{p}")),
+            None => match uri.split_once('/') {
+                Some((h, p)) => (Some(h.to_string()), format!("/{p}")),
+                None => (Some(uri.clone()), "/".to_string()),
+            },
+        })
+        .collect()
+}
+
+/// With `tls`, every Ingress serves its host with the host's Secret: the spec's secret_name, or
+/// one per host (`<chart>-<host>-tls`) that cert-manager fills; only the Ingress with the
+/// smallest path of each host carries the issuer annotation, so one Certificate exists per host.
+fn check_tls(spec: &Value, chart: &str, docs: &[Value]) -> Result<(), String> {
+    let tls = &spec["tls"];
+    let issuer = [
+        ("cluster_issuer", "cert-manager.io/cluster-issuer"),
+        ("issuer", "cert-manager.io/issuer"),
+    ]
+    .into_iter()
+    .find_map(|(field, annotation)| tls[field].as_str().map(|v| (annotation, v)));
+    let routes = spec_routes(spec);
+    for ing in find(docs, "Ingress") {
+        let name = &ing["metadata"]["name"];
+        let host = ing["spec"]["rules"][0]["host"].as_str();
+        let path = ing["spec"]["rules"][0]["http"]["paths"][0]["path"]
+            .as_str()
+            .unwrap();
+        let ann = &ing["metadata"]["annotations"];
+        if tls.is_null() {
+            ensure(ing["spec"].get("tls").is_none(), || {
+                format!("{name}: tls without the spec's tls")
+            })?;
+            ensure(
+                ann.as_object()
+                    .is_none_or(|a| a.keys().all(|k| !k.starts_with("cert-manager.io/"))),
+                || format!("{name}: cert-manager annotation without tls"),
+            )?;
+            continue;
+        }
+        let host = host.ok_or_else(|| format!("{name}: tls with a hostless route"))?;
+        let secret = match tls["secret_name"].as_str() {
+            Some(s) => s.to_string(),
+            None => format!(
+                "{chart}-{}-tls",
+                host.replace("*.", "wildcard.").replace('.', "-")
+            ),
+        };
+        let want = json!([{"hosts": [host], "secretName": secret}]);
+        ensure(ing["spec"]["tls"] == want, || {
+            format!("{name}: tls {} want {want}", ing["spec"]["tls"])
+        })?;
+        // This Ingress's own path as the spec wrote it, and the smallest path of its host.
+        let own = routes
+            .iter()
+            .filter(|(h, _)| h.as_deref() == Some(host))
+            .map(|(_, p)| p)
+            .find(|p| path == p.as_str() || path == format!("{p}(/|$)(.*)"))
+            .ok_or_else(|| format!("{name}: no public_uri for {host}{path}"))?;
+        let first = routes
+            .iter()
+            .filter(|(h, _)| h.as_deref() == Some(host))
+            .map(|(_, p)| p)
+            .min()
+            .unwrap();
+        for (field, annotation) in [
+            ("cluster_issuer", "cert-manager.io/cluster-issuer"),
+            ("issuer", "cert-manager.io/issuer"),
+        ] {
+            let want = match issuer {
+                Some((a, v)) if a == annotation && own == first => json!(v),
+                _ => Value::Null,
+            };
+            ensure(ann[annotation] == want, || {
+                format!(
+                    "{name}: {annotation} {} want {want} ({field})",
+                    ann[annotation]
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// With `gateway`, one HTTPRoute per public_uri, exactly this object: attached to the Gateway,
+/// the host (none: any host), a PathPrefix match, the prefix stripped unless keep_path_prefix,
+/// and the Service's http port by number.
+fn check_http_routes(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), String> {
+    let got = find(docs, "HTTPRoute");
+    let gw = &spec["gateway"];
+    let routes = spec_routes(spec);
+    if gw.is_null() {
+        return ensure(got.is_empty(), || "HTTPRoutes without gateway".into());
+    }
+    ensure(got.len() == routes.len(), || {
+        format!("{} HTTPRoutes for {} public_uri", got.len(), routes.len())
+    })?;
+    let service_port = match spec["port"].as_object() {
+        Some(_) => 80,
+        None => spec["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == "http")
+            .map(|p| p["service_port"].as_i64().unwrap_or(80))
+            .unwrap(),
+    };
+    let mut parent =
+        json!({"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": gw["name"]});
+    if let Some(ns) = gw["namespace"].as_str() {
+        parent["namespace"] = json!(ns);
+    }
+    if let Some(s) = gw["section_name"].as_str() {
+        parent["sectionName"] = json!(s);
+    }
+    let keep = spec["keep_path_prefix"] == true;
+    let mut names = std::collections::BTreeSet::new();
+    for (host, path) in &routes {
+        let mut rule = json!({
+            "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+            "backendRefs": [{"group": "", "kind": "Service", "name": fullname, "port": service_port}],
+        });
+        if path != "/" && !keep {
+            rule["filters"] = json!([{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}]);
+        }
+        let mut want = json!({"parentRefs": [parent], "rules": [rule]});
+        if let Some(h) = host {
+            want["hostnames"] = json!([h]);
+        }
+        let r = got.iter().find(|r| r["spec"] == want).ok_or_else(|| {
+            format!(
+                "no HTTPRoute {want}; got {:?}",
+                got.iter().map(|r| &r["spec"]).collect::<Vec<_>>()
+            )
+        })?;
+        ensure(r["apiVersion"] == "gateway.networking.k8s.io/v1", || {
+            format!("HTTPRoute apiVersion {}", r["apiVersion"])
+        })?;
+        let name = r["metadata"]["name"].as_str().unwrap();
+        ensure(
+            name.starts_with(&format!("{fullname}-")) && name.len() <= 63 && names.insert(name),
+            || format!("HTTPRoute name {name}"),
+        )?;
+        let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
+        ensure(keys == ["apiVersion", "kind", "metadata", "spec"], || {
+            format!("HTTPRoute {name} has keys {keys:?}")
+        })?;
+    }
+    Ok(())
+}
+
+/// Workload identity on the ServiceAccount (and the Azure pod label), pull Secrets on every pod
+/// template; the pods still mount no ServiceAccount token.
+fn check_identity(spec: &Value, docs: &[Value]) -> Result<(), String> {
+    let mut want = serde_json::Map::new();
+    for (field, annotation) in [
+        ("iam_role_arn", "eks.amazonaws.com/role-arn"),
+        ("gcp_service_account", "iam.gke.io/gcp-service-account"),
+        ("azure_client_id", "azure.workload.identity/client-id"),
+    ] {
+        if let Some(v) = spec[field].as_str() {
+            want.insert(annotation.into(), json!(v));
+        }
+    }
+    let sa = find(docs, "ServiceAccount");
+    let sa = sa.first().ok_or("no ServiceAccount")?;
+    let got = sa["metadata"]
+        .get("annotations")
+        .cloned()
+        .unwrap_or(json!({}));
+    ensure(got == Value::Object(want), || {
+        format!("ServiceAccount annotations {got}")
+    })?;
+    let azure = spec["azure_client_id"].is_string();
+    let pull: Vec<Value> = spec["image_pull_secrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|n| json!({"name": n}))
+        .collect();
+    for d in docs {
+        if !matches!(
+            d["kind"].as_str(),
+            Some("Deployment" | "StatefulSet" | "CronJob")
+        ) {
+            continue;
+        }
+        let name = format!("{}/{}", d["kind"], d["metadata"]["name"]);
+        let pod = pod_spec(d);
+        let got = pod.get("imagePullSecrets").cloned().unwrap_or(json!([]));
+        ensure(got == json!(pull), || {
+            format!("{name}: imagePullSecrets {got}")
+        })?;
+        let label = &pod_meta(d)["labels"]["azure.workload.identity/use"];
+        ensure(
+            if azure {
+                label == "true"
+            } else {
+                label.is_null()
+            },
+            || format!("{name}: azure.workload.identity/use label {label}"),
+        )?;
+        ensure(pod["serviceAccountName"] == sa["metadata"]["name"], || {
+            format!("{name}: not the chart's ServiceAccount")
+        })?;
     }
     Ok(())
 }
@@ -1327,6 +1604,109 @@ fn yaml_1_1_lookalike_strings_reach_the_pod_unchanged() {
                 .find(|e| e["name"] == k)
                 .unwrap();
             assert_eq!(got["value"], v, "{name}: {k}");
+        }
+    }
+}
+
+#[test]
+fn tls_gateway_and_identity_values_work_at_install_time() {
+    let chart = |name: &str| {
+        packaged()
+            .iter()
+            .find(|(_, c, _)| *c == name)
+            .map(|(_, _, p)| p.clone())
+            .unwrap()
+    };
+    let sets = |pairs: &[&str]| -> Vec<String> {
+        pairs
+            .iter()
+            .flat_map(|p| ["--set".to_string(), p.to_string()])
+            .collect()
+    };
+    for (name, helm) in helms() {
+        // A namespaced cert-manager Issuer instead of the ClusterIssuer.
+        let docs = render(
+            &helm,
+            &chart("billing"),
+            &sets(&[
+                "ingress.tls.clusterIssuer=",
+                "ingress.tls.issuer=billing-ca",
+            ]),
+        )
+        .unwrap();
+        let issuing: Vec<&Value> = find(&docs, "Ingress")
+            .into_iter()
+            .filter(|i| i["metadata"]["annotations"]["cert-manager.io/issuer"] == "billing-ca")
+            .collect();
+        assert_eq!(issuing.len(), 2, "{name}: one issuing Ingress per host");
+        // Switching an Ingress chart to the Gateway API, and back.
+        let docs = render(
+            &helm,
+            &chart("hello"),
+            &sets(&["gateway.enabled=true", "gateway.name=shared"]),
+        )
+        .unwrap();
+        assert!(find(&docs, "Ingress").is_empty(), "{name}");
+        let routes = find(&docs, "HTTPRoute");
+        assert_eq!(routes.len(), 1, "{name}");
+        assert_eq!(
+            routes[0]["spec"]["parentRefs"],
+            json!([{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "shared"}]),
+            "{name}"
+        );
+        let docs = render(
+            &helm,
+            &chart("storefront"),
+            &sets(&["gateway.enabled=false"]),
+        )
+        .unwrap();
+        assert!(find(&docs, "HTTPRoute").is_empty(), "{name}");
+        assert_eq!(find(&docs, "Ingress").len(), 4, "{name}");
+        // What the chart cannot honour fails with a message naming the value.
+        for (c, args, want) in [
+            (
+                "storefront",
+                &["ingress.tls.enabled=true"][..],
+                "TLS is the Gateway listener's job",
+            ),
+            (
+                "billing",
+                &["gateway.enabled=true", "gateway.name=gw"][..],
+                "ingress.tls cannot be used with gateway.enabled",
+            ),
+            ("hello", &["gateway.enabled=true"][..], "needs gateway.name"),
+            (
+                "billing",
+                &["ingress.tls.issuer=ca"][..],
+                "give clusterIssuer or issuer, not both",
+            ),
+            (
+                "hello",
+                &["ingress.tls.enabled=true"][..],
+                "ingress.tls.secrets has no Secret for the host",
+            ),
+            (
+                "hello",
+                &[
+                    "gateway.enabled=true",
+                    "gateway.name=gw",
+                    "ingress.stickySession.enabled=true",
+                ][..],
+                "standard HTTPRoute has no session persistence",
+            ),
+        ] {
+            let err = render(&helm, &chart(c), &sets(args)).expect_err(want);
+            assert!(err.contains(want), "{name} {c} {args:?}: {err}");
+        }
+        for bad in [
+            r"serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::1:user/x",
+            r"serviceAccount.annotations.azure\.workload\.identity/client-id=nope",
+            "gateway.namespace=Gateway_System",
+            "imagePullSecrets[0]=Not_A_Secret",
+            "ingress.tls.secrets.x=Bad_Secret",
+        ] {
+            let err = render(&helm, &chart("hello"), &sets(&[bad])).expect_err(bad);
+            assert!(err.contains("schema"), "{name} {bad}: {err}");
         }
     }
 }

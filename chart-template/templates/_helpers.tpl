@@ -214,6 +214,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- if and $v.ingress.enabled $v.ingress.routes (not (has $v.ingress.port $names)) -}}
 {{- fail (printf "ingress.port %q must be the name of an entry in ports (port names: %s)" $v.ingress.port (toJson $names)) -}}
 {{- end -}}
+{{- if and $v.ingress.enabled $v.ingress.routes -}}
+{{- include "svc.validateRoutes" $v -}}
+{{- end -}}
 {{- end -}}
 {{- /* The PodDisruptionBudget, when there is one, must leave room for at least one eviction. */ -}}
 {{- $pdb := $v.podDisruptionBudget -}}
@@ -270,6 +273,24 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- $want := .probePort -}}
 {{- range .ports -}}
 {{- if eq .name $want -}}{{- int64 .containerPort -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Checks of TLS and of the Gateway API routes (called with .Values when there are routes). */}}
+{{- define "svc.validateRoutes" -}}
+{{- $ing := .ingress -}}
+{{- if .gateway.enabled -}}
+{{- if not .gateway.name -}}{{- fail "gateway.enabled needs gateway.name, the Gateway the HTTPRoutes attach to" -}}{{- end -}}
+{{- if $ing.tls.enabled -}}{{- fail "ingress.tls cannot be used with gateway.enabled: TLS is the Gateway listener's job (an HTTPS listener with certificateRefs)" -}}{{- end -}}
+{{- if $ing.stickySession.enabled -}}{{- fail "ingress.stickySession cannot be used with gateway.enabled: the standard HTTPRoute has no session persistence" -}}{{- end -}}
+{{- if $ing.consistentHash -}}{{- fail "ingress.consistentHash cannot be used with gateway.enabled: the standard HTTPRoute has no load-balancing hash" -}}{{- end -}}
+{{- end -}}
+{{- if $ing.tls.enabled -}}
+{{- if and $ing.tls.clusterIssuer $ing.tls.issuer -}}{{- fail "ingress.tls: give clusterIssuer or issuer, not both" -}}{{- end -}}
+{{- range $ing.routes -}}
+{{- if not .host -}}{{- fail (printf "ingress.tls: the route %q has no host, so it cannot be served over TLS" .path) -}}{{- end -}}
+{{- if not (index $ing.tls.secrets .host) -}}{{- fail (printf "ingress.tls.secrets has no Secret for the host %q" .host) -}}{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -24,6 +24,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/hpa.yaml"),
     ),
     (
+        "templates/httproute.yaml",
+        include_str!("../../chart-template/templates/httproute.yaml"),
+    ),
+    (
         "templates/ingress.yaml",
         include_str!("../../chart-template/templates/ingress.yaml"),
     ),

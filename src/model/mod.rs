@@ -1,8 +1,10 @@
 //! The validated service: every Opta default applied, every rule checked, units normalised.
 //! Nothing after this module needs to look at the raw spec or report a spec error.
 
+pub mod identity;
 pub mod rules;
 pub mod workload;
+pub mod traffic;
 
 use std::collections::BTreeMap;
 
@@ -46,6 +48,10 @@ pub struct Service {
     pub network_policy: NetworkPolicy,
     /// Startup probe, topology spread, HPA behaviour, shutdown and scheduling (model/workload.rs).
     pub workload: workload::Workload,
+    /// TLS and Gateway API routes for `public_uri` (traffic.rs).
+    pub traffic: traffic::Traffic,
+    /// Workload identity and image pull Secrets (identity.rs).
+    pub identity: identity::Identity,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -375,6 +381,8 @@ impl Builder<'_> {
         let secrets_mount_path = self.secrets_mount_path(raw, &secret_keys, &volumes);
         let pdb = self.pdb(raw, min_replicas, max_replicas);
         let network_policy = self.network_policy(raw);
+        let traffic = self.traffic(raw, &name, &ingress);
+        let identity = self.identity(raw, &pod_labels);
         self.cloud_only(raw);
         if max_replicas == 0 && cron_jobs.is_empty() {
             self.warnings.push(
@@ -424,6 +432,8 @@ impl Builder<'_> {
             pdb,
             network_policy,
             workload,
+            traffic,
+            identity,
         }
     }
 

@@ -100,6 +100,14 @@ pub struct RawService {
     /// A Kubernetes Affinity, passed through (only its three top-level keys are checked).
     pub affinity: Option<BTreeMap<String, serde_json::Value>>,
     pub priority_class_name: Option<String>,
+    // Traffic and identity (ours): HTTPS for the public_uri hosts, Gateway API routes instead of
+    // Ingresses, cloud workload identity and image pull Secrets.
+    pub tls: Option<RawTls>,
+    pub gateway: Option<RawGateway>,
+    pub iam_role_arn: Option<String>,
+    pub gcp_service_account: Option<String>,
+    pub azure_client_id: Option<String>,
+    pub image_pull_secrets: Option<Vec<String>>,
 
     // Cloud-only inputs: a chart cannot honour them; we warn and ignore.
     pub links: Option<Ignored>,
@@ -215,6 +223,27 @@ pub struct RawAutoscalingBehavior {
     pub scale_down_stabilization_seconds: Option<Lenient<u32>>,
     pub scale_down_max_percent_per_minute: Option<Lenient<u32>>,
     pub scale_down_max_pods_per_minute: Option<Lenient<u32>>,
+}
+
+/// `tls`: where the certificate of the public_uri hosts comes from; exactly one key.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    /// An existing Secret (type kubernetes.io/tls) covering every host.
+    pub secret_name: Option<String>,
+    /// A cert-manager ClusterIssuer.
+    pub cluster_issuer: Option<String>,
+    /// A cert-manager Issuer in the release namespace.
+    pub issuer: Option<String>,
+}
+
+/// `gateway`: the Gateway API Gateway the routes attach to.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub section_name: Option<String>,
 }
 
 /// A number or boolean that may still be text: `"80"`, or `"{vars.port}"` before interpolation.
@@ -498,11 +527,11 @@ pub const CLOUD_ONLY_FIELDS: &[(&str, &str)] = &[
     ),
     (
         "additional_iam_policies",
-        "attach the policies to an IAM role and set its ARN as an `eks.amazonaws.com/role-arn` ServiceAccount annotation at install time (--set serviceAccount.annotations...)",
+        "attach the policies to an IAM role and give its ARN as `iam_role_arn` (the ServiceAccount's `eks.amazonaws.com/role-arn` annotation)",
     ),
     (
         "additional_iam_roles",
-        "grant the roles to a Google service account and set `iam.gke.io/gcp-service-account` on the ServiceAccount at install time (--set serviceAccount.annotations...)",
+        "grant the roles to a Google service account and give its email as `gcp_service_account` (the ServiceAccount's `iam.gke.io/gcp-service-account` annotation)",
     ),
 ];
 

@@ -41,6 +41,12 @@ pub fn kubernetes_validate() -> PathBuf {
     )
 }
 
+/// The Gateway API validator: a node script over the JSON schemas of the npm package
+/// @kubernetes-models/gateway-api, installed by scripts/install-test-tools.sh.
+pub fn gateway_api_validate() -> PathBuf {
+    tool("GATEWAY_API_VALIDATE", ".tools/gateway-api/validate.mjs")
+}
+
 pub fn checkov() -> PathBuf {
     tool("CHECKOV_BIN", ".tools/venv/bin/checkov")
 }
@@ -152,6 +158,24 @@ pub const EXAMPLES: &[Example] = &[
         spec: "no-policies.yaml",
         args: &[],
         charts: &["legacy"],
+        auto: &[],
+    },
+    Example {
+        spec: "tls-identity.yaml",
+        args: &[],
+        charts: &["billing"],
+        auto: &[],
+    },
+    Example {
+        spec: "gateway.yaml",
+        args: &[],
+        charts: &["storefront"],
+        auto: &[],
+    },
+    Example {
+        spec: "tls-secret.yaml",
+        args: &[],
+        charts: &["ledger-ui"],
         auto: &[],
     },
     Example {
