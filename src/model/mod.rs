@@ -1,6 +1,7 @@
 //! The validated service: every Opta default applied, every rule checked, units normalised.
 //! Nothing after this module needs to look at the raw spec or report a spec error.
 
+pub mod config;
 pub mod rules;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,8 @@ pub struct Service {
     pub secrets_mount_path: Option<String>,
     pub pdb: Pdb,
     pub network_policy: NetworkPolicy,
+    /// Env from existing Secrets/ConfigMaps, config files, init containers, sidecars (ours).
+    pub config: config::Config,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -361,6 +364,21 @@ impl Builder<'_> {
         let secrets_mount_path = self.secrets_mount_path(raw, &secret_keys, &volumes);
         let pdb = self.pdb(raw, min_replicas, max_replicas);
         let network_policy = self.network_policy(raw);
+        let config = self.config(
+            raw,
+            &config::Taken {
+                env_names: env
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .chain(secret_keys.iter().map(String::as_str))
+                    .collect(),
+                secrets_mount_path: secrets_mount_path.as_deref(),
+                volumes: &volumes,
+                ports: &ports,
+                requests: &requests,
+                max_replicas,
+            },
+        );
         self.cloud_only(raw);
         if max_replicas == 0 && cron_jobs.is_empty() {
             self.warnings.push(
@@ -409,6 +427,7 @@ impl Builder<'_> {
             secrets_mount_path,
             pdb,
             network_policy,
+            config,
         }
     }
 

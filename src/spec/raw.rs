@@ -82,6 +82,16 @@ pub struct RawService {
     /// The NetworkPolicy (ours).
     pub network_policy: Option<RawNetworkPolicy>,
 
+    // Configuration beyond Opta (ours; shapes in `raw_config`, rules in `model::config`).
+    /// Env vars from single keys of existing Secrets and ConfigMaps.
+    pub env_refs: Option<super::raw_config::EnvRefs>,
+    /// Every key of existing Secrets and ConfigMaps as env vars.
+    pub env_from: Option<Vec<super::raw_config::RawEnvFrom>>,
+    /// Files mounted read-only from a generated ConfigMap: absolute path → content.
+    pub config_files: Option<BTreeMap<String, String>>,
+    pub init_containers: Option<Vec<super::raw_config::RawInitContainer>>,
+    pub sidecars: Option<Vec<super::raw_config::RawSidecar>>,
+
     // Cloud-only inputs: a chart cannot honour them; we warn and ignore.
     pub links: Option<Ignored>,
     pub additional_iam_policies: Option<Ignored>,
