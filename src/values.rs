@@ -47,6 +47,12 @@ pub struct Values {
     pub gateway: GatewayValues,
     pub persistence: Persistence,
     pub cron_jobs: Vec<CronJobValues>,
+    // Configuration beyond Opta (`model::config`).
+    pub env_refs: Vec<EnvRefValues>,
+    pub env_from: Vec<EnvFromValues>,
+    pub config_files: Vec<ConfigFileValues>,
+    pub init_containers: Vec<ExtraContainerValues>,
+    pub sidecars: Vec<ExtraContainerValues>,
 }
 
 #[derive(Debug, Serialize)]
@@ -625,6 +631,139 @@ impl Values {
                     ttl_seconds_after_finished: Some(86_400),
                 })
                 .collect(),
+            env_refs: s.config.env_refs.iter().map(env_ref).collect(),
+            env_from: s.config.env_from.iter().map(env_from).collect(),
+            config_files: s
+                .config
+                .files
+                .iter()
+                .map(|f| ConfigFileValues {
+                    key: f.key.clone(),
+                    mount_path: f.path.clone(),
+                    content: f.content.clone(),
+                })
+                .collect(),
+            init_containers: s
+                .config
+                .init_containers
+                .iter()
+                .map(|c| extra_container(c, false))
+                .collect(),
+            sidecars: s
+                .config
+                .sidecars
+                .iter()
+                .map(|c| extra_container(c, true))
+                .collect(),
         }
+    }
+}
+
+// ---- Configuration beyond Opta: env from existing objects, config files, extra containers ----
+
+/// One key of an existing Secret or ConfigMap; exactly one of `secret` and `configMap` is set.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvRefValues {
+    pub name: String,
+    pub secret: String,
+    pub config_map: String,
+    pub key: String,
+    pub optional: bool,
+}
+
+/// Every key of an existing Secret or ConfigMap (`envFrom`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvFromValues {
+    pub secret: String,
+    pub config_map: String,
+    pub prefix: String,
+    pub optional: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigFileValues {
+    pub key: String,
+    pub mount_path: String,
+    pub content: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtraContainerValues {
+    pub name: String,
+    /// "" runs the service's image.
+    pub image: String,
+    pub command: Vec<String>,
+    pub args: Vec<String>,
+    /// `{}` shares the service's `resources`.
+    pub resources: Value,
+    /// Sidecars only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Vec<ExtraPortValues>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExtraPortValues {
+    pub name: String,
+    pub container_port: u32,
+}
+
+fn source_names(s: &crate::model::config::Source) -> (String, String) {
+    match s {
+        crate::model::config::Source::Secret(n) => (n.clone(), String::new()),
+        crate::model::config::Source::ConfigMap(n) => (String::new(), n.clone()),
+    }
+}
+
+fn env_ref(r: &crate::model::config::EnvRef) -> EnvRefValues {
+    let (secret, config_map) = source_names(&r.source);
+    EnvRefValues {
+        name: r.name.clone(),
+        secret,
+        config_map,
+        key: r.key.clone(),
+        optional: r.optional,
+    }
+}
+
+fn env_from(r: &crate::model::config::EnvFrom) -> EnvFromValues {
+    let (secret, config_map) = source_names(&r.source);
+    EnvFromValues {
+        secret,
+        config_map,
+        prefix: r.prefix.clone(),
+        optional: r.optional,
+    }
+}
+
+fn extra_container(
+    c: &crate::model::config::ExtraContainer,
+    sidecar: bool,
+) -> ExtraContainerValues {
+    ExtraContainerValues {
+        name: c.name.clone(),
+        image: c.image.clone().unwrap_or_default(),
+        command: c.command.clone(),
+        args: c.args.clone(),
+        resources: match &c.resources {
+            None => json!({}),
+            Some((req, lim)) => json!({
+                "requests": {"cpu": req.cpu(), "memory": req.memory()},
+                "limits": {"cpu": lim.cpu(), "memory": lim.memory()},
+            }),
+        },
+        ports: sidecar.then(|| {
+            c.ports
+                .iter()
+                .map(|(name, port)| ExtraPortValues {
+                    name: name.clone(),
+                    container_port: *port,
+                })
+                .collect()
+        }),
     }
 }

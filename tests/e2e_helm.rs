@@ -167,8 +167,12 @@ fn spec_of(ex: &Example, chart: &str) -> Value {
     let doc: Value = serde_saphyr::from_str(&text).unwrap();
     if doc.get("modules").is_none() {
         let mut doc = doc;
-        let order: EnvOnly = serde_saphyr::from_str(&text).unwrap_or(EnvOnly { env_vars: None });
+        let order: EnvOnly = serde_saphyr::from_str(&text).unwrap_or(EnvOnly {
+            env_vars: None,
+            env_refs: None,
+        });
         doc["__env_order"] = json!(order.env_vars.map(|k| k.0).unwrap_or_default());
+        doc["__env_refs_order"] = json!(order.env_refs.map(|k| k.0).unwrap_or_default());
         return doc;
     }
     let module = doc["modules"]
@@ -327,6 +331,7 @@ impl<'de> serde::Deserialize<'de> for KeyOrder {
 #[derive(serde::Deserialize)]
 struct EnvOnly {
     env_vars: Option<KeyOrder>,
+    env_refs: Option<KeyOrder>,
 }
 
 fn check_against_spec(
@@ -478,7 +483,8 @@ fn check_against_spec(
     check_pdb(spec, chart, docs)?;
     check_network_policy(spec, chart, docs)?;
     check_workload_extras(spec, docs)?;
-    check_cron_jobs(spec, &fullname, docs, auto_repo)
+    check_cron_jobs(spec, &fullname, docs, auto_repo)?;
+    check_config(spec, &fullname, docs)
 }
 
 /// A PodDisruptionBudget exactly when it is enabled and more than one replica can run; it selects
@@ -600,6 +606,12 @@ fn check_network_policy(spec: &Value, chart: &str, docs: &[Value]) -> Result<(),
     for p in spec["ports"].as_array().into_iter().flatten() {
         ports.push(p["port"].as_i64().unwrap());
     }
+    // Sidecars share the pod's network: their ports are declared ports too.
+    for s in spec["sidecars"].as_array().into_iter().flatten() {
+        for p in s["ports"].as_array().into_iter().flatten() {
+            ports.push(p["port"].as_i64().unwrap());
+        }
+    }
     if int(&spec["max_containers"], 3) == 0 || ports.is_empty() {
         ensure(np["ingress"] == json!([]), || {
             format!(
@@ -704,8 +716,13 @@ fn check_container(
         .map(String::from)
         .unwrap_or(format!("{fullname}-secrets"));
     if let Some(dir) = spec["secrets_mount_path"].as_str() {
-        // The keys are files, never environment variables.
-        ensure(env.iter().all(|e| e.get("valueFrom").is_none()), || {
+        // The keys are files, never environment variables (env_refs are the user's choice).
+        let refs: Vec<String> = spec_env_refs(spec).into_iter().map(|(n, _)| n).collect();
+        let from_secrets = env
+            .iter()
+            .filter(|e| !refs.iter().any(|r| e["name"] == r.as_str()))
+            .any(|e| e.get("valueFrom").is_some());
+        ensure(!from_secrets, || {
             format!("{name}: secrets_mount_path must keep the secrets out of env")
         })?;
         let keys = spec["secrets"].as_array().cloned().unwrap_or_default();
@@ -836,7 +853,11 @@ fn check_restricted(name: &str, pod: &Value, spec: &Value) -> Result<(), String>
     ensure(psc["runAsUser"] == want_uid, || {
         format!("{name}: runAsUser {} want {want_uid}", psc["runAsUser"])
     })?;
-    for c in pod["containers"].as_array().unwrap() {
+    let inits = pod["initContainers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for c in pod["containers"].as_array().unwrap().iter().chain(&inits) {
         let sc = &c["securityContext"];
         ensure(sc["allowPrivilegeEscalation"] == false, || {
             format!("{name}: allowPrivilegeEscalation")
@@ -1707,6 +1728,395 @@ fn tls_gateway_and_identity_values_work_at_install_time() {
         ] {
             let err = render(&helm, &chart("hello"), &sets(&[bad])).expect_err(bad);
             assert!(err.contains("schema"), "{name} {bad}: {err}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration beyond Opta: env_refs, env_from, config_files, init_containers, sidecars
+// ---------------------------------------------------------------------------------------------
+
+/// The spec's env_refs in document order, from either form: (variable, entry).
+fn spec_env_refs(spec: &Value) -> Vec<(String, Value)> {
+    match &spec["env_refs"] {
+        Value::Array(a) => a
+            .iter()
+            .map(|e| (e["name"].as_str().unwrap().to_string(), e.clone()))
+            .collect(),
+        Value::Object(m) => spec["__env_refs_order"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| {
+                let k = k.as_str().unwrap();
+                (k.to_string(), m[k].clone())
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `{secret: s}` or `{config_map: c}` as (Kubernetes reference kind, object name).
+fn source(e: &Value, secret_kind: &str, config_map_kind: &str) -> (String, String) {
+    match e["secret"].as_str() {
+        Some(s) => (secret_kind.to_string(), s.to_string()),
+        None => (
+            config_map_kind.to_string(),
+            e["config_map"].as_str().unwrap().to_string(),
+        ),
+    }
+}
+
+/// What an extra container's resources must be: the service's, or its own requests (each
+/// defaulting to the service's) with limits twice those unless given.
+fn extra_resources(s: &Value, service: &Value) -> Value {
+    let (req, lim) = (&s["resource_request"], &s["resource_limits"]);
+    if req.is_null() && lim.is_null() {
+        return service.clone();
+    }
+    let rcpu = if req["cpu"].is_null() {
+        cpu(&service["requests"]["cpu"])
+    } else {
+        cpu(&req["cpu"])
+    };
+    let rmem = if req["memory"].is_null() {
+        memory(&service["requests"]["memory"])
+    } else {
+        memory(&req["memory"])
+    };
+    let lcpu = if lim["cpu"].is_null() {
+        format!(
+            "{}m",
+            rcpu.trim_end_matches('m').parse::<i64>().unwrap() * 2
+        )
+    } else {
+        cpu(&lim["cpu"])
+    };
+    let lmem = if lim["memory"].is_null() {
+        (rmem.0 * 2, rmem.1.clone())
+    } else {
+        memory(&lim["memory"])
+    };
+    json!({
+        "requests": {"cpu": rcpu, "memory": format!("{}{}", rmem.0, rmem.1)},
+        "limits": {"cpu": lcpu, "memory": format!("{}{}", lmem.0, lmem.1)},
+    })
+}
+
+/// Every pod of the release reads the env_refs keys (first, in order) and the env_from objects,
+/// mounts every config file read-only from `<fullname>-config` and rolls when it changes; the
+/// service's pods run the sidecars (native: restartPolicy Always) and then the init containers.
+fn check_config(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), String> {
+    let want_refs: Vec<Value> = spec_env_refs(spec)
+        .iter()
+        .map(|(name, e)| {
+            let (kind, obj) = source(e, "secretKeyRef", "configMapKeyRef");
+            let key = e["key"].as_str().unwrap_or(name);
+            let optional = e["optional"].as_bool().unwrap_or(false);
+            json!({"name": name, "valueFrom": {kind: {"name": obj, "key": key, "optional": optional}}})
+        })
+        .collect();
+    let want_from: Vec<Value> = spec["env_from"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let (kind, obj) = source(e, "secretRef", "configMapRef");
+            let optional = e["optional"].as_bool().unwrap_or(false);
+            let mut v = json!({kind: {"name": obj, "optional": optional}});
+            if let Some(p) = e["prefix"].as_str() {
+                v["prefix"] = json!(p);
+            }
+            v
+        })
+        .collect();
+    // (path, key, content): the key is the path without its first `/`, `/` written `_`.
+    let files: Vec<(String, String, Value)> = spec["config_files"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(p, c)| (p.clone(), p[1..].replace('/', "_"), c.clone()))
+        .collect();
+    let pods: Vec<&Value> = docs
+        .iter()
+        .filter(|d| {
+            matches!(
+                d["kind"].as_str(),
+                Some("Deployment" | "StatefulSet" | "CronJob")
+            )
+        })
+        .collect();
+    let config_maps = find(docs, "ConfigMap");
+    let cm_name = format!("{fullname}-config");
+    if files.is_empty() || pods.is_empty() {
+        ensure(config_maps.is_empty(), || {
+            "a ConfigMap without config files or pods".into()
+        })?;
+    } else {
+        ensure(config_maps.len() == 1, || {
+            format!("{} ConfigMaps, want 1", config_maps.len())
+        })?;
+        let cm = config_maps[0];
+        ensure(cm["metadata"]["name"] == cm_name.as_str(), || {
+            format!("ConfigMap name {}", cm["metadata"]["name"])
+        })?;
+        let want: serde_json::Map<String, Value> = files
+            .iter()
+            .map(|(_, k, c)| (k.clone(), c.clone()))
+            .collect();
+        ensure(cm["data"] == Value::Object(want.clone()), || {
+            format!("ConfigMap data {} want {want:?}", cm["data"])
+        })?;
+    }
+    let sidecars = spec["sidecars"].as_array().cloned().unwrap_or_default();
+    let inits = spec["init_containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for d in pods {
+        let name = format!("{}/{}", d["kind"], d["metadata"]["name"]);
+        let pod = pod_spec(d);
+        let cron = d["kind"] == "CronJob";
+        let got_inits = pod["initContainers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        // Extra containers: only in the service's pods, sidecars first.
+        let extras: Vec<(&Value, bool)> = if cron {
+            Vec::new()
+        } else {
+            sidecars
+                .iter()
+                .map(|s| (s, true))
+                .chain(inits.iter().map(|s| (s, false)))
+                .collect()
+        };
+        let want_names: Vec<&Value> = extras.iter().map(|(s, _)| &s["name"]).collect();
+        let got_names: Vec<&Value> = got_inits.iter().map(|c| &c["name"]).collect();
+        ensure(got_names == want_names, || {
+            format!("{name}: initContainers {got_names:?} want {want_names:?}")
+        })?;
+        let main = &pod["containers"][0];
+        for ((s, sidecar), c) in extras.iter().zip(&got_inits) {
+            let cname = format!("{name} init container {}", c["name"]);
+            let image = s.get("image").unwrap_or(&main["image"]);
+            ensure(&c["image"] == image, || {
+                format!("{cname}: image {} want {image}", c["image"])
+            })?;
+            for (field, key) in [("commands", "command"), ("args", "args")] {
+                ensure(c[key] == *s.get(field).unwrap_or(&Value::Null), || {
+                    format!("{cname}: {key} {}", c[key])
+                })?;
+            }
+            let restart = if *sidecar {
+                json!("Always")
+            } else {
+                Value::Null
+            };
+            ensure(c["restartPolicy"] == restart, || {
+                format!(
+                    "{cname}: restartPolicy {} want {restart}",
+                    c["restartPolicy"]
+                )
+            })?;
+            let want_ports: Vec<Value> = s["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| json!({"name": p["name"], "containerPort": p["port"], "protocol": "TCP"}))
+                .collect();
+            let want_ports = match want_ports.is_empty() {
+                true => Value::Null,
+                false => Value::Array(want_ports),
+            };
+            ensure(c["ports"] == want_ports, || {
+                format!("{cname}: ports {} want {want_ports}", c["ports"])
+            })?;
+            let want_res = extra_resources(s, &main["resources"]);
+            ensure(c["resources"] == want_res, || {
+                format!("{cname}: resources {} want {want_res}", c["resources"])
+            })?;
+            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                ensure(c.get(probe).is_none(), || format!("{cname}: has {probe}"))?;
+            }
+            // The same environment and security context as the service's container.
+            for key in ["env", "envFrom", "securityContext"] {
+                ensure(c[key] == main[key], || {
+                    format!("{cname}: {key} differs from the service's")
+                })?;
+            }
+        }
+        // Every container: env_refs first, env_from, and the config files mounted read-only.
+        for c in pod["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(&got_inits)
+        {
+            let cname = format!("{name} container {}", c["name"]);
+            let env = c["env"].as_array().cloned().unwrap_or_default();
+            ensure(
+                env.len() >= want_refs.len() && env[..want_refs.len()] == want_refs[..],
+                || format!("{cname}: env does not start with the env_refs {want_refs:?}"),
+            )?;
+            let got_from = c["envFrom"].as_array().cloned().unwrap_or_default();
+            ensure(got_from == want_from, || {
+                format!("{cname}: envFrom {got_from:?} want {want_from:?}")
+            })?;
+            let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+            for (path, key, _) in &files {
+                let want = json!({"name": "config-files", "mountPath": path, "subPath": key, "readOnly": true});
+                ensure(mounts.contains(&want), || {
+                    format!("{cname}: {path} is not mounted read-only from key {key}")
+                })?;
+            }
+        }
+        let checksum = &pod_meta(d)["annotations"]["checksum/config"];
+        if files.is_empty() {
+            ensure(checksum.is_null(), || {
+                format!("{name}: checksum/config without config files")
+            })?;
+        } else {
+            ensure(
+                checksum
+                    .as_str()
+                    .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())),
+                || format!("{name}: checksum/config {checksum}"),
+            )?;
+            let vol = pod["volumes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == "config-files")
+                .ok_or_else(|| format!("{name}: no config-files volume"))?;
+            let want = json!({"name": cm_name, "defaultMode": 0o444});
+            ensure(vol["configMap"] == want, || {
+                format!(
+                    "{name}: config-files volume {} want {want}",
+                    vol["configMap"]
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn chart_path(name: &str) -> &'static std::path::Path {
+    &packaged()
+        .iter()
+        .find(|(_, c, _)| *c == name)
+        .unwrap_or_else(|| panic!("no example chart {name}"))
+        .2
+}
+
+/// The checksum/config annotation of every pod template, by object.
+fn checksums(docs: &[Value]) -> Vec<(String, Value)> {
+    docs.iter()
+        .filter(|d| {
+            matches!(
+                d["kind"].as_str(),
+                Some("Deployment" | "StatefulSet" | "CronJob")
+            )
+        })
+        .map(|d| {
+            (
+                format!("{}/{}", d["kind"], d["metadata"]["name"]),
+                pod_meta(d)["annotations"]["checksum/config"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn config_file_changes_roll_the_pods_even_when_made_at_install_time() {
+    let catalog = chart_path("catalog");
+    let spec: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(root().join("examples/configured.yaml")).unwrap(),
+    )
+    .unwrap();
+    // The example's files as values, with the content of one of them changed.
+    let mut files: Vec<Value> = spec["config_files"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(p, c)| json!({"key": p[1..].replace('/', "_"), "mountPath": p, "content": c}))
+        .collect();
+    let same = format!("configFiles={}", Value::Array(files.clone()));
+    files[0]["content"] = json!("listen: 0.0.0.0:9090\n");
+    let changed = format!("configFiles={}", Value::Array(files));
+    for (name, helm) in helms() {
+        let base = checksums(&render(&helm, catalog, &[] as &[&str]).unwrap());
+        assert_eq!(base.len(), 2, "{name}: Deployment and CronJob: {base:?}");
+        let again = checksums(&render(&helm, catalog, &["--set-json", &same]).unwrap());
+        assert_eq!(again, base, "{name}: the same files must keep the checksum");
+        let other =
+            checksums(&render(&helm, catalog, &["--set", "autoscaling.maxReplicas=9"]).unwrap());
+        assert_eq!(
+            other, base,
+            "{name}: unrelated values must keep the checksum"
+        );
+        let rolled = checksums(&render(&helm, catalog, &["--set-json", &changed]).unwrap());
+        for ((obj, a), (_, b)) in base.iter().zip(&rolled) {
+            assert_ne!(a, b, "{name}: {obj} must roll when a config file changes");
+        }
+    }
+}
+
+#[test]
+fn configuration_values_are_checked_at_install_time() {
+    let catalog = chart_path("catalog");
+    for (name, helm) in helms() {
+        // Native sidecars need Kubernetes 1.29; older clusters would start pods that never run.
+        let err = render(&helm, catalog, &["--kube-version", "1.28.9"]).unwrap_err();
+        assert!(
+            err.contains("sidecars need Kubernetes 1.29"),
+            "{name}: {err}"
+        );
+        render(&helm, catalog, &["--kube-version", "1.29.0"]).unwrap();
+        let ok = [
+            r#"envRefs=[{"name":"A","secret":"","configMap":"c","key":"k","optional":false}]"#,
+            r#"envFrom=[{"secret":"s","configMap":"","prefix":"","optional":true}]"#,
+            r#"initContainers=[]"#,
+            r#"sidecars=[]"#,
+        ];
+        for v in ok {
+            render(&helm, catalog, &["--set-json", v])
+                .unwrap_or_else(|e| panic!("{name} {v}: {e}"));
+        }
+        for bad in [
+            r#"envRefs=[{"name":"A","secret":"s","configMap":"c","key":"k","optional":false}]"#,
+            r#"envRefs=[{"name":"A","secret":"","configMap":"","key":"k","optional":false}]"#,
+            r#"envRefs=[{"name":"A","secret":"s","configMap":"","key":"..k","optional":false}]"#,
+            r#"envFrom=[{"secret":"s","configMap":"","prefix":"1X","optional":true}]"#,
+            r#"configFiles=[{"key":"k","mountPath":"/etc/../shadow","content":""}]"#,
+            r#"configFiles=[{"key":"a/b","mountPath":"/etc/x","content":""}]"#,
+            r#"initContainers=[{"name":"Bad_Name","image":"","command":[],"args":[],"resources":{}}]"#,
+            r#"sidecars=[{"name":"p","image":"x y","command":[],"args":[],"resources":{},"ports":[]}]"#,
+            r#"sidecars=[{"name":"p","image":"","command":[],"args":[],"resources":{}}]"#,
+        ] {
+            let err = render(&helm, catalog, &["--set-json", bad]).expect_err(bad);
+            assert!(err.contains("schema"), "{name} {bad}: {err}");
+        }
+        for (bad, want) in [
+            (
+                r#"initContainers=[{"name":"app","image":"","command":["x"],"args":[],"resources":{}}]"#,
+                "reserved container name",
+            ),
+            (
+                r#"configFiles=[{"key":"a","mountPath":"/etc/a","content":""},{"key":"a","mountPath":"/etc/b","content":""}]"#,
+                "duplicate key",
+            ),
+            (
+                r#"configFiles=[{"key":"a","mountPath":"/tmp","content":""}]"#,
+                "used twice",
+            ),
+            (
+                r#"sidecars=[{"name":"p","image":"","command":["x"],"args":[],"resources":{},"ports":[{"name":"main","containerPort":9000}]}]"#,
+                "port name",
+            ),
+        ] {
+            let err = render(&helm, catalog, &["--set-json", bad]).expect_err(bad);
+            assert!(err.contains(want), "{name} {bad}: {err}");
         }
     }
 }

@@ -628,6 +628,8 @@ struct Expect {
     routes: Vec<(Option<String>, String)>,
     keep_path_prefix: bool,
     tolerations: Vec<(String, String)>,
+    /// config_files: (ConfigMap key, content).
+    config_files: Vec<(String, String)>,
 }
 
 impl Expect {
@@ -651,6 +653,7 @@ impl Expect {
                 .sum::<usize>()
             + self.routes.len() * 2
             + self.tolerations.len()
+            + self.config_files.len()
     }
 }
 
@@ -682,6 +685,9 @@ fn build_spec(rng: &mut Rng, index: usize) -> (String, Expect) {
         cron: Vec::new(),
         routes: Vec::new(),
         tolerations: Vec::new(),
+        config_files: (0..8)
+            .map(|i| (format!("etc_p_f{i}.conf"), hostile(rng)))
+            .collect(),
     };
     for i in 0..200 {
         let name = match ENV_NAMES.get(i) {
@@ -793,6 +799,10 @@ fn build_spec(rng: &mut Rng, index: usize) -> (String, Expect) {
     let _ = writeln!(y, "tolerations:");
     for (k, v) in &e.tolerations {
         let _ = writeln!(y, "  - key: {}\n    value: {}", dq(k, rng), dq(v, rng));
+    }
+    let _ = writeln!(y, "config_files:");
+    for (i, (_, content)) in e.config_files.iter().enumerate() {
+        let _ = writeln!(y, "  /etc/p/f{i}.conf: {}", dq(content, rng));
     }
     (y, e)
 }
@@ -952,6 +962,15 @@ impl Checker<'_> {
             }
             let tpl = &cj["spec"]["jobTemplate"]["spec"]["template"];
             self.pod(&format!("CronJob {i}"), tpl, e, cmd, args);
+        }
+
+        match of("ConfigMap").first() {
+            None => self.fail("no ConfigMap for the config files".into()),
+            Some(cm) => {
+                for (key, content) in &e.config_files {
+                    self.eq_str(&format!("ConfigMap data {key}"), &cm["data"][key], content);
+                }
+            }
         }
 
         let ingresses = of("Ingress");
@@ -1201,6 +1220,21 @@ fn field_cases(bad: &str) -> Vec<(&'static str, String, String)> {
             "toleration value",
             format!("tolerations:\n  - key: k\n    value: {v}\n"),
             "tolerations[0].value",
+        ),
+        (
+            "config file content",
+            format!("config_files:\n  /etc/a.conf: {v}\n"),
+            "config_files[\"/etc/a.conf\"]",
+        ),
+        (
+            "sidecar args",
+            format!("sidecars:\n  - name: s\n    image: r/s:1\n    args: [{v}]\n"),
+            "sidecars[0].args[0]",
+        ),
+        (
+            "init container command",
+            format!("init_containers:\n  - name: i\n    commands: [\"/app\", {v}]\n"),
+            "init_containers[0].commands[1]",
         ),
     ];
     cases

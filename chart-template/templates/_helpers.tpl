@@ -104,6 +104,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- default (printf "%s-secrets" (include "svc.fullname" .)) .Values.secretEnv.secretName -}}
 {{- end -}}
 
+{{/* Name of the generated ConfigMap holding configFiles. */}}
+{{- define "svc.configMapName" -}}
+{{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-config" "max" 63) -}}
+{{- end -}}
+
 {{/* Headless Service name (StatefulSet serviceName). */}}
 {{- define "svc.headlessName" -}}
 {{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-headless" "max" 63) -}}
@@ -261,6 +266,36 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- $paths = append $paths .mountPath -}}
 {{- end -}}
 {{- end -}}
+{{- /* Config files: one file per key and path, clear of the other mounts, within 1 MiB. */ -}}
+{{- $keys := list -}}
+{{- $size := 0 -}}
+{{- range $v.configFiles -}}
+{{- if has .key $keys -}}{{- fail (printf "configFiles: duplicate key %q" .key) -}}{{- end -}}
+{{- if has .mountPath $paths -}}{{- fail (printf "configFiles: mountPath %q is used twice (tmpDir, secretEnv and persistence mounts included)" .mountPath) -}}{{- end -}}
+{{- $keys = append $keys .key -}}
+{{- $paths = append $paths .mountPath -}}
+{{- $size = add $size (len .key) (len .content) -}}
+{{- end -}}
+{{- if gt (int64 $size) 1048576 -}}{{- fail (printf "configFiles: %d bytes, more than a ConfigMap holds (1 MiB)" (int64 $size)) -}}{{- end -}}
+{{- /* Container names are unique in a pod; "app" is the service's own container. */ -}}
+{{- $containers := list "app" -}}
+{{- range (concat $v.sidecars $v.initContainers) -}}
+{{- if has .name $containers -}}{{- fail (printf "initContainers/sidecars: duplicate or reserved container name %q (\"app\" is the service's container)" .name) -}}{{- end -}}
+{{- $containers = append $containers .name -}}
+{{- end -}}
+{{- /* Without native sidecar support the API server drops restartPolicy, and the sidecar becomes
+       an init container that never ends: the pods would never start. */ -}}
+{{- if and $v.sidecars $v.workload.enabled (semverCompare "<1.29.0-0" $.Capabilities.KubeVersion.Version) -}}
+{{- fail (printf "sidecars need Kubernetes 1.29 or later (native sidecar containers); this cluster is %s" $.Capabilities.KubeVersion.Version) -}}
+{{- end -}}
+{{- range $v.sidecars -}}
+{{- range .ports -}}
+{{- if has .name $names -}}{{- fail (printf "sidecars: port name %q is used twice in the pod" .name) -}}{{- end -}}
+{{- if has (int64 .containerPort) $cports -}}{{- fail (printf "sidecars: containerPort %d is used twice in the pod" (int64 .containerPort)) -}}{{- end -}}
+{{- $names = append $names .name -}}
+{{- $cports = append $cports (int64 .containerPort) -}}
+{{- end -}}
+{{- end -}}
 {{- $jobs := list -}}
 {{- range $v.cronJobs -}}
 {{- if has .name $jobs -}}{{- fail (printf "cronJobs: duplicate name %q" .name) -}}{{- end -}}
@@ -336,21 +371,41 @@ successThreshold: {{ int64 $p.successThreshold }}
 {{/*
 Container. Call with (dict "root" $ "component" "server") for the main
 container "app", or (dict "root" $ "component" "cronjob" "job" $job) for a
-cron job container "job" (no ports, no probes, no persistence mounts).
+cron job container "job" (no ports, no probes, no persistence mounts), or
+(dict "root" $ "component" "init"|"sidecar" "extra" $entry) for an entry of
+initContainers or sidecars (its own name, image, command, args, resources and
+ports; no probes; a sidecar restarts always). All share env and mounts.
 */}}
 {{- define "svc.container" -}}
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
 {{- $isJob := eq .component "cronjob" -}}
+{{- $extra := .extra -}}
 {{- $command := $v.command -}}
 {{- $args := $v.args -}}
+{{- $ports := ternary (list) $v.ports $isJob -}}
+{{- $resources := $v.resources -}}
 {{- if $isJob -}}
 {{- $command = .job.command -}}
 {{- $args = .job.args -}}
 {{- end -}}
+{{- if $extra -}}
+{{- $command = $extra.command -}}
+{{- $args = $extra.args -}}
+{{- $ports = default (list) $extra.ports -}}
+{{- $resources = default $v.resources $extra.resources -}}
+{{- end -}}
+{{- if $extra }}
+name: {{ $extra.name | quote }}
+image: {{ default (include "svc.image" $root) $extra.image | quote }}
+{{- else }}
 name: {{ ternary "job" "app" $isJob }}
 image: {{ include "svc.image" $root | quote }}
+{{- end }}
 imagePullPolicy: {{ $v.image.pullPolicy | quote }}
+{{- if eq .component "sidecar" }}
+restartPolicy: "Always"
+{{- end }}
 {{- with $command }}
 command:
   {{- range . }}
@@ -363,9 +418,9 @@ args:
   - {{ . | quote }}
   {{- end }}
 {{- end }}
-{{- if and (not $isJob) $v.ports }}
+{{- with $ports }}
 ports:
-  {{- range $v.ports }}
+  {{- range . }}
   - name: {{ .name | quote }}
     containerPort: {{ int64 .containerPort }}
     protocol: TCP
@@ -373,8 +428,22 @@ ports:
 {{- end }}
 {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
 {{- $secretEnv := ternary (list) $v.secretEnv.keys (not (empty $secretFiles)) }}
-{{- if or $v.env $secretEnv }}
+{{- if or $v.envRefs $v.env $secretEnv }}
 env:
+  {{- /* Keys of existing objects first, so plain values may use them as $(NAME). */}}
+  {{- range $v.envRefs }}
+  - name: {{ .name | quote }}
+    valueFrom:
+      {{- if .secret }}
+      secretKeyRef:
+        name: {{ .secret | quote }}
+      {{- else }}
+      configMapKeyRef:
+        name: {{ .configMap | quote }}
+      {{- end }}
+        key: {{ .key | quote }}
+        optional: {{ .optional | toJson }}
+  {{- end }}
   {{- range $v.env }}
   - name: {{ .name | quote }}
     value: {{ .value | quote }}
@@ -388,7 +457,26 @@ env:
         key: {{ . | quote }}
   {{- end }}
 {{- end }}
-{{- if not $isJob }}
+{{- with $v.envFrom }}
+envFrom:
+  {{- range . }}
+  {{- if .prefix }}
+  - prefix: {{ .prefix | quote }}
+    {{- if .secret }}
+    secretRef:
+    {{- else }}
+    configMapRef:
+    {{- end }}
+  {{- else if .secret }}
+  - secretRef:
+  {{- else }}
+  - configMapRef:
+  {{- end }}
+      name: {{ default .configMap .secret | quote }}
+      optional: {{ .optional | toJson }}
+  {{- end }}
+{{- end }}
+{{- if not (or $isJob $extra) }}
 {{- with include "svc.probe" (dict "root" $root "probe" $v.livenessProbe) }}
 livenessProbe:
   {{- . | trim | nindent 2 }}
@@ -409,7 +497,7 @@ lifecycle:
       seconds: {{ int64 . }}
 {{- end }}
 {{- end }}
-{{- with $v.resources }}
+{{- with $resources }}
 resources:
   {{- toYaml . | nindent 2 }}
 {{- end }}
@@ -418,7 +506,7 @@ securityContext:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- $volumes := ternary (list) $v.persistence.volumes $isJob }}
-{{- if or $v.tmpDir.enabled $volumes $secretFiles }}
+{{- if or $v.tmpDir.enabled $volumes $secretFiles $v.configFiles }}
 volumeMounts:
   {{- if $v.tmpDir.enabled }}
   - name: "tmp"
@@ -427,6 +515,12 @@ volumeMounts:
   {{- if $secretFiles }}
   - name: "secrets"
     mountPath: {{ $v.secretEnv.mountPath | quote }}
+    readOnly: true
+  {{- end }}
+  {{- range $v.configFiles }}
+  - name: "config-files"
+    mountPath: {{ .mountPath | quote }}
+    subPath: {{ .key | quote }}
     readOnly: true
   {{- end }}
   {{- range $volumes }}
@@ -445,8 +539,16 @@ Call with (dict "root" $ "component" "server") or
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
 {{- $isJob := eq .component "cronjob" -}}
+{{- $annotations := dict -}}
+{{- range $k, $val := $v.podAnnotations -}}
+{{- $_ := set $annotations $k $val -}}
+{{- end -}}
+{{- if $v.configFiles -}}
+{{- /* Rolls the pods when the config files change, whoever changed them (spec or --set). */ -}}
+{{- $_ := set $annotations "checksum/config" (include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum) -}}
+{{- end -}}
 metadata:
-  {{- with $v.podAnnotations }}
+  {{- with $annotations }}
   annotations:
     {{- include "svc.stringMap" . | nindent 4 }}
   {{- end }}
@@ -504,7 +606,7 @@ spec:
     {{- end }}
   {{- end }}
   {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
-  {{- if or $v.tmpDir.enabled $secretFiles }}
+  {{- if or $v.tmpDir.enabled $secretFiles $v.configFiles }}
   volumes:
     {{- if $v.tmpDir.enabled }}
     - name: "tmp"
@@ -526,6 +628,23 @@ spec:
           - key: {{ . | quote }}
             path: {{ . | quote }}
           {{- end }}
+    {{- end }}
+    {{- if $v.configFiles }}
+    {{- /* Read-only for everyone (0444): configuration, not secrets. */}}
+    - name: "config-files"
+      configMap:
+        name: {{ include "svc.configMapName" $root | quote }}
+        defaultMode: 292
+    {{- end }}
+  {{- end }}
+  {{- if and (not $isJob) (or $v.sidecars $v.initContainers) }}
+  {{- /* Native sidecars first, so the init containers can already use them. */}}
+  initContainers:
+    {{- range $v.sidecars }}
+    - {{ include "svc.container" (dict "root" $root "component" "sidecar" "extra" .) | indent 6 | trim }}
+    {{- end }}
+    {{- range $v.initContainers }}
+    - {{ include "svc.container" (dict "root" $root "component" "init" "extra" .) | indent 6 | trim }}
     {{- end }}
   {{- end }}
   containers:

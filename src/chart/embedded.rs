@@ -12,6 +12,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/_helpers.tpl"),
     ),
     (
+        "templates/configmap.yaml",
+        include_str!("../../chart-template/templates/configmap.yaml"),
+    ),
+    (
         "templates/cronjob.yaml",
         include_str!("../../chart-template/templates/cronjob.yaml"),
     ),

@@ -1,10 +1,11 @@
 //! The validated service: every Opta default applied, every rule checked, units normalised.
 //! Nothing after this module needs to look at the raw spec or report a spec error.
 
+pub mod config;
 pub mod identity;
 pub mod rules;
-pub mod workload;
 pub mod traffic;
+pub mod workload;
 
 use std::collections::BTreeMap;
 
@@ -52,6 +53,8 @@ pub struct Service {
     pub traffic: traffic::Traffic,
     /// Workload identity and image pull Secrets (identity.rs).
     pub identity: identity::Identity,
+    /// Env from existing Secrets/ConfigMaps, config files, init containers, sidecars (ours).
+    pub config: config::Config,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -383,6 +386,21 @@ impl Builder<'_> {
         let network_policy = self.network_policy(raw);
         let traffic = self.traffic(raw, &name, &ingress);
         let identity = self.identity(raw, &pod_labels);
+        let config = self.config(
+            raw,
+            &config::Taken {
+                env_names: env
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .chain(secret_keys.iter().map(String::as_str))
+                    .collect(),
+                secrets_mount_path: secrets_mount_path.as_deref(),
+                volumes: &volumes,
+                ports: &ports,
+                requests: &requests,
+                max_replicas,
+            },
+        );
         self.cloud_only(raw);
         if max_replicas == 0 && cron_jobs.is_empty() {
             self.warnings.push(
@@ -434,6 +452,7 @@ impl Builder<'_> {
             workload,
             traffic,
             identity,
+            config,
         }
     }
 

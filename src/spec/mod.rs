@@ -4,6 +4,7 @@
 
 pub mod interpolate;
 pub mod raw;
+pub mod raw_config;
 pub mod source;
 pub mod source_map;
 

@@ -108,6 +108,15 @@ pub struct RawService {
     pub gcp_service_account: Option<String>,
     pub azure_client_id: Option<String>,
     pub image_pull_secrets: Option<Vec<String>>,
+    // Configuration beyond Opta (ours; shapes in `raw_config`, rules in `model::config`).
+    /// Env vars from single keys of existing Secrets and ConfigMaps.
+    pub env_refs: Option<super::raw_config::EnvRefs>,
+    /// Every key of existing Secrets and ConfigMaps as env vars.
+    pub env_from: Option<Vec<super::raw_config::RawEnvFrom>>,
+    /// Files mounted read-only from a generated ConfigMap: absolute path → content.
+    pub config_files: Option<BTreeMap<String, String>>,
+    pub init_containers: Option<Vec<super::raw_config::RawInitContainer>>,
+    pub sidecars: Option<Vec<super::raw_config::RawSidecar>>,
 
     // Cloud-only inputs: a chart cannot honour them; we warn and ignore.
     pub links: Option<Ignored>,

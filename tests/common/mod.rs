@@ -179,6 +179,18 @@ pub const EXAMPLES: &[Example] = &[
         auto: &[],
     },
     Example {
+        spec: "configured.yaml",
+        args: &[],
+        charts: &["catalog"],
+        auto: &[],
+    },
+    Example {
+        spec: "configured-stateful.yaml",
+        args: &[],
+        charts: &["ledgerdb"],
+        auto: &[],
+    },
+    Example {
         spec: "opta-service.yaml",
         args: &["--var", "parent.domain=shop.example.com"],
         charts: &["web", "api"],
