@@ -420,7 +420,9 @@ mod tests {
             assert!(!dir.path().join("nowhere").exists());
         }
         assert!(
-            entries(dir.path()).iter().all(|e| !e.ends_with(TEMP_SUFFIX)),
+            entries(dir.path())
+                .iter()
+                .all(|e| !e.ends_with(TEMP_SUFFIX)),
             "{:?}",
             entries(dir.path())
         );
