@@ -19,13 +19,13 @@ pub const DEFAULT_FILE: &str = "k8s-service.yaml";
 /// Where the spec's JSON Schema lives in the repository (also what `schema` prints).
 pub const SCHEMA_PATH: &str = "schema/k8s-service-spec.schema.json";
 
-pub const LONG_HELP: &str = "Write a commented starter spec to PATH (default k8s-service.yaml; a directory gets\n\
-k8s-service.yaml inside it; `-` prints it). It is valid as written: `package` turns it into a chart\n\
-right away. The comments explain the main fields: image, ports, health checks, autoscaling,\n\
-resources, public_uri.\n\n\
+pub const LONG_HELP: &str = "Write a commented starter spec to PATH (default k8s-service.yaml; a directory\n\
+gets k8s-service.yaml inside it; `-` prints it). It is valid as written: `package` turns it into\n\
+a chart right away. Its comments explain the main fields: image, ports, health checks,\n\
+autoscaling, resources, public_uri.\n\n\
 Its first line is a yaml-language-server modeline (`# yaml-language-server: $schema=URL`), so\n\
-editors with the YAML language server (VS Code's YAML extension, Neovim, Helix...) complete and check\n\
-the fields. It points to this version's schema in the repository; --schema-url points it elsewhere:\n\
+editors with the YAML language server (VS Code's YAML extension, Neovim, Helix...) complete\n\
+and check the fields. It names this version's schema in the repository; --schema-url names\n\
 another URL, or a path relative to the spec (write one with `helm k8s-service schema > FILE`).\n\n\
 An existing file is never replaced unless --force; the file is written atomically.";
 
