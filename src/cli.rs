@@ -1,4 +1,4 @@
-//! Command line: `helm k8s-service package|generate|validate|schema`.
+//! Command line: `helm k8s-service package|generate|validate|init|schema|...`.
 
 use std::path::{Path, PathBuf};
 
@@ -42,7 +42,17 @@ DIR never holds a partial archive."
     /// Write the unpacked chart of each service in SPEC to DIR/<name>/
     Generate(GenerateArgs),
     /// Check SPEC and report every problem, without writing anything
-    Validate(SpecArgs),
+    #[command(
+        long_about = "Check SPEC (and more specs; a directory stands for its *.yaml and *.yml files)\n\
+and report every problem, without writing anything. Exit 0 when all are valid, else 1.\n\n\
+--output json prints one JSON document on stdout, whatever the outcome, for editors and CI:\n\
+{\"version\": 1, \"valid\": BOOL, \"files\": [{\"file\", \"valid\", \"charts\", \"notes\", \"warnings\",\n\
+\"errors\": [{\"file\", \"line\", \"column\", \"field\", \"message\", \"help\"}]}]} (see the README)."
+    )]
+    Validate(crate::validate::ValidateArgs),
+    /// Write a commented starter spec to PATH (default k8s-service.yaml)
+    #[command(long_about = crate::init::LONG_HELP)]
+    Init(crate::init::InitArgs),
     /// Generate the chart of SPEC and install it as RELEASE with helm
     #[command(long_about = DEPLOY_HELP)]
     Install(DeployArgs),
@@ -250,17 +260,46 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 /// Notes and warnings for stderr. They are printed only when the command succeeds: on failure
 /// the errors come first and alone, so the first line of the output is always the problem.
 #[derive(Default)]
-pub struct Messages(Vec<String>);
+pub struct Messages(pub Vec<Message>);
+
+/// One note or warning; `chart` names the service it is about when a file makes several.
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub kind: MessageKind,
+    pub chart: Option<String>,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    Note,
+    Warning,
+}
 
 impl Messages {
-    fn add(&mut self, kind: &str, lines: impl IntoIterator<Item = String>) {
-        self.0
-            .extend(lines.into_iter().map(|l| format!("{kind}: {l}")));
+    fn add(
+        &mut self,
+        kind: MessageKind,
+        chart: Option<&str>,
+        lines: impl IntoIterator<Item = String>,
+    ) {
+        self.0.extend(lines.into_iter().map(|text| Message {
+            kind,
+            chart: chart.map(str::to_string),
+            text,
+        }));
     }
 
     pub fn print(&self) {
-        for line in &self.0 {
-            eprintln!("{line}");
+        for m in &self.0 {
+            let kind = match m.kind {
+                MessageKind::Note => "note",
+                MessageKind::Warning => "warning",
+            };
+            match &m.chart {
+                Some(chart) => eprintln!("{kind}: {chart}: {}", m.text),
+                None => eprintln!("{kind}: {}", m.text),
+            }
         }
     }
 }
@@ -292,7 +331,7 @@ pub fn build_charts_from(
         },
     )?;
     let mut messages = Messages::default();
-    messages.add("note", notes);
+    messages.add(MessageKind::Note, None, notes);
     let overrides = Overrides {
         tag: args.tag.clone(),
         digest: args.digest.clone(),
@@ -319,15 +358,8 @@ pub fn build_charts_from(
                     ));
                     continue;
                 }
-                let prefix = if services.len() > 1 {
-                    format!("{}: ", service.name)
-                } else {
-                    String::new()
-                };
-                messages.add(
-                    "warning",
-                    warnings.into_iter().map(|w| format!("{prefix}{w}")),
-                );
+                let chart = (services.len() > 1).then_some(service.name.as_str());
+                messages.add(MessageKind::Warning, chart, warnings);
                 built.push(service);
             }
             Err(Error::Spec(d)) => errors.extend(d),
@@ -350,14 +382,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
         Command::Package(a) => done(package(&a)),
         Command::Generate(a) => done(generate(&a)),
-        Command::Validate(a) => {
-            let (charts, messages) = build_charts(&a, None)?;
-            messages.print();
-            for c in charts {
-                println!("{}: {} is valid", a.spec.display(), c.name);
-            }
-            Ok(0)
-        }
+        Command::Validate(a) => crate::validate::run(&a),
+        Command::Init(a) => done(crate::init::run(&a)),
         Command::Schema => {
             print!("{}", crate::spec::SPEC_SCHEMA);
             Ok(0)
@@ -404,28 +430,31 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 fn expand_specs(first: &Path, more: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for p in std::iter::once(first).chain(more.iter().map(PathBuf::as_path)) {
-        if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| Error::msg(format!("cannot read {}: {e}", p.display())))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| {
-                    f.is_file()
-                        && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
-                })
-                .collect();
-            if found.is_empty() {
-                return Err(Error::msg(format!(
-                    "{} holds no *.yaml or *.yml spec",
-                    p.display()
-                )));
-            }
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p.to_path_buf());
-        }
+        out.extend(expand_spec(p)?);
     }
     Ok(out)
+}
+
+/// One spec argument: a file, or a directory standing for its `*.yaml`/`*.yml` (sorted).
+pub(crate) fn expand_spec(p: &Path) -> Result<Vec<PathBuf>, Error> {
+    if !p.is_dir() {
+        return Ok(vec![p.to_path_buf()]);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| Error::msg(format!("cannot read {}: {e}", p.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| {
+            f.is_file() && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    if found.is_empty() {
+        return Err(Error::msg(format!(
+            "{} holds no *.yaml or *.yml spec",
+            p.display()
+        )));
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// Build the charts of many specs, in parallel; every spec is validated before anything is

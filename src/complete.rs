@@ -74,12 +74,45 @@ pub fn complete(words: &[String]) -> String {
         }
         // helm completes flags itself from completion.yaml; listing them here would double them.
         Some(_) if current.starts_with('-') => out.push_str(":4\n"),
+        // The value of a flag with a fixed set of values (`validate --output json`).
+        Some(sub) if !choices(sub, before.last()).is_empty() => {
+            for v in choices(sub, before.last()) {
+                if v.starts_with(current) {
+                    out.push_str(&format!("{v}\n"));
+                }
+            }
+            out.push_str(":4\n");
+        }
         Some(_) => {
             // A value: the spec file, a directory, or free text. Let the shell complete paths.
             out.push_str(":0\n");
         }
     }
     out
+}
+
+/// The values `flag` (the previous word, e.g. `--output` or `-o`) accepts, if it has a fixed set.
+fn choices(sub: &clap::Command, flag: Option<&String>) -> Vec<String> {
+    let Some(flag) = flag else {
+        return Vec::new();
+    };
+    sub.get_arguments()
+        .filter(|a| a.get_action().takes_values())
+        .find(|a| match flag.strip_prefix("--") {
+            Some(long) => a.get_long() == Some(long),
+            None => {
+                let mut short = flag.strip_prefix('-').unwrap_or_default().chars();
+                short.next().is_some_and(|c| a.get_short() == Some(c)) && short.next().is_none()
+            }
+        })
+        .map(|a| {
+            a.get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -105,5 +138,14 @@ mod tests {
         // Flags come from completion.yaml through helm itself, so they are not repeated here.
         assert_eq!(complete(&words(&["package", "spec.yaml", "--des"])), ":4\n");
         assert_eq!(complete(&words(&["package", ""])), ":0\n");
+        // Flag values from a fixed set are listed; other flag values are paths or free text.
+        assert_eq!(
+            complete(&words(&["validate", "--output", ""])),
+            "text\njson\n:4\n"
+        );
+        assert_eq!(complete(&words(&["validate", "-o", "j"])), "json\n:4\n");
+        assert_eq!(complete(&words(&["init", "--schema-url", ""])), ":0\n");
+        assert_eq!(complete(&words(&["init", "--force", ""])), ":0\n");
+        assert_eq!(complete(&words(&["validate", "-", ""])), ":0\n");
     }
 }

@@ -31,10 +31,27 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
     write_atomic_with(dest, bytes, |f, b| f.write_all(b))
 }
 
+/// Atomically create `dest` with `bytes` (mode 0644), never replacing anything: when `dest`
+/// exists (a file, a directory, a symlink), or appears while the data is written, it is left as
+/// it was and this fails. The check and the creation are one step (`renameat2(RENAME_NOREPLACE)`
+/// or a hard link), so two concurrent writers cannot both succeed.
+pub fn write_atomic_new(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
+    write_atomic_mode(dest, bytes, false, |f, b| f.write_all(b))
+}
+
 /// `write_atomic` with the step that writes the bytes given (the tests inject failures here).
 fn write_atomic_with(
     dest: &Path,
     bytes: &[u8],
+    write: impl Fn(&mut File, &[u8]) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    write_atomic_mode(dest, bytes, true, write)
+}
+
+fn write_atomic_mode(
+    dest: &Path,
+    bytes: &[u8],
+    replace: bool,
     write: impl Fn(&mut File, &[u8]) -> std::io::Result<()>,
 ) -> Result<(), Error> {
     let dir = parent_dir(dest);
@@ -45,8 +62,18 @@ fn write_atomic_with(
     // Leftovers of killed writers first: on a full disk they may be what is in the way.
     remove_stale_temporaries(&dir, |owner| owner == file_name);
     let tmp = stage(&dir, &file_name, bytes, &write)?;
-    tmp.persist(dest)
-        .map_err(|e| io_err("replace", dest, e.error))?;
+    let persisted = if replace {
+        tmp.persist(dest)
+    } else {
+        tmp.persist_noclobber(dest)
+    };
+    persisted.map_err(|e| match e.error.kind() {
+        std::io::ErrorKind::AlreadyExists if !replace => Error::msg(format!(
+            "{} already exists; it was left as it was",
+            dest.display()
+        )),
+        _ => io_err(if replace { "replace" } else { "create" }, dest, e.error),
+    })?;
     sync_dir(&dir);
     Ok(())
 }
@@ -407,6 +434,32 @@ mod tests {
         }
         write_atomic_with(&dest, &new, fail_after(usize::MAX)).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), new);
+    }
+
+    #[test]
+    fn write_atomic_new_never_replaces_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("spec.yaml");
+        write_atomic_new(&dest, b"first").unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"first");
+        let err = write_atomic_new(&dest, b"second").unwrap_err().render();
+        assert!(err.contains("already exists"), "{err}");
+        assert_eq!(std::fs::read(&dest).unwrap(), b"first");
+        // A dangling symlink is something too: it is neither followed nor replaced.
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.yaml");
+            std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+            assert!(write_atomic_new(&link, b"x").is_err());
+            assert!(!dir.path().join("nowhere").exists());
+        }
+        assert!(
+            entries(dir.path())
+                .iter()
+                .all(|e| !e.ends_with(TEMP_SUFFIX)),
+            "{:?}",
+            entries(dir.path())
+        );
     }
 
     #[test]

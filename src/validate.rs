@@ -1,0 +1,205 @@
+//! `helm k8s-service validate`: check specs without writing anything, and report for people
+//! (`--output text`, the default) or for machines (`--output json`).
+//!
+//! The JSON report is a stable interface (README, "validate --output json"): fields are only ever
+//! added, never renamed or removed, and `version` changes if that promise is ever broken. It is
+//! the only thing on stdout, whatever the outcome; the exit code is 0 when every file is valid and
+//! 1 otherwise, as in text mode.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use crate::cli::{Message, MessageKind, Messages, SpecArgs, build_charts, expand_spec};
+use crate::diag::{Diagnostic, Error};
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// More specs; a directory stands for every *.yaml and *.yml file in it
+    #[arg(value_name = "SPEC")]
+    pub more: Vec<PathBuf>,
+    /// Report format: text for people, json for machines (one JSON document on stdout)
+    #[arg(short, long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub output: Format,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Version of the JSON report's shape.
+pub const REPORT_VERSION: u32 = 1;
+
+/// The JSON report.
+#[derive(Serialize)]
+pub struct Report {
+    pub version: u32,
+    /// Every file is valid.
+    pub valid: bool,
+    pub files: Vec<FileReport>,
+}
+
+/// One spec file, in the order given (a directory's files sorted by name).
+#[derive(Serialize)]
+pub struct FileReport {
+    /// The path as given on the command line (joined to its directory when one was given).
+    pub file: String,
+    pub valid: bool,
+    /// The charts the file makes (empty when invalid).
+    pub charts: Vec<String>,
+    pub notes: Vec<Remark>,
+    pub warnings: Vec<Remark>,
+    /// Every problem found, in file order (text mode shows the first few).
+    pub errors: Vec<Problem>,
+}
+
+/// A note or warning; `chart` names the service when a file makes more than one, else null.
+#[derive(Serialize)]
+pub struct Remark {
+    pub chart: Option<String>,
+    pub message: String,
+}
+
+/// One error. `line` and `column` count from 1; they, `field` (a path such as
+/// `cron_jobs[0].schedule`) and `help` are null when they do not apply (e.g. a missing file).
+#[derive(Serialize)]
+pub struct Problem {
+    pub file: String,
+    pub line: Option<u64>,
+    pub column: Option<u64>,
+    pub field: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// Run the command; the result is the exit code.
+pub fn run(a: &ValidateArgs) -> Result<i32, Error> {
+    let results = check_all(a);
+    match a.output {
+        Format::Json => {
+            let report = report(results);
+            let json = serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::msg(format!("internal error writing JSON: {e}")))?;
+            println!("{json}");
+            Ok(if report.valid { 0 } else { 1 })
+        }
+        Format::Text => text(results),
+    }
+}
+
+/// What validating one file gave.
+type Outcome = (String, Result<(Vec<String>, Messages), Error>);
+
+fn check_all(a: &ValidateArgs) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    for given in std::iter::once(&a.spec.spec).chain(&a.more) {
+        match expand_spec(given) {
+            Ok(files) => out.extend(files.into_iter().map(|f| check_one(a, &f))),
+            Err(e) => out.push((given.display().to_string(), Err(e))),
+        }
+    }
+    out
+}
+
+fn check_one(a: &ValidateArgs, file: &Path) -> Outcome {
+    let args = SpecArgs {
+        spec: file.to_path_buf(),
+        ..a.spec.clone()
+    };
+    let result = build_charts(&args, None)
+        .map(|(charts, messages)| (charts.into_iter().map(|c| c.name).collect(), messages));
+    (file.display().to_string(), result)
+}
+
+/// Text: on success the notes and warnings (stderr), then one line per chart (stdout); on any
+/// failure only the errors (stderr), as every other command does.
+fn text(results: Vec<Outcome>) -> Result<i32, Error> {
+    let single = results.len() == 1;
+    let mut diags = Vec::new();
+    let mut good = Vec::new();
+    for (file, result) in results {
+        match result {
+            Ok((charts, messages)) => good.push((file, charts, messages)),
+            // One file: its error exactly as `package` would print it.
+            Err(e) if single => return Err(e),
+            Err(Error::Spec(d)) => diags.extend(d),
+            Err(Error::Message(m)) => diags.push(Diagnostic::new(&file, m)),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Error::Spec(diags));
+    }
+    for (_, _, messages) in &good {
+        messages.print();
+    }
+    for (file, charts, _) in good {
+        for c in charts {
+            println!("{file}: {c} is valid");
+        }
+    }
+    Ok(0)
+}
+
+fn report(results: Vec<Outcome>) -> Report {
+    let files: Vec<FileReport> = results
+        .into_iter()
+        .map(|(file, result)| match result {
+            Ok((charts, messages)) => {
+                let remarks = |kind| {
+                    messages
+                        .0
+                        .iter()
+                        .filter(|m: &&Message| m.kind == kind)
+                        .map(|m| Remark {
+                            chart: m.chart.clone(),
+                            message: m.text.clone(),
+                        })
+                        .collect()
+                };
+                FileReport {
+                    valid: true,
+                    charts,
+                    notes: remarks(MessageKind::Note),
+                    warnings: remarks(MessageKind::Warning),
+                    errors: Vec::new(),
+                    file,
+                }
+            }
+            Err(e) => {
+                let errors = match e {
+                    Error::Spec(d) => d.into_iter().map(problem).collect(),
+                    Error::Message(m) => vec![problem(Diagnostic::new(&file, m))],
+                };
+                FileReport {
+                    valid: false,
+                    charts: Vec::new(),
+                    notes: Vec::new(),
+                    warnings: Vec::new(),
+                    errors,
+                    file,
+                }
+            }
+        })
+        .collect();
+    Report {
+        version: REPORT_VERSION,
+        valid: files.iter().all(|f| f.valid),
+        files,
+    }
+}
+
+fn problem(d: Diagnostic) -> Problem {
+    Problem {
+        file: d.file,
+        line: d.line,
+        column: d.column,
+        field: d.field,
+        message: d.message,
+        help: d.help,
+    }
+}
