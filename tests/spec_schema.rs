@@ -41,7 +41,13 @@ fn schema() -> Value {
 struct Probe<'a> {
     rest: &'a [String],
     found: &'a RefCell<Option<(&'static str, &'static [&'static str])>>,
+    /// Lists and maps looked through since the last struct: a self-describing value (a
+    /// `serde_json::Value` pass-through such as `affinity`) would otherwise be followed forever.
+    depth: usize,
 }
+
+/// More nested lists and maps than any spec type has between two structs.
+const MAX_ANONYMOUS_DEPTH: usize = 4;
 
 #[derive(Debug)]
 struct Stop(String);
@@ -72,6 +78,15 @@ macro_rules! leaves {
     };
 }
 
+impl Probe<'_> {
+    fn deeper(self) -> Self {
+        Probe {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+}
+
 impl<'de> Deserializer<'de> for Probe<'_> {
     type Error = Stop;
 
@@ -91,6 +106,7 @@ impl<'de> Deserializer<'de> for Probe<'_> {
                 value: Some(Probe {
                     rest,
                     found: self.found,
+                    depth: 0,
                 }),
             }),
             Some(_) => Err(Stop("no such field".into())),
@@ -100,15 +116,21 @@ impl<'de> Deserializer<'de> for Probe<'_> {
         visitor.visit_some(self)
     }
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        if self.depth >= MAX_ANONYMOUS_DEPTH {
+            return leaf();
+        }
         visitor.visit_seq(One {
             key: None,
-            value: Some(self),
+            value: Some(self.deeper()),
         })
     }
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
+        if self.depth >= MAX_ANONYMOUS_DEPTH {
+            return leaf();
+        }
         visitor.visit_map(One {
             key: Some("key".into()),
-            value: Some(self),
+            value: Some(self.deeper()),
         })
     }
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Stop> {
@@ -226,6 +248,7 @@ fn parser_structs() -> BTreeMap<Vec<String>, (&'static str, BTreeSet<String>)> {
         let _ = RawService::deserialize(Probe {
             rest: &path,
             found: &found,
+            depth: 0,
         });
         let Some((name, fields)) = found.into_inner() else {
             continue;
@@ -314,10 +337,16 @@ fn schema_objects_at<'a>(root: &'a Value, path: &[String]) -> Vec<SchemaObject<'
 }
 
 /// Objects of the schema that no parser struct mirrors, and why that is right.
-const SCHEMA_ONLY: &[(&str, &str)] = &[(
-    "port",
-    "Opta's single-port form is a map in the parser; the model checks its keys",
-)];
+const SCHEMA_ONLY: &[(&str, &str)] = &[
+    (
+        "port",
+        "Opta's single-port form is a map in the parser; the model checks its keys",
+    ),
+    (
+        "affinity",
+        "a Kubernetes Affinity passed through as a map; the model checks its three top-level keys",
+    ),
+];
 
 #[test]
 fn every_field_the_parser_accepts_is_in_the_schema_and_nothing_else() {
