@@ -3,7 +3,7 @@
 
 Each pair of commands runs alternately (A, B, A, B, ...) so both see the same machine state;
 the table gives the median and min-max wall time of each side, the ratio of the medians, and
-the peak memory (max RSS, from wait4) of each side.
+the peak memory (max RSS, from wait4 in scripts/bench/runner.rs) of each side.
 
     scripts/bench.py            # the full benchmark (about 10 minutes on 2 cores)
     scripts/bench.py --smoke    # tiny sizes, to check that it still runs (the test command does)
@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "target", "bench")
@@ -33,17 +32,21 @@ HELMS = {
 }
 
 
-def run_once(cmd, env=None, cwd=None):
-    """Wall seconds and max RSS (KiB) of one run; fails loudly if the command fails."""
-    start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - start
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"benchmark command failed: {' '.join(cmd)}\n{err}")
-    return wall, usage.ru_maxrss
+RUNNER = os.path.join(WORK, "runner")
+
+
+def run_once(cmd, env=None):
+    """Wall seconds and max RSS (KiB) of one run, measured by scripts/bench/runner.rs (see there
+    why not here); fails loudly if the command fails."""
+    p = subprocess.run([RUNNER, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    err = p.stderr.decode(errors="replace").rstrip().split("\n")
+    try:
+        wall, rss, code = err[-1].split()
+    except ValueError:
+        sys.exit(f"benchmark runner failed: {' '.join(cmd)}\n" + "\n".join(err))
+    if p.returncode != 0 or code != "0":
+        sys.exit(f"benchmark command failed: {' '.join(cmd)}\n" + "\n".join(err))
+    return float(wall), int(rss)
 
 
 def pair(label, ours, theirs, reps, env=None, target=None):
@@ -132,6 +135,10 @@ class Fresh:
 def ensure_release_build():
     if not os.path.exists(BIN) or os.environ.get("BENCH_REBUILD"):
         subprocess.check_call(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT)
+    source = os.path.join(ROOT, "scripts", "bench", "runner.rs")
+    if not os.path.exists(RUNNER) or os.path.getmtime(RUNNER) < os.path.getmtime(source):
+        os.makedirs(WORK, exist_ok=True)
+        subprocess.check_call(["rustc", "--edition", "2024", "-O", "-o", RUNNER, source])
 
 
 def generate(spec, out):
