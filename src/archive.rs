@@ -4,10 +4,6 @@
 //! names, one fixed mtime (SOURCE_DATE_EPOCH or 0), in Helm's order; the gzip header has mtime 0
 //! and no file name. The same chart therefore always gives the same bytes.
 
-use std::io::Write;
-
-use flate2::{Compression, GzBuilder};
-
 use crate::chart::Chart;
 use crate::diag::Error;
 
@@ -33,15 +29,31 @@ pub fn source_date_epoch() -> Result<u64, Error> {
     }
 }
 
+/// gzip level of every archive (Go's and gzip's default). build.rs uses the same.
+const LEVEL: u32 = 6;
+
+// The fixed chart files, compressed by build.rs: `SEGMENTS`.
+include!(concat!(env!("OUT_DIR"), "/segments.rs"));
+
+/// The precompressed segment of a fixed chart file, when `content` is exactly the file build.rs
+/// compressed (a chart could in principle carry other content under the same path).
+fn segment_for(path: &str, content: &[u8]) -> Option<&'static [u8]> {
+    let embedded = crate::chart::embedded::HELM_FILES
+        .iter()
+        .find(|(p, _)| *p == path)?;
+    (embedded.1.as_bytes() == content)
+        .then(|| SEGMENTS.iter().find(|(p, _)| *p == path).map(|(_, s)| *s))
+        .flatten()
+}
+
 pub fn tgz(chart: &Chart, mtime: u64) -> Result<Vec<u8>, Error> {
     let fail = |e: std::io::Error| Error::msg(format!("cannot build the archive: {e}"));
+    // The tar stream, uncompressed, noting where each fixed file's content (with its padding)
+    // lies: those ranges are spliced in precompressed instead of being compressed again.
     let mut total = 0;
-    let gz = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::with_capacity(64 * 1024), Compression::default());
-    let mut tar = tar::Builder::new(gz);
+    let mut tar = tar::Builder::new(Vec::with_capacity(256 * 1024));
     tar.mode(tar::HeaderMode::Deterministic);
+    let mut fixed: Vec<(std::ops::Range<usize>, &'static [u8])> = Vec::new();
     for (path, content) in &chart.files {
         if content.len() > MAX_FILE {
             return Err(Error::msg(format!(
@@ -62,14 +74,51 @@ pub fn tgz(chart: &Chart, mtime: u64) -> Result<Vec<u8>, Error> {
             content.as_slice(),
         )
         .map_err(fail)?;
+        if let Some(segment) = segment_for(path, content) {
+            let end = tar.get_ref().len();
+            fixed.push((end - content.len().div_ceil(512) * 512..end, segment));
+        }
     }
     if total > MAX_TOTAL {
         return Err(Error::msg("the chart is larger than Helm's 100 MiB limit"));
     }
-    let gz = tar.into_inner().map_err(fail)?;
-    let mut bytes = gz.finish().map_err(fail)?;
-    bytes.flush().map_err(fail)?;
-    Ok(bytes)
+    let tar = tar.into_inner().map_err(fail)?;
+    Ok(gzip_spliced(&tar, &fixed))
+}
+
+/// A gzip member (mtime 0, no name, OS "unknown", as before) of `data`, whose `fixed` ranges
+/// are given as precompressed full-flushed deflate segments. The per-chart parts are compressed
+/// here, each ended by a full flush too, so no part refers to bytes of another: the result is one
+/// valid deflate stream, the same for the same input, whatever produced the segments' neighbours.
+fn gzip_spliced(data: &[u8], fixed: &[(std::ops::Range<usize>, &'static [u8])]) -> Vec<u8> {
+    use flate2::{Compress, Compression, FlushCompress};
+    let mut out = Vec::with_capacity(data.len() / 4 + 1024);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+    let mut deflate = Compress::new(Compression::new(LEVEL), false);
+    let mut compress = |input: &[u8], flush: FlushCompress, out: &mut Vec<u8>| {
+        let start = deflate.total_in();
+        loop {
+            let done = (deflate.total_in() - start) as usize;
+            out.reserve(input.len() / 2 + 1024);
+            // Compressing into a Vec with spare room cannot fail (no dictionary, no bad state).
+            let _ = deflate.compress_vec(&input[done..], out, flush);
+            if (deflate.total_in() - start) as usize == input.len() && out.capacity() > out.len() {
+                break;
+            }
+        }
+    };
+    let mut at = 0;
+    for (range, segment) in fixed {
+        compress(&data[at..range.start], FlushCompress::Full, &mut out);
+        out.extend_from_slice(segment);
+        at = range.end;
+    }
+    compress(&data[at..], FlushCompress::Finish, &mut out);
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
 }
 
 #[cfg(test)]

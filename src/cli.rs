@@ -458,34 +458,39 @@ pub(crate) fn expand_spec(p: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Build the charts of many specs, in parallel; every spec is validated before anything is
-/// written, and the problems of all of them are reported together.
-fn build_many(
+/// written, and the problems of all of them are reported together. Each chart is turned into
+/// what the command writes (`finish`: an archive, say) in the worker that built it, so a large
+/// batch holds only those results, not every chart's files at once.
+fn build_many<T: Send>(
     first: &SpecArgs,
     more: &[PathBuf],
     chart: &ChartArgs,
-) -> Result<(Vec<chart::Chart>, Messages), Error> {
+    finish: impl Fn(chart::Chart) -> Result<T, Error> + Sync,
+) -> Result<(Vec<(String, T)>, Messages), Error> {
     let specs = expand_specs(&first.spec, more)?;
-    if specs.len() == 1 {
-        let single = SpecArgs {
-            spec: specs[0].clone(),
-            ..first.clone()
-        };
-        return build_charts(&single, Some(chart));
-    }
-    let results = crate::parallel::map(&specs, |p| {
-        build_charts(
+    let build_one = |path: &PathBuf| {
+        let (charts, messages) = build_charts(
             &SpecArgs {
-                spec: p.clone(),
+                spec: path.clone(),
                 ..first.clone()
             },
             Some(chart),
-        )
-    });
-    let (mut charts, mut messages, mut diags) = (Vec::new(), Messages::default(), Vec::new());
+        )?;
+        let finished = charts
+            .into_iter()
+            .map(|c| Ok((c.name.clone(), finish(c)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok((finished, messages))
+    };
+    if specs.len() == 1 {
+        return build_one(&specs[0]);
+    }
+    let results: Vec<Result<_, Error>> = crate::parallel::map(&specs, build_one);
+    let (mut built, mut messages, mut diags) = (Vec::new(), Messages::default(), Vec::new());
     for (path, result) in specs.iter().zip(results) {
         match result {
             Ok((c, m)) => {
-                charts.extend(c);
+                built.extend(c);
                 messages.0.extend(m.0);
             }
             Err(Error::Spec(d)) => diags.extend(d),
@@ -498,15 +503,14 @@ fn build_many(
         return Err(Error::Spec(diags));
     }
     let mut names = std::collections::BTreeSet::new();
-    for c in &charts {
-        if !names.insert(c.name.clone()) {
+    for (name, _) in &built {
+        if !names.insert(name.as_str()) {
             return Err(Error::msg(format!(
-                "two specs make the chart `{}`; chart names must differ",
-                c.name
+                "two specs make the chart `{name}`; chart names must differ"
             )));
         }
     }
-    Ok((charts, messages))
+    Ok((built, messages))
 }
 
 fn ensure_dir(dir: &Path) -> Result<(), Error> {
@@ -515,14 +519,21 @@ fn ensure_dir(dir: &Path) -> Result<(), Error> {
 }
 
 fn package(a: &PackageArgs) -> Result<(), Error> {
-    let (charts, messages) = build_many(&a.spec, &a.more, &a.chart)?;
     let mtime = archive::source_date_epoch()?;
-    // Build every archive before writing any, so a failure writes nothing.
-    let archives = crate::parallel::map(&charts, |c| {
-        Ok((archive::file_name(c), archive::tgz(c, mtime)?))
-    })
-    .into_iter()
-    .collect::<Result<Vec<_>, Error>>()?;
+    // Every archive is built before any is written, so a failure writes nothing. Signing needs
+    // the chart's Chart.yaml beside its archive.
+    let (archives, messages) = build_many(&a.spec, &a.more, &a.chart, |c| {
+        let chart_yaml = a.sign.then(|| {
+            c.files
+                .iter()
+                .find(|(p, _)| p == "Chart.yaml")
+                .map(|(_, y)| String::from_utf8_lossy(y).into_owned())
+                .unwrap_or_default()
+        });
+        Ok((archive::file_name(&c), archive::tgz(&c, mtime)?, chart_yaml))
+    })?;
+    let archives: Vec<(String, Vec<u8>, Option<String>)> =
+        archives.into_iter().map(|(_, a)| a).collect();
     // Sign before writing anything, so a failed signature leaves no unsigned new archive.
     let mut provs = Vec::new();
     if a.sign {
@@ -531,21 +542,19 @@ fn package(a: &PackageArgs) -> Result<(), Error> {
             keyring: a.keyring.clone(),
             passphrase_file: a.passphrase_file.clone(),
         };
-        for (chart, (name, bytes)) in charts.iter().zip(&archives) {
-            let chart_yaml = chart
-                .files
-                .iter()
-                .find(|(p, _)| p == "Chart.yaml")
-                .map(|(_, c)| String::from_utf8_lossy(c).into_owned())
-                .unwrap_or_default();
-            let body = crate::sign::provenance_body(&chart_yaml, name, bytes);
+        for (name, bytes, chart_yaml) in &archives {
+            let body = crate::sign::provenance_body(
+                chart_yaml.as_deref().unwrap_or_default(),
+                name,
+                bytes,
+            );
             provs.push(crate::sign::clearsign(&body, &opts)?);
         }
     }
     ensure_dir(&a.destination)?;
     // Each archive, then its signature: the order they are listed in.
     let mut files: Vec<(String, &[u8])> = Vec::new();
-    for (i, (name, bytes)) in archives.iter().enumerate() {
+    for (i, (name, bytes, _)) in archives.iter().enumerate() {
         files.push((name.clone(), bytes));
         if let Some(prov) = provs.get(i) {
             files.push((format!("{name}.prov"), prov));
@@ -560,7 +569,8 @@ fn package(a: &PackageArgs) -> Result<(), Error> {
 }
 
 fn generate(a: &GenerateArgs) -> Result<(), Error> {
-    let (charts, messages) = build_many(&a.spec, &a.more, &a.chart)?;
+    let (charts, messages) = build_many(&a.spec, &a.more, &a.chart, Ok)?;
+    let charts: Vec<chart::Chart> = charts.into_iter().map(|(_, c)| c).collect();
     ensure_dir(&a.output)?;
     for c in &charts {
         let dest = a.output.join(&c.name);

@@ -61,8 +61,15 @@ pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService
             .with_help("a spec needs at least `name`, `image` and usually `port`; see `helm k8s-service schema`")
             .into());
     }
-    let probe: FormProbe = source.parse()?;
-    if probe.modules.is_some() {
+    // Most specs are standalone: read the document as one service straight away (one parse, not
+    // two). An Opta file always has `modules:`, which a service refuses, so only when that read
+    // fails is it worth asking which form the document is.
+    let standalone = source.parse::<RawService>();
+    let is_opta_file = match &standalone {
+        Ok(_) => false,
+        Err(_) => source.parse::<FormProbe>()?.modules.is_some(),
+    };
+    if is_opta_file {
         load_opta_file(source, opts)
     } else {
         if let Some(m) = &opts.module {
@@ -71,7 +78,7 @@ pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService
                 source.display
             )));
         }
-        let mut raw: RawService = source.parse()?;
+        let mut raw = standalone?;
         if raw.module_type.is_some() {
             return Err(source
                 .diag(
