@@ -3,6 +3,12 @@
 //! Entries are `<chart>/<path>`, regular files only, mode 0644, uid/gid 0, no user or group
 //! names, one fixed mtime (SOURCE_DATE_EPOCH or 0), in Helm's order; the gzip header has mtime 0
 //! and no file name. The same chart therefore always gives the same bytes.
+//!
+//! Speed: most of a chart (the templates and values.schema.json, ~100 KB) is the same in every
+//! chart, so build.rs compresses each of those files once; an archive compresses only its own
+//! files and tar headers and splices the rest in (see `gzip_spliced`). Compressing each fixed
+//! file on its own costs about a fifth more bytes than one stream over everything (34 KB rather
+//! than 28 KB for examples/full.yaml) and saves about three quarters of the compression work.
 
 use crate::chart::Chart;
 use crate::diag::Error;
@@ -159,6 +165,57 @@ mod tests {
             e.read_to_string(&mut s).unwrap();
         }
         assert_eq!(names, ["demo/Chart.yaml", "demo/templates/x.yaml"]);
+    }
+
+    /// The files in an archive, as (path, content).
+    fn unpack(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+        let mut out = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut e = entry.unwrap();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).unwrap();
+            out.push((e.path().unwrap().display().to_string(), data));
+        }
+        out
+    }
+
+    #[test]
+    fn fixed_files_are_spliced_in_precompressed_and_unpack_exactly() {
+        let (path, fixed) = crate::chart::embedded::HELM_FILES[1];
+        let segment = segment_for(path, fixed.as_bytes()).expect("build.rs compressed it");
+        let mut c = chart();
+        c.files
+            .insert(1, (path.to_string(), fixed.as_bytes().to_vec()));
+        c.files.push(("templates/empty.yaml".into(), Vec::new()));
+        let bytes = tgz(&c, 0).unwrap();
+        assert!(
+            bytes.windows(segment.len()).any(|w| w == segment),
+            "the precompressed segment is in the archive"
+        );
+        let want: Vec<(String, Vec<u8>)> = c
+            .files
+            .iter()
+            .map(|(p, d)| (format!("demo/{p}"), d.clone()))
+            .collect();
+        assert_eq!(unpack(&bytes), want);
+        // The same path with other content is compressed, not taken from the build.
+        let mut changed = c;
+        changed.files[1].1.extend_from_slice(b"# changed\n");
+        assert!(segment_for(path, &changed.files[1].1).is_none());
+        let bytes = tgz(&changed, 0).unwrap();
+        assert_eq!(unpack(&bytes)[1].1, changed.files[1].1);
+        // gzip's own check (CRC32 and length) passes: the decoder read to the end above, and
+        // a corrupted trailer is refused.
+        let mut bad = bytes.clone();
+        let n = bad.len();
+        bad[n - 8] ^= 1;
+        let mut out = Vec::new();
+        assert!(
+            flate2::read::GzDecoder::new(bad.as_slice())
+                .read_to_end(&mut out)
+                .is_err()
+        );
     }
 
     #[test]
