@@ -150,7 +150,10 @@ def generate(spec, out):
 
 
 def fake_archives(template_dir, dest, count):
-    """`count` distinct chart archives (name i%50, version 0.i.0) made from a real chart dir."""
+    """`count` distinct chart archives (name i%50, version 0.i.0) made from a real chart dir.
+
+    Like the versions of real charts, each has its own values.yaml (its image tag), so nothing
+    can be skipped as already seen."""
     os.makedirs(dest, exist_ok=True)
     files = []
     for base, _, names in os.walk(template_dir):
@@ -162,10 +165,11 @@ def fake_archives(template_dir, dest, count):
         name, version = f"svc{i % 50}", f"0.{i}.0"
         text = chart_yaml.replace("\nname: ", f"\nname: {name}\n# was: ").replace(
             "\nversion: ", f"\nversion: {version}\n# was: ")
+        values = dict(files)["values.yaml"].decode().replace('  tag: "', f'  tag: "0.{i}.0-', 1)
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
             for rel, data in files:
-                data = text.encode() if rel == "Chart.yaml" else data
+                data = text.encode() if rel == "Chart.yaml" else values.encode() if rel == "values.yaml" else data
                 info = tarfile.TarInfo(f"{name}/{rel}")
                 info.size, info.mode = len(data), 0o644
                 tar.addfile(info, io.BytesIO(data))
@@ -225,9 +229,11 @@ def main():
     template = generate(large, os.path.join(WORK, "gen-index"))
     for n in sizes:
         d = os.path.join(WORK, f"repo-{n}")
-        if not os.path.isdir(d) or len([f for f in os.listdir(d) if f.endswith(".tgz")]) != n:
+        stamp = os.path.join(WORK, f"repo-{n}.distinct-values")
+        if not os.path.isdir(d) or not os.path.exists(stamp) or len([f for f in os.listdir(d) if f.endswith(".tgz")]) != n:
             shutil.rmtree(d, ignore_errors=True)
             fake_archives(template, d, n)
+            open(stamp, "w").close()
         for hname, helm in HELMS.items():
             rows.append(pair(f"`repo index`, {n} charts vs `{hname} repo index`", [BIN, "repo", "index", d],
                              [helm, "repo", "index", d], big_reps,
