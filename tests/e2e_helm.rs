@@ -804,7 +804,7 @@ fn check_container(
     for (k, v) in spec["pod_labels"].as_object().into_iter().flatten() {
         ensure(&meta["labels"][k] == v, || format!("{name}: pod label {k}"))?;
     }
-    // Tolerations: Opta's defaults (value `opta`, effect NoSchedule) unless an operator is given.
+    // Tolerations: Opta's defaults (value `opta`, effect NoSchedule) only for a bare `{key}`.
     for (i, t) in spec["tolerations"]
         .as_array()
         .into_iter()
@@ -815,7 +815,9 @@ fn check_container(
         ensure(got["key"] == t["key"], || {
             format!("{name}: toleration {i} key")
         })?;
-        let opta = t.get("operator").is_none();
+        let opta = ["operator", "value", "effect"]
+            .iter()
+            .all(|f| t.get(f).is_none());
         let (value, effect) = if opta {
             (json!("opta"), json!("NoSchedule"))
         } else {

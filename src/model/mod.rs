@@ -1151,10 +1151,11 @@ impl Builder<'_> {
         let mut out = Vec::new();
         for (i, t) in raw.tolerations.iter().flatten().enumerate() {
             let path = self.path("tolerations").index(i);
-            // Opta's form (no operator) gets Opta's defaults, value `opta` and effect
-            // `NoSchedule`, which match the taints of Opta's node groups. With an explicit
-            // operator (ours) the toleration is taken as Kubernetes reads it: nothing is filled in.
-            let opta_form = t.operator.is_none();
+            // Opta's bare form, `{key: x}`, gets Opta's defaults, value `opta` and effect
+            // `NoSchedule` (the taints of Opta's node groups). As soon as a value, an effect or an
+            // operator is written, the toleration is taken as Kubernetes reads it: nothing is
+            // filled in (`{key: x, effect: NoExecute}` is `x` with an empty value, that effect).
+            let opta_form = t.operator.is_none() && t.value.is_none() && t.effect.is_none();
             let operator = t.operator.clone().unwrap_or_else(|| "Equal".into());
             if !["Equal", "Exists"].contains(&operator.as_str()) {
                 self.fail_help(

@@ -590,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn tolerations_get_opta_defaults_only_without_an_operator() {
+    fn tolerations_get_opta_defaults_only_for_a_bare_key() {
         let (s, _) = build(
             "tolerations:\n  - key: a\n  - {key: b, effect: NoExecute}\n  - {key: c, operator: Equal}\n  - {operator: Exists}\n",
         );
@@ -603,7 +603,7 @@ mod tests {
             t,
             vec![
                 (Some("opta"), Some("NoSchedule")),
-                (Some("opta"), Some("NoExecute")),
+                (None, Some("NoExecute")),
                 (None, None),
                 (None, None),
             ]
