@@ -763,21 +763,7 @@ fn check_container(
     } else {
         ("100m".into(), (128, "Mi".into()))
     };
-    let lim = &spec["resource_limits"];
-    let lcpu = if lim["cpu"].is_null() {
-        format!(
-            "{}m",
-            rcpu.trim_end_matches('m').parse::<i64>().unwrap() * 2
-        )
-    } else {
-        cpu(&lim["cpu"])
-    };
-    let lmem = if lim["memory"].is_null() {
-        (rmem.0 * 2, rmem.1.clone())
-    } else {
-        memory(&lim["memory"])
-    };
-    let want = json!({"requests": {"cpu": rcpu, "memory": format!("{}{}", rmem.0, rmem.1)}, "limits": {"cpu": lcpu, "memory": format!("{}{}", lmem.0, lmem.1)}});
+    let want = resources_json(&rcpu, &rmem, &spec["resource_limits"]);
     ensure(c["resources"] == want, || {
         format!("{name}: resources {} want {want}", c["resources"])
     })?;
@@ -1786,6 +1772,12 @@ fn extra_resources(s: &Value, service: &Value) -> Value {
     } else {
         memory(&req["memory"])
     };
+    resources_json(&rcpu, &rmem, lim)
+}
+
+/// A container's `resources` from its requests and the spec's `resource_limits` (`lim`): each
+/// limit not given is twice its request.
+fn resources_json(rcpu: &str, rmem: &(i64, String), lim: &Value) -> Value {
     let lcpu = if lim["cpu"].is_null() {
         format!(
             "{}m",
