@@ -180,6 +180,23 @@ mod tests {
         out
     }
 
+    /// build.rs finds the fixed files by listing chart-template/; chart/embedded.rs lists them by
+    /// hand. A file in one list only would silently be compressed per chart (or never used).
+    #[test]
+    fn every_embedded_file_has_its_precompressed_segment() {
+        let mut embedded: Vec<&str> = crate::chart::embedded::HELM_FILES
+            .iter()
+            .map(|(p, _)| *p)
+            .collect();
+        let mut segments: Vec<&str> = SEGMENTS.iter().map(|(p, _)| *p).collect();
+        embedded.sort_unstable();
+        segments.sort_unstable();
+        assert_eq!(embedded, segments);
+        for (path, content) in crate::chart::embedded::HELM_FILES {
+            assert!(segment_for(path, content.as_bytes()).is_some(), "{path}");
+        }
+    }
+
     #[test]
     fn fixed_files_are_spliced_in_precompressed_and_unpack_exactly() {
         let (path, fixed) = crate::chart::embedded::HELM_FILES[1];
