@@ -136,6 +136,13 @@ fn run_ok(cmd: &mut Command, limit: Duration) -> Out {
 
 /// Environment for every child: cargo builds into the shared target directory without the
 /// network, git reads no user or system configuration.
+///
+/// The hooks run `cargo build --release`, and cargo lets the environment override the release
+/// profile. These tests prove what the hooks and the tarball script do (build, find, copy,
+/// package and run the binary), not how well rustc optimizes, so the hooks' builds skip LTO and
+/// optimization: each build of the crate from a new copy of the checkout (the install, the git
+/// clone of the update test, the release tarballs) then takes seconds instead of a minute. The
+/// real release profile is built and run by `scripts/bench.py`, which the test command runs.
 fn hermetic(cmd: &mut Command) -> &mut Command {
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("HELM_") {
@@ -143,6 +150,10 @@ fn hermetic(cmd: &mut Command) -> &mut Command {
         }
     }
     cmd.env("CARGO_TARGET_DIR", cargo_target())
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
+        .env("CARGO_PROFILE_RELEASE_LTO", "off")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
+        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
         .env("CARGO_NET_OFFLINE", "true")
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
