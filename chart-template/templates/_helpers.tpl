@@ -11,10 +11,11 @@ never used. The helpers are grouped by what they serve:
   _container.tpl  a container: the service's, a cron job's, an init container's or a sidecar's
   _pod.tpl        the pod template of the Deployment or StatefulSet and of the CronJobs
   _service.tpl    the ports of the Services
-  _checks.tpl     the render-time checks of the values (svc.validate)
+  _checks.tpl     the render-time checks of the values, run by validate.yaml (and only there)
   _helpers.tpl    this file: value formatting and the workload's replica bounds
 
-The objects' templates are named after their kind (deployment.yaml, service.yaml, ...).
+The objects' templates are named after their kind (deployment.yaml, service.yaml, ...);
+validate.yaml renders nothing: it runs the checks of _checks.tpl.
 */}}
 
 {{/* A map of strings (annotations, labels, nodeSelector) as YAML lines, every

@@ -5,7 +5,8 @@ NOTES.txt.
 
 {{/* Container image: repository[:tag][@digest]; tag defaults to appVersion. */}}
 {{- define "svc.image" -}}
-{{- $repo := required "image.repository is required: this chart was generated from a spec with image: AUTO; install with --set image.repository=REGISTRY/IMAGE" .Values.image.repository -}}
+{{- /* Never empty when rendered: svc.check.image (_checks.tpl) requires it first. */ -}}
+{{- $repo := default "" .Values.image.repository -}}
 {{- $tag := toString (default .Chart.AppVersion .Values.image.tag) -}}
 {{- $image := $repo -}}
 {{- if $tag -}}

@@ -92,6 +92,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/statefulset.yaml"),
     ),
     (
+        "templates/validate.yaml",
+        include_str!("../../chart-template/templates/validate.yaml"),
+    ),
+    (
         "values.schema.json",
         include_str!("../../chart-template/values.schema.json"),
     ),
