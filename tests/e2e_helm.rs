@@ -1555,6 +1555,10 @@ fn auto_image_fails_clearly_without_a_repository() {
             err.contains("image.repository is required"),
             "{name}: {err}"
         );
+        assert!(
+            err.contains("(inventory/templates/validate.yaml:"),
+            "{name}: {err}"
+        );
     }
 }
 
@@ -1681,7 +1685,7 @@ fn tls_gateway_and_identity_values_work_at_install_time() {
             (
                 "billing",
                 &["gateway.enabled=true", "gateway.name=gw"][..],
-                "ingress.tls cannot be used with gateway.enabled",
+                "ingress.tls.enabled cannot be used with gateway.enabled",
             ),
             ("hello", &["gateway.enabled=true"][..], "needs gateway.name"),
             (
@@ -1706,6 +1710,11 @@ fn tls_gateway_and_identity_values_work_at_install_time() {
         ] {
             let err = render(&helm, &chart(c), &sets(args)).expect_err(want);
             assert!(err.contains(want), "{name} {c} {args:?}: {err}");
+            // Every render-time check is reported at its own line of templates/validate.yaml.
+            assert!(
+                err.contains(&format!("({c}/templates/validate.yaml:")),
+                "{name} {c} {args:?}: {err}"
+            );
         }
         for bad in [
             r"serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::1:user/x",
@@ -2098,7 +2107,7 @@ fn configuration_values_are_checked_at_install_time() {
             ),
             (
                 r#"configFiles=[{"key":"a","mountPath":"/etc/a","content":""},{"key":"a","mountPath":"/etc/b","content":""}]"#,
-                "duplicate key",
+                r#"configFiles[1].key "a" is used twice"#,
             ),
             (
                 r#"configFiles=[{"key":"a","mountPath":"/tmp","content":""}]"#,
@@ -2106,11 +2115,15 @@ fn configuration_values_are_checked_at_install_time() {
             ),
             (
                 r#"sidecars=[{"name":"p","image":"","command":["x"],"args":[],"resources":{},"ports":[{"name":"main","containerPort":9000}]}]"#,
-                "port name",
+                r#"sidecars[0].ports[0].name "main" is used twice"#,
             ),
         ] {
             let err = render(&helm, catalog, &["--set-json", bad]).expect_err(bad);
             assert!(err.contains(want), "{name} {bad}: {err}");
+            assert!(
+                err.contains("(catalog/templates/validate.yaml:"),
+                "{name} {bad}: {err}"
+            );
         }
     }
 }

@@ -8,8 +8,40 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/NOTES.txt"),
     ),
     (
+        "templates/_checks.tpl",
+        include_str!("../../chart-template/templates/_checks.tpl"),
+    ),
+    (
+        "templates/_container.tpl",
+        include_str!("../../chart-template/templates/_container.tpl"),
+    ),
+    (
         "templates/_helpers.tpl",
         include_str!("../../chart-template/templates/_helpers.tpl"),
+    ),
+    (
+        "templates/_image.tpl",
+        include_str!("../../chart-template/templates/_image.tpl"),
+    ),
+    (
+        "templates/_labels.tpl",
+        include_str!("../../chart-template/templates/_labels.tpl"),
+    ),
+    (
+        "templates/_names.tpl",
+        include_str!("../../chart-template/templates/_names.tpl"),
+    ),
+    (
+        "templates/_pod.tpl",
+        include_str!("../../chart-template/templates/_pod.tpl"),
+    ),
+    (
+        "templates/_probes.tpl",
+        include_str!("../../chart-template/templates/_probes.tpl"),
+    ),
+    (
+        "templates/_service.tpl",
+        include_str!("../../chart-template/templates/_service.tpl"),
     ),
     (
         "templates/configmap.yaml",
@@ -58,6 +90,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
     (
         "templates/statefulset.yaml",
         include_str!("../../chart-template/templates/statefulset.yaml"),
+    ),
+    (
+        "templates/validate.yaml",
+        include_str!("../../chart-template/templates/validate.yaml"),
     ),
     (
         "values.schema.json",

@@ -1,0 +1,242 @@
+{{/*
+Render-time checks of the values: the rules values.schema.json cannot express (unique names,
+ports and paths; values that must agree with each other; the cluster's Kubernetes version).
+Each define checks one subject and fails with a message that starts with the value at fault,
+e.g. `ports[1].name "web" is used twice ...`. validate.yaml includes each of them on its own
+line, in this order, and is the only caller. Called with the root context.
+*/}}
+
+{{/* ports: names, container ports and service ports are unique. */}}
+{{- define "svc.check.ports" -}}
+{{- $names := list -}}
+{{- $cports := list -}}
+{{- $sports := list -}}
+{{- range $i, $p := .Values.ports -}}
+{{- if has $p.name $names -}}{{- fail (printf "ports[%d].name %q is used twice: port names are unique in the pod" $i $p.name) -}}{{- end -}}
+{{- if has (int64 $p.containerPort) $cports -}}{{- fail (printf "ports[%d].containerPort %d is used twice" $i (int64 $p.containerPort)) -}}{{- end -}}
+{{- if has (int64 $p.servicePort) $sports -}}{{- fail (printf "ports[%d].servicePort %d is used twice" $i (int64 $p.servicePort)) -}}{{- end -}}
+{{- $names = append $names $p.name -}}
+{{- $cports = append $cports (int64 $p.containerPort) -}}
+{{- $sports = append $sports (int64 $p.servicePort) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* workload.rollingUpdate: a Deployment's rolling update must be able to add or remove a pod. */}}
+{{- define "svc.check.rollingUpdate" -}}
+{{- $ru := .Values.workload.rollingUpdate -}}
+{{- if and (not .Values.persistence.volumes) (include "svc.isZero" $ru.maxSurge) (include "svc.isZero" $ru.maxUnavailable) -}}
+{{- fail "workload.rollingUpdate.maxSurge and workload.rollingUpdate.maxUnavailable cannot both be 0" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* autoscaling: the HPA needs a metric and bounds in order. */}}
+{{- define "svc.check.autoscaling" -}}
+{{- $a := .Values.autoscaling -}}
+{{- if $a.enabled -}}
+{{- if and (kindIs "invalid" (index $a "targetCPUUtilizationPercentage")) (kindIs "invalid" (index $a "targetMemoryUtilizationPercentage")) -}}
+{{- fail "autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both null: autoscaling.enabled needs at least one of them" -}}
+{{- end -}}
+{{- if gt (int64 $a.minReplicas) (int64 $a.maxReplicas) -}}
+{{- fail (printf "autoscaling.minReplicas (%d) must be <= autoscaling.maxReplicas (%d)" (int64 $a.minReplicas) (int64 $a.maxReplicas)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* probePort: a probe that reaches a port (HTTP GET, gRPC, TCP) names it by an entry of ports. */}}
+{{- define "svc.check.probePort" -}}
+{{- $v := .Values -}}
+{{- $names := list -}}
+{{- range $v.ports -}}{{- $names = append $names .name -}}{{- end -}}
+{{- range $probe, $p := dict "livenessProbe" $v.livenessProbe "readinessProbe" $v.readinessProbe "startupProbe" $v.startupProbe -}}
+{{- if and $p.enabled (or $p.path (and (not $p.command) (or $names $p.grpc.enabled))) (not (has $v.probePort $names)) -}}
+{{- fail (printf "probePort %q must be the name of an entry in ports: %s uses it (port names: %s)" $v.probePort $probe (toJson $names)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* workload.preStopDelaySeconds: the preStop sleep ends inside the grace period. */}}
+{{- define "svc.check.preStop" -}}
+{{- $w := .Values.workload -}}
+{{- $preStop := int64 $w.preStopDelaySeconds -}}
+{{- if and (gt $preStop 0) (ge $preStop (int64 $w.terminationGracePeriodSeconds)) -}}
+{{- fail (printf "workload.preStopDelaySeconds (%d) must be less than workload.terminationGracePeriodSeconds (%d)" $preStop (int64 $w.terminationGracePeriodSeconds)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ingress.port: the routes reach the port named by an entry of ports. */}}
+{{- define "svc.check.ingressPort" -}}
+{{- $v := .Values -}}
+{{- $names := list -}}
+{{- range $v.ports -}}{{- $names = append $names .name -}}{{- end -}}
+{{- if and $v.ingress.enabled $v.ingress.routes (not (has $v.ingress.port $names)) -}}
+{{- fail (printf "ingress.port %q must be the name of an entry in ports (port names: %s)" $v.ingress.port (toJson $names)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* gateway: the routes as HTTPRoutes need a Gateway, and cannot do what only the Ingress does. */}}
+{{- define "svc.check.gateway" -}}
+{{- $ing := .Values.ingress -}}
+{{- $gw := .Values.gateway -}}
+{{- if and $ing.enabled $ing.routes $gw.enabled -}}
+{{- if not $gw.name -}}{{- fail "gateway.name is empty: gateway.enabled needs gateway.name, the Gateway the HTTPRoutes attach to" -}}{{- end -}}
+{{- if $ing.tls.enabled -}}{{- fail "ingress.tls.enabled cannot be used with gateway.enabled: TLS is the Gateway listener's job (an HTTPS listener with certificateRefs)" -}}{{- end -}}
+{{- if $ing.stickySession.enabled -}}{{- fail "ingress.stickySession.enabled cannot be used with gateway.enabled: the standard HTTPRoute has no session persistence" -}}{{- end -}}
+{{- if $ing.consistentHash -}}{{- fail "ingress.consistentHash cannot be used with gateway.enabled: the standard HTTPRoute has no load-balancing hash" -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ingress.tls: one issuer, and a host and a Secret for every route. */}}
+{{- define "svc.check.tls" -}}
+{{- $ing := .Values.ingress -}}
+{{- if and $ing.enabled $ing.routes $ing.tls.enabled -}}
+{{- if and $ing.tls.clusterIssuer $ing.tls.issuer -}}{{- fail "ingress.tls.clusterIssuer and ingress.tls.issuer are both set: give clusterIssuer or issuer, not both" -}}{{- end -}}
+{{- range $i, $r := $ing.routes -}}
+{{- if not $r.host -}}{{- fail (printf "ingress.routes[%d].host is empty, so the route %q cannot be served over TLS (ingress.tls.enabled)" $i $r.path) -}}{{- end -}}
+{{- if not (index $ing.tls.secrets $r.host) -}}{{- fail (printf "ingress.tls.secrets has no Secret for the host %q (ingress.routes[%d].host)" $r.host $i) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* podDisruptionBudget: when there is one, it leaves room for at least one eviction. */}}
+{{- define "svc.check.podDisruptionBudget" -}}
+{{- $v := .Values -}}
+{{- $pdb := $v.podDisruptionBudget -}}
+{{- if and $v.workload.enabled $pdb.enabled (gt (int64 (include "svc.maxReplicas" .)) 1) -}}
+{{- $min := int64 (include "svc.minReplicas" .) -}}
+{{- if include "svc.isSet" $pdb.minAvailable -}}
+{{- $m := $pdb.minAvailable -}}
+{{- $need := 0 -}}
+{{- if kindIs "string" $m -}}
+{{- /* A percentage rounds up, as the disruption controller does. */ -}}
+{{- $need = div (add (mul (int64 (trimSuffix "%" $m)) $min) 99) 100 -}}
+{{- else -}}
+{{- $need = int64 $m -}}
+{{- end -}}
+{{- if ge (int64 $need) $min -}}
+{{- fail (printf "podDisruptionBudget.minAvailable %v would block every voluntary eviction (node drain, cluster upgrade) while %d replica(s) run; lower it, or set it to \"\" and use maxUnavailable" $m $min) -}}
+{{- end -}}
+{{- else if or (not (include "svc.isSet" $pdb.maxUnavailable)) (include "svc.isZero" $pdb.maxUnavailable) -}}
+{{- fail "podDisruptionBudget.maxUnavailable must be at least 1 (or 1%): 0 blocks every voluntary eviction (node drain, cluster upgrade)" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The mount paths of tmpDir, the secretEnv files and persistence.volumes, in this order
+     (JSON list). */}}
+{{- define "svc.mountPaths" -}}
+{{- $v := .Values -}}
+{{- $paths := list -}}
+{{- if $v.tmpDir.enabled -}}
+{{- $paths = append $paths $v.tmpDir.mountPath -}}
+{{- end -}}
+{{- if and $v.secretEnv.keys $v.secretEnv.mountPath -}}
+{{- $paths = append $paths $v.secretEnv.mountPath -}}
+{{- end -}}
+{{- if $v.workload.enabled -}}
+{{- range $v.persistence.volumes -}}
+{{- $paths = append $paths .mountPath -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $paths -}}
+{{- end -}}
+
+{{/* tmpDir, secretEnv, persistence.volumes: volume names and mount paths of the pods do not clash,
+     and every secretEnv key is a file name. */}}
+{{- define "svc.check.mounts" -}}
+{{- $v := .Values -}}
+{{- $vols := list -}}
+{{- $paths := list -}}
+{{- if $v.tmpDir.enabled -}}
+{{- $vols = append $vols "tmp" -}}
+{{- $paths = append $paths $v.tmpDir.mountPath -}}
+{{- end -}}
+{{- if and $v.secretEnv.keys $v.secretEnv.mountPath -}}
+{{- if has $v.secretEnv.mountPath $paths -}}{{- fail (printf "secretEnv.mountPath %q is also tmpDir.mountPath" $v.secretEnv.mountPath) -}}{{- end -}}
+{{- $vols = append $vols "secrets" -}}
+{{- $paths = append $paths $v.secretEnv.mountPath -}}
+{{- range $i, $key := $v.secretEnv.keys -}}
+{{- if or (eq $key ".") (hasPrefix ".." $key) -}}{{- fail (printf "secretEnv.keys[%d] %q cannot be a file name under secretEnv.mountPath" $i $key) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if $v.workload.enabled -}}
+{{- range $i, $vol := $v.persistence.volumes -}}
+{{- if has $vol.name $vols -}}{{- fail (printf "persistence.volumes[%d].name %q is used twice or reserved (\"tmp\" and \"secrets\" are the volumes of tmpDir and secretEnv)" $i $vol.name) -}}{{- end -}}
+{{- if has $vol.mountPath $paths -}}{{- fail (printf "persistence.volumes[%d].mountPath %q is used twice (tmpDir.mountPath and secretEnv.mountPath included)" $i $vol.mountPath) -}}{{- end -}}
+{{- $vols = append $vols $vol.name -}}
+{{- $paths = append $paths $vol.mountPath -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* configFiles: one file per key and mount path, clear of the other mounts, within 1 MiB. */}}
+{{- define "svc.check.configFiles" -}}
+{{- $paths := include "svc.mountPaths" . | fromJsonArray -}}
+{{- $keys := list -}}
+{{- $size := 0 -}}
+{{- range $i, $f := .Values.configFiles -}}
+{{- if has $f.key $keys -}}{{- fail (printf "configFiles[%d].key %q is used twice: every key is one file of the ConfigMap" $i $f.key) -}}{{- end -}}
+{{- if has $f.mountPath $paths -}}{{- fail (printf "configFiles[%d].mountPath %q is used twice (tmpDir, secretEnv and persistence mounts included)" $i $f.mountPath) -}}{{- end -}}
+{{- $keys = append $keys $f.key -}}
+{{- $paths = append $paths $f.mountPath -}}
+{{- $size = add $size (len $f.key) (len $f.content) -}}
+{{- end -}}
+{{- if gt (int64 $size) 1048576 -}}{{- fail (printf "configFiles hold %d bytes, more than a ConfigMap holds (1 MiB)" (int64 $size)) -}}{{- end -}}
+{{- end -}}
+
+{{/* sidecars, initContainers: container names are unique in a pod; "app" is the service's own
+     container. */}}
+{{- define "svc.check.containerNames" -}}
+{{- $v := .Values -}}
+{{- $containers := list "app" -}}
+{{- range $i, $c := concat $v.sidecars $v.initContainers -}}
+{{- if has $c.name $containers -}}
+{{- $at := ternary (printf "sidecars[%d]" $i) (printf "initContainers[%d]" (sub $i (len $v.sidecars))) (lt $i (len $v.sidecars)) -}}
+{{- if eq $c.name "app" -}}
+{{- fail (printf "%s.name \"app\" is a reserved container name: \"app\" is the service's container" $at) -}}
+{{- else -}}
+{{- fail (printf "%s.name %q is used twice: container names are unique in the pod (sidecars and initContainers)" $at $c.name) -}}
+{{- end -}}
+{{- end -}}
+{{- $containers = append $containers $c.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* sidecars: without native sidecar support the API server drops restartPolicy, and the
+     sidecar becomes an init container that never ends: the pods would never start. */}}
+{{- define "svc.check.sidecarKubeVersion" -}}
+{{- if and .Values.sidecars .Values.workload.enabled (semverCompare "<1.29.0-0" .Capabilities.KubeVersion.Version) -}}
+{{- fail (printf "sidecars need Kubernetes 1.29 or later (native sidecar containers); this cluster is %s" .Capabilities.KubeVersion.Version) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* sidecars[].ports: port names and container ports are unique in the pod (ports included). */}}
+{{- define "svc.check.sidecarPorts" -}}
+{{- $names := list -}}
+{{- $cports := list -}}
+{{- range .Values.ports -}}
+{{- $names = append $names .name -}}
+{{- $cports = append $cports (int64 .containerPort) -}}
+{{- end -}}
+{{- range $i, $s := .Values.sidecars -}}
+{{- range $j, $p := $s.ports -}}
+{{- if has $p.name $names -}}{{- fail (printf "sidecars[%d].ports[%d].name %q is used twice in the pod (ports included)" $i $j $p.name) -}}{{- end -}}
+{{- if has (int64 $p.containerPort) $cports -}}{{- fail (printf "sidecars[%d].ports[%d].containerPort %d is used twice in the pod (ports included)" $i $j (int64 $p.containerPort)) -}}{{- end -}}
+{{- $names = append $names $p.name -}}
+{{- $cports = append $cports (int64 $p.containerPort) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* cronJobs: names are unique (they name the CronJobs). */}}
+{{- define "svc.check.cronJobs" -}}
+{{- $jobs := list -}}
+{{- range $i, $j := .Values.cronJobs -}}
+{{- if has $j.name $jobs -}}{{- fail (printf "cronJobs[%d].name %q is used twice" $i $j.name) -}}{{- end -}}
+{{- $jobs = append $jobs $j.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* image.repository: given (a spec with image: AUTO leaves it to install time). */}}
+{{- define "svc.check.image" -}}
+{{- $_ := required "image.repository is required: this chart was generated from a spec with image: AUTO; install with --set image.repository=REGISTRY/IMAGE" .Values.image.repository -}}
+{{- end -}}

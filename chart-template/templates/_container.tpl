@@ -1,0 +1,166 @@
+{{/*
+The container, as one define for every kind of container of the chart so they share the
+environment, the mounts and the security context.
+*/}}
+
+{{/*
+Container. Call with (dict "root" $ "component" "server") for the main
+container "app", or (dict "root" $ "component" "cronjob" "job" $job) for a
+cron job container "job" (no ports, no probes, no persistence mounts), or
+(dict "root" $ "component" "init"|"sidecar" "extra" $entry) for an entry of
+initContainers or sidecars (its own name, image, command, args, resources and
+ports; no probes; a sidecar restarts always). All share env and mounts.
+*/}}
+{{- define "svc.container" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $isJob := eq .component "cronjob" -}}
+{{- $extra := .extra -}}
+{{- $command := $v.command -}}
+{{- $args := $v.args -}}
+{{- $ports := ternary (list) $v.ports $isJob -}}
+{{- $resources := $v.resources -}}
+{{- if $isJob -}}
+{{- $command = .job.command -}}
+{{- $args = .job.args -}}
+{{- end -}}
+{{- if $extra -}}
+{{- $command = $extra.command -}}
+{{- $args = $extra.args -}}
+{{- $ports = default (list) $extra.ports -}}
+{{- $resources = default $v.resources $extra.resources -}}
+{{- end -}}
+{{- if $extra }}
+name: {{ $extra.name | quote }}
+image: {{ default (include "svc.image" $root) $extra.image | quote }}
+{{- else }}
+name: {{ ternary "job" "app" $isJob }}
+image: {{ include "svc.image" $root | quote }}
+{{- end }}
+imagePullPolicy: {{ $v.image.pullPolicy | quote }}
+{{- if eq .component "sidecar" }}
+restartPolicy: "Always"
+{{- end }}
+{{- with $command }}
+command:
+  {{- range . }}
+  - {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- with $args }}
+args:
+  {{- range . }}
+  - {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- with $ports }}
+ports:
+  {{- range . }}
+  - name: {{ .name | quote }}
+    containerPort: {{ int64 .containerPort }}
+    protocol: TCP
+  {{- end }}
+{{- end }}
+{{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
+{{- $secretEnv := ternary (list) $v.secretEnv.keys (not (empty $secretFiles)) }}
+{{- if or $v.envRefs $v.env $secretEnv }}
+env:
+  {{- /* Keys of existing objects first, so plain values may use them as $(NAME). */}}
+  {{- range $v.envRefs }}
+  - name: {{ .name | quote }}
+    valueFrom:
+      {{- if .secret }}
+      secretKeyRef:
+        name: {{ .secret | quote }}
+      {{- else }}
+      configMapKeyRef:
+        name: {{ .configMap | quote }}
+      {{- end }}
+        key: {{ .key | quote }}
+        optional: {{ .optional | toJson }}
+  {{- end }}
+  {{- range $v.env }}
+  - name: {{ .name | quote }}
+    value: {{ .value | quote }}
+  {{- end }}
+  {{- $secretName := include "svc.secretName" $root }}
+  {{- range $secretEnv }}
+  - name: {{ . | quote }}
+    valueFrom:
+      secretKeyRef:
+        name: {{ $secretName | quote }}
+        key: {{ . | quote }}
+  {{- end }}
+{{- end }}
+{{- with $v.envFrom }}
+envFrom:
+  {{- range . }}
+  {{- if .prefix }}
+  - prefix: {{ .prefix | quote }}
+    {{- if .secret }}
+    secretRef:
+    {{- else }}
+    configMapRef:
+    {{- end }}
+  {{- else if .secret }}
+  - secretRef:
+  {{- else }}
+  - configMapRef:
+  {{- end }}
+      name: {{ default .configMap .secret | quote }}
+      optional: {{ .optional | toJson }}
+  {{- end }}
+{{- end }}
+{{- if not (or $isJob $extra) }}
+{{- with include "svc.probe" (dict "root" $root "probe" $v.livenessProbe) }}
+livenessProbe:
+  {{- . | trim | nindent 2 }}
+{{- end }}
+{{- with include "svc.probe" (dict "root" $root "probe" $v.readinessProbe) }}
+readinessProbe:
+  {{- . | trim | nindent 2 }}
+{{- end }}
+{{- with include "svc.probe" (dict "root" $root "probe" $v.startupProbe) }}
+startupProbe:
+  {{- . | trim | nindent 2 }}
+{{- end }}
+{{- with $v.workload.preStopDelaySeconds }}
+{{- /* Keeps serving while endpoints and load balancers stop sending new connections. */}}
+lifecycle:
+  preStop:
+    sleep:
+      seconds: {{ int64 . }}
+{{- end }}
+{{- end }}
+{{- with $resources }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $v.securityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- $volumes := ternary (list) $v.persistence.volumes $isJob }}
+{{- if or $v.tmpDir.enabled $volumes $secretFiles $v.configFiles }}
+volumeMounts:
+  {{- if $v.tmpDir.enabled }}
+  - name: "tmp"
+    mountPath: {{ $v.tmpDir.mountPath | quote }}
+  {{- end }}
+  {{- if $secretFiles }}
+  - name: "secrets"
+    mountPath: {{ $v.secretEnv.mountPath | quote }}
+    readOnly: true
+  {{- end }}
+  {{- range $v.configFiles }}
+  - name: "config-files"
+    mountPath: {{ .mountPath | quote }}
+    subPath: {{ .key | quote }}
+    readOnly: true
+  {{- end }}
+  {{- range $volumes }}
+  - name: {{ .name | quote }}
+    mountPath: {{ .mountPath | quote }}
+  {{- end }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,64 @@
+{{/*
+Names of the objects. Kubernetes names are at most 63 characters (52 where a controller appends
+a suffix to make pod or job names); every name is cut to fit.
+*/}}
+
+{{/* Chart name (nameOverride or .Chart.Name), max 63 chars. */}}
+{{- define "svc.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Fully qualified app name (helm create logic): fullnameOverride, else the
+release name when it already contains the name, else "<release>-<name>";
+max 63 chars.
+*/}}
+{{- define "svc.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "<fullname>-<suffix>" with the fullname shortened so the total is <= max.
+     Call with (dict "root" $ "suffix" "-headless" "max" 63). */}}
+{{- define "svc.fullnameWithSuffix" -}}
+{{- $base := include "svc.fullname" .root | trunc (int (sub (int .max) (len .suffix))) | trimSuffix "-" -}}
+{{- printf "%s%s" $base .suffix -}}
+{{- end -}}
+
+{{/* Name of the ServiceAccount used by the pods. */}}
+{{- define "svc.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "svc.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the (user-created) Secret holding secretEnv.keys. */}}
+{{- define "svc.secretName" -}}
+{{- default (printf "%s-secrets" (include "svc.fullname" .)) .Values.secretEnv.secretName -}}
+{{- end -}}
+
+{{/* Name of the generated ConfigMap holding configFiles. */}}
+{{- define "svc.configMapName" -}}
+{{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-config" "max" 63) -}}
+{{- end -}}
+
+{{/* Headless Service name (StatefulSet serviceName). */}}
+{{- define "svc.headlessName" -}}
+{{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-headless" "max" 63) -}}
+{{- end -}}
+
+{{/* StatefulSet name: <= 52 chars so the controller-revision-hash pod label
+     ("<name>-<hash>") stays within 63 chars. */}}
+{{- define "svc.statefulSetName" -}}
+{{- include "svc.fullname" . | trunc 52 | trimSuffix "-" -}}
+{{- end -}}

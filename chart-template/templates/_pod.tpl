@@ -1,0 +1,124 @@
+{{/*
+The pod template (metadata and spec) of the Deployment or StatefulSet and of the CronJobs.
+*/}}
+
+{{/*
+Pod template (metadata + spec) shared by the workload and the cron jobs.
+Call with (dict "root" $ "component" "server") or
+(dict "root" $ "component" "cronjob" "job" $job).
+*/}}
+{{- define "svc.podTemplate" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $isJob := eq .component "cronjob" -}}
+{{- $annotations := dict -}}
+{{- range $k, $val := $v.podAnnotations -}}
+{{- $_ := set $annotations $k $val -}}
+{{- end -}}
+{{- if $v.configFiles -}}
+{{- /* Rolls the pods when the config files change, whoever changed them (spec or --set). */ -}}
+{{- $_ := set $annotations "checksum/config" (include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum) -}}
+{{- end -}}
+metadata:
+  {{- with $annotations }}
+  annotations:
+    {{- include "svc.stringMap" . | nindent 4 }}
+  {{- end }}
+  labels:
+    {{- include "svc.podLabels" (dict "root" $root "component" .component) | nindent 4 }}
+spec:
+  {{- if $isJob }}
+  restartPolicy: Never
+  {{- else }}
+  terminationGracePeriodSeconds: {{ int64 $v.workload.terminationGracePeriodSeconds }}
+  {{- end }}
+  {{- with $v.priorityClassName }}
+  priorityClassName: {{ . | quote }}
+  {{- end }}
+  serviceAccountName: {{ include "svc.serviceAccountName" $root | quote }}
+  automountServiceAccountToken: {{ $v.automountServiceAccountToken | toJson }}
+  {{- with $v.podSecurityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.imagePullSecrets }}
+  imagePullSecrets:
+    {{- range . }}
+    - name: {{ . | quote }}
+    {{- end }}
+  {{- end }}
+  {{- with $v.nodeSelector }}
+  nodeSelector:
+    {{- include "svc.stringMap" . | nindent 4 }}
+  {{- end }}
+  {{- with $v.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- $spread := $v.topologySpread }}
+  {{- if and (not $isJob) $spread.enabled $spread.topologyKeys (gt (int64 (include "svc.maxReplicas" $root)) 1) }}
+  {{- /* Replicas spread over nodes and zones; pod-template-hash (Deployments) counts only the
+       pods of the current revision, so a rollout does not skew the new ReplicaSet. */}}
+  topologySpreadConstraints:
+    {{- range $spread.topologyKeys }}
+    - maxSkew: {{ int64 $spread.maxSkew }}
+      topologyKey: {{ . | quote }}
+      whenUnsatisfiable: {{ $spread.whenUnsatisfiable | quote }}
+      labelSelector:
+        matchLabels:
+          {{- include "svc.selectorLabels" $root | nindent 10 }}
+      {{- if not $v.persistence.volumes }}
+      matchLabelKeys:
+        - "pod-template-hash"
+      {{- end }}
+    {{- end }}
+  {{- end }}
+  {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
+  {{- if or $v.tmpDir.enabled $secretFiles $v.configFiles }}
+  volumes:
+    {{- if $v.tmpDir.enabled }}
+    - name: "tmp"
+      {{- if ne (toString $v.tmpDir.sizeLimit) "" }}
+      emptyDir:
+        sizeLimit: {{ $v.tmpDir.sizeLimit | toJson }}
+      {{- else }}
+      emptyDir: {}
+      {{- end }}
+    {{- end }}
+    {{- if $secretFiles }}
+    {{- /* The Secret's keys as read-only files (0440, group fsGroup), not environment variables. */}}
+    - name: "secrets"
+      secret:
+        secretName: {{ include "svc.secretName" $root | quote }}
+        defaultMode: 288
+        items:
+          {{- range $v.secretEnv.keys }}
+          - key: {{ . | quote }}
+            path: {{ . | quote }}
+          {{- end }}
+    {{- end }}
+    {{- if $v.configFiles }}
+    {{- /* Read-only for everyone (0444): configuration, not secrets. */}}
+    - name: "config-files"
+      configMap:
+        name: {{ include "svc.configMapName" $root | quote }}
+        defaultMode: 292
+    {{- end }}
+  {{- end }}
+  {{- if and (not $isJob) (or $v.sidecars $v.initContainers) }}
+  {{- /* Native sidecars first, so the init containers can already use them. */}}
+  initContainers:
+    {{- range $v.sidecars }}
+    - {{ include "svc.container" (dict "root" $root "component" "sidecar" "extra" .) | indent 6 | trim }}
+    {{- end }}
+    {{- range $v.initContainers }}
+    - {{ include "svc.container" (dict "root" $root "component" "init" "extra" .) | indent 6 | trim }}
+    {{- end }}
+  {{- end }}
+  containers:
+    - {{ include "svc.container" . | indent 6 | trim }}
+{{- end -}}

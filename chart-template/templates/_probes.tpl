@@ -1,0 +1,50 @@
+{{/*
+Probes of the service's container: the probe bodies and the port number a gRPC probe needs.
+*/}}
+
+{{/*
+Probe body (without the probe key) or "" when there is no probe.
+Call with (dict "root" $ "probe" .Values.livenessProbe).
+*/}}
+{{- define "svc.probe" -}}
+{{- $p := .probe -}}
+{{- $v := .root.Values -}}
+{{- if $p.enabled -}}
+{{- if $p.path }}
+httpGet:
+  path: {{ $p.path | quote }}
+  port: {{ $v.probePort | quote }}
+{{- else if $p.command }}
+exec:
+  command:
+    {{- range $p.command }}
+    - {{ . | quote }}
+    {{- end }}
+{{- else if $p.grpc.enabled }}
+{{- /* GRPCAction takes the port number, never its name. */}}
+grpc:
+  port: {{ include "svc.probePortNumber" $v }}
+  {{- with $p.grpc.service }}
+  service: {{ . | quote }}
+  {{- end }}
+{{- else if $v.ports }}
+tcpSocket:
+  port: {{ $v.probePort | quote }}
+{{- end }}
+{{- if or $p.path $p.command $v.ports }}
+initialDelaySeconds: {{ int64 $p.initialDelaySeconds }}
+periodSeconds: {{ int64 $p.periodSeconds }}
+timeoutSeconds: {{ int64 $p.timeoutSeconds }}
+failureThreshold: {{ int64 $p.failureThreshold }}
+successThreshold: {{ int64 $p.successThreshold }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* containerPort of the port named probePort. Call with .Values. */}}
+{{- define "svc.probePortNumber" -}}
+{{- $want := .probePort -}}
+{{- range .ports -}}
+{{- if eq .name $want -}}{{- int64 .containerPort -}}{{- end -}}
+{{- end -}}
+{{- end -}}
