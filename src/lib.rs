@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod init;
 pub mod model;
 pub mod parallel;
+pub mod pipeline;
 pub mod repo;
 pub mod sign;
 pub mod spec;
