@@ -11,6 +11,7 @@ pub mod complete;
 pub mod deploy;
 pub mod diag;
 pub mod fsutil;
+pub mod helm;
 pub mod init;
 pub mod model;
 pub mod parallel;
