@@ -8,13 +8,13 @@
 use std::io::Read;
 
 use helm_k8s_service::archive;
-use helm_k8s_service::cli::{SpecArgs, build_charts_from};
+use helm_k8s_service::pipeline::{ChartMeta, SpecInput, build_charts_from};
 use helm_k8s_service::spec::source::SpecSource;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let args = SpecArgs {
-        spec: "fuzz.yaml".into(),
+    let spec = SpecInput {
+        path: "fuzz.yaml".into(),
         module: None,
         // So that some placeholders resolve and the re-read after interpolation runs.
         vars: vec![
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    match build_charts_from(source, &args, None) {
+    match build_charts_from(source, &spec, &ChartMeta::default()) {
         Err(e) => {
             let text = e.render();
             assert!(!text.contains("internal error"), "{text}");

@@ -11,8 +11,17 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use crate::cli::{Message, MessageKind, Messages, SpecArgs, build_charts, expand_spec};
+use super::SpecArgs;
 use crate::diag::{Diagnostic, Error};
+use crate::pipeline::{
+    ChartMeta, Message, MessageKind, Messages, SpecInput, build_charts, expand_spec,
+};
+
+pub const LONG_HELP: &str = "Check SPEC (and more specs; a directory stands for its *.yaml and *.yml files)\n\
+and report every problem, without writing anything. Exit 0 when all are valid, else 1.\n\n\
+--output json prints one JSON document on stdout, whatever the outcome, for editors and CI:\n\
+{\"version\": 1, \"valid\": BOOL, \"files\": [{\"file\", \"valid\", \"charts\", \"notes\", \"warnings\",\n\
+\"errors\": [{\"file\", \"line\", \"column\", \"field\", \"message\", \"help\"}]}]} (see the README).";
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
@@ -107,11 +116,11 @@ fn check_all(a: &ValidateArgs) -> Vec<Outcome> {
 }
 
 fn check_one(a: &ValidateArgs, file: &Path) -> Outcome {
-    let args = SpecArgs {
-        spec: file.to_path_buf(),
-        ..a.spec.clone()
+    let spec = SpecInput {
+        path: file.to_path_buf(),
+        ..a.spec.input()
     };
-    let result = build_charts(&args, None)
+    let result = build_charts(&spec, &ChartMeta::default())
         .map(|(charts, messages)| (charts.into_iter().map(|c| c.name).collect(), messages));
     (file.display().to_string(), result)
 }

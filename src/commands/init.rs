@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::cli::{Messages, SpecArgs, build_charts_from};
 use crate::diag::{Error, printable};
 use crate::fsutil;
+use crate::pipeline::{ChartMeta, Messages, SpecInput, build_charts_from};
 use crate::spec::source::SpecSource;
 
 /// File name used when PATH is omitted or is a directory.
@@ -101,7 +101,7 @@ struct Starter {
     file: String,
 }
 
-pub fn run(a: &InitArgs) -> Result<(), Error> {
+pub fn run(a: &InitArgs) -> Result<i32, Error> {
     let to_stdout = a.path.as_os_str() == "-";
     let dest = if !to_stdout && a.path.is_dir() {
         a.path.join(DEFAULT_FILE)
@@ -139,7 +139,7 @@ pub fn run(a: &InitArgs) -> Result<(), Error> {
             missing.display()
         );
     }
-    Ok(())
+    Ok(0)
 }
 
 fn starter(a: &InitArgs, dest: &Path, to_stdout: bool) -> Result<Starter, Error> {
@@ -391,14 +391,11 @@ fn render(s: &Starter) -> String {
 fn check(text: &str, s: &Starter, dest: &Path) -> Result<Messages, Error> {
     let display = dest.display().to_string();
     let source = SpecSource::from_bytes(&display, text.as_bytes().to_vec())?;
-    let args = SpecArgs {
-        spec: dest.to_path_buf(),
-        module: None,
-        vars: Vec::new(),
-        tag: None,
-        digest: None,
+    let spec = SpecInput {
+        path: dest.to_path_buf(),
+        ..SpecInput::default()
     };
-    match build_charts_from(source, &args, None) {
+    match build_charts_from(source, &spec, &ChartMeta::default()) {
         Ok((_, messages)) => Ok(messages),
         Err(Error::Spec(diags)) => {
             let lines: Vec<String> = diags

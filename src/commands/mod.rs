@@ -1,0 +1,86 @@
+//! One module per subcommand: each owns its clap arguments and a short `run` that converts them
+//! into the inputs of the layers below ([`crate::pipeline`], [`crate::helm`], [`crate::repo`]...)
+//! and prints the outcome. The argument groups several commands share live here.
+
+pub mod complete;
+pub mod deploy;
+pub mod generate;
+pub mod init;
+pub mod package;
+pub mod push;
+pub mod repo_index;
+pub mod schema;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::diag::{Error, printable};
+use crate::pipeline::{ChartMeta, SpecInput};
+
+/// The spec and what to change in it: every command that builds a chart takes these.
+#[derive(Args, Debug, Clone)]
+pub struct SpecArgs {
+    /// The service spec (YAML)
+    #[arg(value_name = "SPEC")]
+    pub spec: PathBuf,
+    /// Only the k8s-service module with this name (Opta service files)
+    #[arg(long, value_name = "NAME")]
+    pub module: Option<String>,
+    /// Value for an Opta placeholder: {vars.KEY}, {env}, {parent.domain}... (repeatable)
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Image tag, overriding the spec's `tag`
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Image digest (sha256:...), overriding the spec's `digest`
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<String>,
+}
+
+impl SpecArgs {
+    /// What the pipeline builds: SPEC with these settings.
+    pub fn input(&self) -> SpecInput {
+        SpecInput {
+            path: self.spec.clone(),
+            module: self.module.clone(),
+            vars: self.vars.clone(),
+            tag: self.tag.clone(),
+            digest: self.digest.clone(),
+        }
+    }
+}
+
+/// Chart.yaml's version and appVersion, for the commands that make a chart to keep or deploy.
+#[derive(Args, Debug)]
+pub struct ChartArgs {
+    /// Chart version (strict SemVer 2)
+    #[arg(long, value_name = "SEMVER")]
+    pub version: Option<String>,
+    /// Chart appVersion [default: the image tag, else its digest]
+    #[arg(long, value_name = "VERSION")]
+    pub app_version: Option<String>,
+}
+
+impl ChartArgs {
+    pub fn meta(&self) -> ChartMeta {
+        ChartMeta {
+            version: self.version.clone(),
+            app_version: self.app_version.clone(),
+        }
+    }
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{}` is not KEY=VALUE", printable(s))),
+    }
+}
+
+/// The output directory of `package` and `generate`, created when missing.
+fn ensure_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::msg(format!("cannot create {}: {e}", dir.display())))
+}

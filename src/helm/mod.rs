@@ -1,0 +1,41 @@
+//! Running helm: finding it, checking its version, its command lines for install, upgrade,
+//! template and push, and running it with our stdio. The commands that hand a chart to helm
+//! (`install`, `upgrade`, `template`, `push`) are thin layers over this; it is the only part of
+//! the program that talks to a cluster.
+//!
+//! What helm gives a plugin is respected: `$HELM_BIN` is the helm to run, and the namespace,
+//! kube context, kubeconfig and debug flags arrive as `HELM_*` variables (helm keeps `-n`,
+//! `--kube-context`, `--kubeconfig` and `--debug` for itself). Helm's output streams through and
+//! its exit code becomes ours.
+
+mod binary;
+mod command_line;
+mod process;
+
+use std::path::PathBuf;
+
+pub use binary::{locate, version};
+pub use command_line::{
+    Action, HelmEnv, Plan, check_release, deploy_args, push_args, template_args,
+};
+pub use process::run;
+
+use crate::archive;
+use crate::chart::Chart;
+use crate::diag::Error;
+
+/// Charts packaged into a temporary directory, which is removed when the returned guard drops.
+pub fn temp_archives(charts: &[Chart]) -> Result<(tempfile::TempDir, Vec<PathBuf>), Error> {
+    let dir = tempfile::Builder::new()
+        .prefix("helm-k8s-service-")
+        .tempdir()
+        .map_err(|e| Error::msg(format!("cannot create a temporary directory: {e}")))?;
+    let mtime = archive::source_date_epoch()?;
+    let mut paths = Vec::new();
+    for chart in charts {
+        let path = dir.path().join(archive::file_name(chart));
+        crate::fsutil::write_atomic(&path, &archive::tgz(chart, mtime)?)?;
+        paths.push(path);
+    }
+    Ok((dir, paths))
+}

@@ -1,0 +1,85 @@
+//! Running helm as a child process: our stdio, its exit code, signals left to it.
+
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::process::Command;
+
+use crate::diag::Error;
+
+/// Run helm with our stdio and return its exit code. While it runs, Ctrl-C and SIGTERM go to
+/// helm (same process group) and do not kill us, so the temporary chart is always removed.
+pub fn run(helm: &Path, args: &[OsString]) -> Result<i32, Error> {
+    if std::env::var_os("HELM_DEBUG").is_some_and(|v| v == "true" || v == "1") {
+        let line: Vec<String> = args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        eprintln!(
+            "helm k8s-service: running {} {}",
+            helm.display(),
+            line.join(" ")
+        );
+    }
+    let _guard = SignalGuard::install();
+    let status = Command::new(helm)
+        .args(
+            args.iter()
+                .map(OsString::as_os_str)
+                .collect::<Vec<&OsStr>>(),
+        )
+        .status()
+        .map_err(|e| Error::msg(format!("cannot run {}: {e}", helm.display())))?;
+    Ok(exit_code(status))
+}
+
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    if let Some(code) = status.code() {
+        return code;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return 128 + sig;
+        }
+    }
+    1
+}
+
+/// Keeps SIGINT, SIGTERM and SIGHUP from terminating us while helm runs. The handlers only set
+/// a flag; an exec'd child gets the default dispositions back, so helm itself still stops.
+struct SignalGuard {
+    #[cfg(unix)]
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl SignalGuard {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use std::sync::Arc;
+            use std::sync::atomic::AtomicBool;
+            let flag = Arc::new(AtomicBool::new(false));
+            let ids = [
+                signal_hook::consts::SIGINT,
+                signal_hook::consts::SIGTERM,
+                signal_hook::consts::SIGHUP,
+            ]
+            .iter()
+            .filter_map(|s| signal_hook::flag::register(*s, Arc::clone(&flag)).ok())
+            .collect();
+            SignalGuard { ids }
+        }
+        #[cfg(not(unix))]
+        SignalGuard {}
+    }
+}
+
+impl Drop for SignalGuard {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Spec files in, built charts out: read, validate and build, for every command that makes a
+//! chart. Its inputs are its own types ([`SpecInput`], [`ChartMeta`]), not the command-line
+//! arguments, so it depends on no command; the commands convert their arguments into them.
+
+mod messages;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+pub use messages::{Message, MessageKind, Messages};
+
+use crate::chart::{self, Chart, ChartOptions};
+use crate::diag::{Diagnostic, Error};
+use crate::model::{self, Overrides};
+use crate::spec::{self, LoadOptions, source::SpecSource};
+
+/// One spec to build, and what the command line says about it.
+#[derive(Clone, Debug, Default)]
+pub struct SpecInput {
+    /// The spec file; its name is also what the charts record as their source.
+    pub path: PathBuf,
+    /// Only the k8s-service module with this name (Opta service files).
+    pub module: Option<String>,
+    /// Values for Opta placeholders (`{vars.KEY}`, `{env}`...).
+    pub vars: Vec<(String, String)>,
+    /// Image tag, overriding the spec's `tag`.
+    pub tag: Option<String>,
+    /// Image digest, overriding the spec's `digest`.
+    pub digest: Option<String>,
+}
+
+/// Chart.yaml's `version` and `appVersion` when given; `None` keeps the chart's defaults.
+#[derive(Clone, Debug, Default)]
+pub struct ChartMeta {
+    pub version: Option<String>,
+    pub app_version: Option<String>,
+}
+
+/// Read, validate and build the charts of a spec.
+pub fn build_charts(spec: &SpecInput, meta: &ChartMeta) -> Result<(Vec<Chart>, Messages), Error> {
+    build_charts_from(SpecSource::read(&spec.path)?, spec, meta)
+}
+
+/// [`build_charts`] for a spec already read (`spec.path` only names it in messages).
+pub fn build_charts_from(
+    source: SpecSource,
+    spec: &SpecInput,
+    meta: &ChartMeta,
+) -> Result<(Vec<Chart>, Messages), Error> {
+    let spec_file = spec
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (services, notes) = spec::load(
+        source,
+        &LoadOptions {
+            module: spec.module.clone(),
+            vars: spec.vars.clone(),
+        },
+    )?;
+    let mut messages = Messages::default();
+    messages.add(MessageKind::Note, None, notes);
+    let overrides = Overrides {
+        tag: spec.tag.clone(),
+        digest: spec.digest.clone(),
+    };
+    let opts = ChartOptions {
+        version: meta.version.clone(),
+        app_version: meta.app_version.clone(),
+        spec_file,
+    };
+    if let Some(v) = &opts.version {
+        chart::check_version(v)?;
+    }
+    // Validate every service before building any chart, so errors are reported together.
+    let mut built = Vec::new();
+    let mut errors = Vec::new();
+    let mut names = BTreeSet::new();
+    for loaded in &services {
+        match model::build(loaded, &overrides) {
+            Ok((service, warnings)) => {
+                if !names.insert(service.name.clone()) {
+                    errors.push(loaded.source.diag(
+                        &loaded.base.key("name"),
+                        format!("a second module makes the chart `{}`; module names must differ (ignoring case)", service.name),
+                    ));
+                    continue;
+                }
+                let chart = (services.len() > 1).then_some(service.name.as_str());
+                messages.add(MessageKind::Warning, chart, warnings);
+                built.push(service);
+            }
+            Err(Error::Spec(d)) => errors.extend(d),
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Spec(errors));
+    }
+    let charts = built
+        .iter()
+        .map(|s| chart::build(s, &opts))
+        .collect::<Result<_, _>>()?;
+    Ok((charts, messages))
+}
+
+/// The spec files named on the command line, a directory standing for its `*.yaml`/`*.yml`.
+fn expand_specs(first: &Path, more: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for p in std::iter::once(first).chain(more.iter().map(PathBuf::as_path)) {
+        out.extend(expand_spec(p)?);
+    }
+    Ok(out)
+}
+
+/// One spec argument: a file, or a directory standing for its `*.yaml`/`*.yml` (sorted).
+pub fn expand_spec(p: &Path) -> Result<Vec<PathBuf>, Error> {
+    if !p.is_dir() {
+        return Ok(vec![p.to_path_buf()]);
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+        .map_err(|e| Error::msg(format!("cannot read {}: {e}", p.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|f| {
+            f.is_file() && matches!(f.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+        })
+        .collect();
+    if found.is_empty() {
+        return Err(Error::msg(format!(
+            "{} holds no *.yaml or *.yml spec",
+            p.display()
+        )));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Build the charts of many specs (`first`, then `more`, each with `first`'s settings), in
+/// parallel; every spec is validated before anything is written, and the problems of all of
+/// them are reported together. Each chart is turned into what the command writes (`finish`: an
+/// archive, say) in the worker that built it, so a large batch holds only those results, not
+/// every chart's files at once.
+pub fn build_many<T: Send>(
+    first: &SpecInput,
+    more: &[PathBuf],
+    meta: &ChartMeta,
+    finish: impl Fn(Chart) -> Result<T, Error> + Sync,
+) -> Result<(Vec<(String, T)>, Messages), Error> {
+    let specs = expand_specs(&first.path, more)?;
+    let build_one = |path: &PathBuf| {
+        let (charts, messages) = build_charts(
+            &SpecInput {
+                path: path.clone(),
+                ..first.clone()
+            },
+            meta,
+        )?;
+        let finished = charts
+            .into_iter()
+            .map(|c| Ok((c.name.clone(), finish(c)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok((finished, messages))
+    };
+    if specs.len() == 1 {
+        return build_one(&specs[0]);
+    }
+    let results: Vec<Result<_, Error>> = crate::parallel::map(&specs, build_one);
+    let (mut built, mut messages, mut diags) = (Vec::new(), Messages::default(), Vec::new());
+    for (path, result) in specs.iter().zip(results) {
+        match result {
+            Ok((c, m)) => {
+                built.extend(c);
+                messages.0.extend(m.0);
+            }
+            Err(Error::Spec(d)) => diags.extend(d),
+            Err(Error::Message(m)) => diags.push(Diagnostic::new(&path.display().to_string(), m)),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(Error::Spec(diags));
+    }
+    let mut names = BTreeSet::new();
+    for (name, _) in &built {
+        if !names.insert(name.as_str()) {
+            return Err(Error::msg(format!(
+                "two specs make the chart `{name}`; chart names must differ"
+            )));
+        }
+    }
+    Ok((built, messages))
+}
