@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Entry, Index};
+use super::index_file::{Entry, Index};
 use crate::repo::chart_archive::Maintainer;
 
 /// The index in `text`, if it is laid out the way our emitter writes indexes.

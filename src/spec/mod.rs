@@ -5,6 +5,7 @@
 pub mod interpolate;
 pub mod raw;
 pub mod raw_config;
+pub mod scalars;
 pub mod source;
 pub mod source_map;
 

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::raw::{Lenient, RawResources};
+use super::scalars::{Lenient, RawResources};
 
 /// `env_refs`: environment variables read from one key of an existing Secret or ConfigMap.
 /// A mapping `NAME: {secret|config_map, key, optional}` (order kept, like `env_vars`), or a list
