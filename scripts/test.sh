@@ -35,6 +35,8 @@ fi
 cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 cargo clippy --locked --all-targets -- -D warnings
+# The layout rules: no import cycle among src/ files, none over 600 lines.
+python3 scripts/check-layout.py
 
 if [ "$quick" -eq 1 ]; then
   cargo test --locked --lib --bins \
