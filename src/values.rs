@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::model::workload::{Spread, Workload as PodSettings};
+use crate::model::placement::Spread;
+use crate::model::workload::Workload as PodSettings;
 use crate::model::{AppProtocol, PortKind, Service};
 
 #[derive(Debug, Serialize)]
@@ -393,7 +394,7 @@ fn hpa_behavior(w: &PodSettings) -> Value {
 /// A disabled probe (no startup probe): the timing is the chart's default should
 /// `--set startupProbe.enabled=true` turn it on.
 fn no_probe() -> ProbeValues {
-    let t = crate::model::workload::STARTUP_TIMING;
+    let t = crate::model::probes::STARTUP_TIMING;
     ProbeValues {
         enabled: false,
         path: String::new(),
@@ -712,14 +713,14 @@ pub struct ExtraPortValues {
     pub container_port: u32,
 }
 
-fn source_names(s: &crate::model::config::Source) -> (String, String) {
+fn source_names(s: &crate::model::env::Source) -> (String, String) {
     match s {
-        crate::model::config::Source::Secret(n) => (n.clone(), String::new()),
-        crate::model::config::Source::ConfigMap(n) => (String::new(), n.clone()),
+        crate::model::env::Source::Secret(n) => (n.clone(), String::new()),
+        crate::model::env::Source::ConfigMap(n) => (String::new(), n.clone()),
     }
 }
 
-fn env_ref(r: &crate::model::config::EnvRef) -> EnvRefValues {
+fn env_ref(r: &crate::model::env::EnvRef) -> EnvRefValues {
     let (secret, config_map) = source_names(&r.source);
     EnvRefValues {
         name: r.name.clone(),
@@ -730,7 +731,7 @@ fn env_ref(r: &crate::model::config::EnvRef) -> EnvRefValues {
     }
 }
 
-fn env_from(r: &crate::model::config::EnvFrom) -> EnvFromValues {
+fn env_from(r: &crate::model::env::EnvFrom) -> EnvFromValues {
     let (secret, config_map) = source_names(&r.source);
     EnvFromValues {
         secret,
@@ -741,7 +742,7 @@ fn env_from(r: &crate::model::config::EnvFrom) -> EnvFromValues {
 }
 
 fn extra_container(
-    c: &crate::model::config::ExtraContainer,
+    c: &crate::model::extra_containers::ExtraContainer,
     sidecar: bool,
 ) -> ExtraContainerValues {
     ExtraContainerValues {
