@@ -2,6 +2,7 @@
 //! (an annotation on the chart's ServiceAccount, plus a pod label for AKS), and image pull
 //! Secrets. The pods keep `automountServiceAccountToken: false`: the identity webhooks inject
 //! their own projected token (EKS, AKS) and GKE's metadata server needs none.
+//!
 //! Opta's fields that only its cloud provisioning can honour (`links`, `additional_iam_policies`,
 //! `additional_iam_roles`) are ignored here, with a warning saying what to do instead.
 

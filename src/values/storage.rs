@@ -29,7 +29,8 @@ pub struct VolumeValues {
     pub storage_class_name: String,
 }
 
-/// `/tmp` is always a writable emptyDir, since the root filesystem is read-only.
+/// `/tmp`: a writable emptyDir in every container, since the root filesystem is read-only by
+/// default.
 pub(super) fn tmp_dir() -> TmpDir {
     TmpDir {
         enabled: true,
