@@ -1,12 +1,13 @@
-//! Configuration beyond Opta: environment variables from existing Secrets and ConfigMaps (one
-//! key, or every key), config files mounted from a generated ConfigMap, init containers and
-//! native sidecars. Every rule is checked here, with the field that breaks it.
+//! Configuration beyond Opta, gathered in `Config`: environment variables from existing Secrets
+//! and ConfigMaps (read in env.rs), config files mounted from a generated ConfigMap (here), and
+//! init containers and native sidecars (extra_containers.rs). Every rule is checked with the
+//! field that breaks it.
 
-use std::collections::BTreeSet;
-
-use super::{Builder, Resources, Volume, rules};
-use crate::diag::{FieldPath, printable};
-use crate::spec::raw::{RawResources, RawService};
+use super::env::{EnvFrom, EnvRef};
+use super::extra_containers::ExtraContainer;
+use super::{Builder, Resources, Volume};
+use crate::diag::printable;
+use crate::spec::raw::RawService;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
@@ -19,28 +20,6 @@ pub struct Config {
     pub sidecars: Vec<ExtraContainer>,
 }
 
-/// An existing object the pods read.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Source {
-    Secret(String),
-    ConfigMap(String),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct EnvRef {
-    pub name: String,
-    pub source: Source,
-    pub key: String,
-    pub optional: bool,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct EnvFrom {
-    pub source: Source,
-    pub prefix: String,
-    pub optional: bool,
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigFile {
     /// Absolute path of the file in every container.
@@ -50,27 +29,12 @@ pub struct ConfigFile {
     pub content: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExtraContainer {
-    pub name: String,
-    /// A full reference (`repo[:tag][@digest]`); `None` runs the service's image.
-    pub image: Option<String>,
-    pub command: Vec<String>,
-    pub args: Vec<String>,
-    /// `None`: the service's requests and limits.
-    pub resources: Option<(Resources, Resources)>,
-    /// Sidecars only: (name, container port).
-    pub ports: Vec<(String, u32)>,
-}
-
 /// Kubernetes caps a ConfigMap's keys and values at 1 MiB in total.
 pub const CONFIG_MAP_MAX_BYTES: usize = 1024 * 1024;
 /// Above this, the release Helm stores (chart + manifest, each holding the files) gets large.
 const HELM_RELEASE_COMFORT_BYTES: usize = 256 * 1024;
 /// Mount points the runtime owns; a file there breaks the container or is refused.
 const SYSTEM_DIRS: &[&str] = &["/proc", "/sys", "/dev"];
-/// The name of the service's own container.
-pub const MAIN_CONTAINER: &str = "app";
 
 /// What the rest of the spec already claims, for collision checks.
 pub(super) struct Taken<'a> {
@@ -104,18 +68,6 @@ pub fn config_map_key(k: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Split `repo[:tag][@digest]`.
-fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
-    };
-    match rest.rfind(':') {
-        Some(i) if !rest[i..].contains('/') => (&rest[..i], Some(&rest[i + 1..]), digest),
-        _ => (rest, None, digest),
-    }
-}
-
 impl Builder<'_> {
     pub(super) fn config(&mut self, raw: &RawService, taken: &Taken) -> Config {
         let env_refs = self.env_refs(raw, &taken.env_names);
@@ -134,119 +86,6 @@ impl Builder<'_> {
             init_containers,
             sidecars,
         }
-    }
-
-    /// `secret: NAME` or `config_map: NAME`, exactly one, a valid object name.
-    fn source(
-        &mut self,
-        path: &FieldPath,
-        secret: &Option<String>,
-        config_map: &Option<String>,
-    ) -> Option<Source> {
-        let (field, source) = match (secret, config_map) {
-            (Some(s), None) => ("secret", Source::Secret(s.clone())),
-            (None, Some(c)) => ("config_map", Source::ConfigMap(c.clone())),
-            (given, _) => {
-                let (at, msg) = if given.is_some() {
-                    (
-                        path.key("config_map"),
-                        "give `secret` or `config_map`, not both",
-                    )
-                } else {
-                    (
-                        path.clone(),
-                        "missing `secret` or `config_map` (the object to read)",
-                    )
-                };
-                self.fail_help(
-                    &at,
-                    msg,
-                    "e.g. `secret: db-credentials` (an existing Secret in the release namespace)",
-                );
-                return None;
-            }
-        };
-        let (Source::Secret(name) | Source::ConfigMap(name)) = &source;
-        if let Err(e) = rules::dns_subdomain(name) {
-            self.fail(
-                &path.key(field),
-                format!("`{}` is not a valid object name: {e}", printable(name)),
-            );
-        }
-        Some(source)
-    }
-
-    fn env_refs(&mut self, raw: &RawService, taken: &[&str]) -> Vec<EnvRef> {
-        let mut seen: BTreeSet<String> = taken.iter().map(|s| s.to_string()).collect();
-        let mut out = Vec::new();
-        for (i, r) in raw.env_refs.iter().flat_map(|e| &e.0).enumerate() {
-            let path = self.path("env_refs").index(i);
-            let Some(name) = r.name.clone() else {
-                self.fail(&path, "missing field `name` (the environment variable)");
-                continue;
-            };
-            if let Err(e) = rules::env_name(&name) {
-                self.fail(&path, format!("env var name `{}` {e}", printable(&name)));
-            } else if !seen.insert(name.clone()) {
-                self.fail(
-                    &path,
-                    format!("`{name}` is already an env var, a secret or an env_refs entry"),
-                );
-            }
-            let source = self.source(&path, &r.secret, &r.config_map);
-            let key = r.key.clone().unwrap_or_else(|| name.clone());
-            if let Err(e) = config_map_key(&key) {
-                let at = if r.key.is_some() {
-                    path.key("key")
-                } else {
-                    path.clone()
-                };
-                self.fail_help(
-                    &at,
-                    format!("key `{}` {e}", printable(&key)),
-                    "the key defaults to the variable's name; give `key:` for another one",
-                );
-            }
-            let optional = self.flag(&path.key("optional"), &r.optional, false);
-            if let Some(source) = source {
-                out.push(EnvRef {
-                    name,
-                    source,
-                    key,
-                    optional,
-                });
-            }
-        }
-        out
-    }
-
-    fn env_from(&mut self, raw: &RawService) -> Vec<EnvFrom> {
-        let mut out: Vec<EnvFrom> = Vec::new();
-        for (i, r) in raw.env_from.iter().flatten().enumerate() {
-            let path = self.path("env_from").index(i);
-            let source = self.source(&path, &r.secret, &r.config_map);
-            let prefix = r.prefix.clone().unwrap_or_default();
-            if r.prefix.is_some()
-                && let Err(e) = rules::env_name(&prefix)
-            {
-                self.fail(
-                    &path.key("prefix"),
-                    format!("prefix `{}` {e}", printable(&prefix)),
-                );
-            }
-            let optional = self.flag(&path.key("optional"), &r.optional, false);
-            let Some(source) = source else { continue };
-            if out.iter().any(|o| o.source == source && o.prefix == prefix) {
-                self.fail(&path, "this object is listed twice");
-                continue;
-            }
-            out.push(EnvFrom {
-                source,
-                prefix,
-                optional,
-            });
-        }
-        out
     }
 
     fn config_files(&mut self, raw: &RawService, taken: &Taken) -> Vec<ConfigFile> {
@@ -329,252 +168,15 @@ impl Builder<'_> {
         out.sort_by(|a, b| a.path.cmp(&b.path));
         out
     }
-
-    fn extra_containers(
-        &mut self,
-        raw: &RawService,
-        taken: &Taken,
-    ) -> (Vec<ExtraContainer>, Vec<ExtraContainer>) {
-        let mut names: Vec<String> = vec![MAIN_CONTAINER.to_string()];
-        // Every container of a pod shares its network: ports must differ across all of them.
-        let mut port_names: Vec<String> = taken.ports.iter().map(|p| p.name.clone()).collect();
-        let mut port_numbers: Vec<u32> = taken.ports.iter().map(|p| p.container_port).collect();
-        let mut sidecars = Vec::new();
-        for (i, s) in raw.sidecars.iter().flatten().enumerate() {
-            let path = self.path("sidecars").index(i);
-            let mut c = self.extra_container(
-                &path,
-                (&s.name, &s.image, &s.commands, &s.args),
-                (s.resource_request.as_ref(), s.resource_limits.as_ref()),
-                &mut names,
-                taken.requests,
-            );
-            for (j, p) in s.ports.iter().flatten().enumerate() {
-                let ppath = path.key("ports").index(j);
-                let name = p.name.clone().unwrap_or_default();
-                if p.name.is_none() {
-                    self.fail(&ppath, "missing field `name` (the port's name)");
-                } else if let Err(e) = rules::port_name(&name) {
-                    self.fail(
-                        &ppath.key("name"),
-                        format!("port name `{}` {e}", printable(&name)),
-                    );
-                } else if port_names.contains(&name) {
-                    self.fail(
-                        &ppath.key("name"),
-                        format!("another container of the pod already has a port named `{name}`"),
-                    );
-                }
-                if p.port.is_none() {
-                    self.fail(&ppath, "missing field `port` (the container port number)");
-                }
-                let number = self.num(&ppath.key("port"), &p.port, 1, (1, 65535));
-                if p.port.is_some() && port_numbers.contains(&number) {
-                    self.fail(
-                        &ppath.key("port"),
-                        format!("port {number} is already used by another container of the pod (they share one network)"),
-                    );
-                }
-                port_names.push(name.clone());
-                port_numbers.push(number);
-                c.ports.push((name, number));
-            }
-            sidecars.push(c);
-        }
-        let mut init = Vec::new();
-        for (i, s) in raw.init_containers.iter().flatten().enumerate() {
-            let path = self.path("init_containers").index(i);
-            init.push(self.extra_container(
-                &path,
-                (&s.name, &s.image, &s.commands, &s.args),
-                (s.resource_request.as_ref(), s.resource_limits.as_ref()),
-                &mut names,
-                taken.requests,
-            ));
-        }
-        (init, sidecars)
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn extra_container(
-        &mut self,
-        path: &FieldPath,
-        (name, image, commands, args): (
-            &Option<String>,
-            &Option<String>,
-            &Option<Vec<String>>,
-            &Option<Vec<String>>,
-        ),
-        (request, limits): (Option<&RawResources>, Option<&RawResources>),
-        names: &mut Vec<String>,
-        service_requests: &Resources,
-    ) -> ExtraContainer {
-        let name = name.clone().unwrap_or_default();
-        if name.is_empty() {
-            self.fail_help(
-                path,
-                "missing field `name`",
-                "e.g. `name: migrate`: a DNS label, unique among the pod's containers",
-            );
-        } else if let Err(e) = rules::dns_label(&name, 63) {
-            self.fail(
-                &path.key("name"),
-                format!("container name `{}` {e}", printable(&name)),
-            );
-        } else if names.contains(&name) {
-            let why = if name == MAIN_CONTAINER {
-                "is the service's own container".to_string()
-            } else {
-                "is used by another init container or sidecar".to_string()
-            };
-            self.fail(&path.key("name"), format!("the name `{name}` {why}"));
-        }
-        names.push(name.clone());
-        let image = image
-            .as_deref()
-            .map(|i| self.extra_image(&path.key("image"), i));
-        let command = commands.clone().unwrap_or_default();
-        if command.first().is_some_and(|c| c.trim().is_empty()) {
-            self.fail(
-                &path.key("commands").index(0),
-                "the command must start with a program",
-            );
-        } else if command.is_empty() && image.is_none() {
-            self.fail_help(
-                path,
-                "without `image` this container runs the service's image, so it needs `commands`",
-                "give `commands` (e.g. [\"/app/migrate\"]), or an `image` of its own",
-            );
-        }
-        let resources = (request.is_some() || limits.is_some())
-            .then(|| self.extra_resources(path, request, limits, service_requests));
-        ExtraContainer {
-            name,
-            image: image.flatten(),
-            command,
-            args: args.clone().unwrap_or_default(),
-            resources,
-            ports: Vec::new(),
-        }
-    }
-
-    /// A full image reference of its own; `None` if it is invalid (reported).
-    fn extra_image(&mut self, path: &FieldPath, image: &str) -> Option<String> {
-        let image = image.trim();
-        if image.eq_ignore_ascii_case("AUTO") {
-            self.fail_help(
-                path,
-                "`AUTO` is only for the service's image",
-                "leave `image` out to run the service's image",
-            );
-            return None;
-        }
-        let (repo, tag, digest) = split_image(image);
-        let problem = rules::image_repository(repo)
-            .err()
-            .or_else(|| {
-                tag.and_then(|t| rules::image_tag(t).err().map(|e| format!("tag `{t}` {e}")))
-            })
-            .or_else(|| {
-                digest.and_then(|d| rules::image_digest(d).err().map(|e| format!("digest {e}")))
-            });
-        if let Some(e) = problem {
-            self.fail(
-                path,
-                format!("`{}` is not a valid image: {e}", printable(image)),
-            );
-            return None;
-        }
-        if tag.is_none() && digest.is_none() {
-            self.warnings.push(format!(
-                "the image `{image}` has no tag or digest, so it runs whatever `latest` is at that moment"
-            ));
-        }
-        Some(image.to_string())
-    }
-
-    /// Requests default to the service's (each of cpu and memory); limits to twice the requests.
-    fn extra_resources(
-        &mut self,
-        path: &FieldPath,
-        request: Option<&RawResources>,
-        limits: Option<&RawResources>,
-        service: &Resources,
-    ) -> (Resources, Resources) {
-        let mut req = service.clone();
-        let req_path = path.key("resource_request");
-        let lim_path = path.key("resource_limits");
-        if let Some(r) = request {
-            if let Some(q) = &r.cpu {
-                match rules::cpu_millis(q) {
-                    Ok(v) => req.cpu_millis = v,
-                    Err(e) => self.fail(&req_path.key("cpu"), e),
-                }
-            }
-            if let Some(q) = &r.memory {
-                match rules::memory(q) {
-                    Ok(v) => req.memory = v,
-                    Err(e) => self.fail(&req_path.key("memory"), e),
-                }
-            }
-        }
-        let mut lim = Resources {
-            cpu_millis: req.cpu_millis.saturating_mul(2),
-            memory: (req.memory.0.saturating_mul(2), req.memory.1),
-        };
-        if let Some(l) = limits {
-            if let Some(q) = &l.cpu {
-                match rules::cpu_millis(q) {
-                    Ok(v) => lim.cpu_millis = v,
-                    Err(e) => self.fail(&lim_path.key("cpu"), e),
-                }
-            }
-            if let Some(q) = &l.memory {
-                match rules::memory(q) {
-                    Ok(v) => lim.memory = v,
-                    Err(e) => self.fail(&lim_path.key("memory"), e),
-                }
-            }
-        }
-        if lim.cpu_millis < req.cpu_millis {
-            self.fail(
-                &lim_path.key("cpu"),
-                format!(
-                    "the CPU limit ({}) is below the request ({})",
-                    lim.cpu(),
-                    req.cpu()
-                ),
-            );
-        }
-        if lim.memory_bytes() < req.memory_bytes() {
-            self.fail(
-                &lim_path.key("memory"),
-                format!(
-                    "the memory limit ({}) is below the request ({})",
-                    lim.memory(),
-                    req.memory()
-                ),
-            );
-        }
-        (req, lim)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::env::Source;
 
-    fn build(text: &str, vars: &[(&str, &str)]) -> Result<super::super::Service, String> {
-        let src = crate::spec::source::SpecSource::from_str("t.yaml", text).unwrap();
-        let opts = crate::spec::LoadOptions {
-            vars: vars
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
-        };
-        let (loaded, _) = crate::spec::load(src, &opts).map_err(|e| e.render())?;
-        super::super::build(&loaded[0], &Default::default())
+    fn build(text: &str, vars: &[(&str, &str)]) -> Result<crate::model::Service, String> {
+        crate::model::testing::load(text, vars)
             .map(|(s, _)| s)
             .map_err(|e| e.render())
     }
@@ -647,15 +249,20 @@ mod tests {
     }
 
     #[test]
-    fn images_split_into_parts() {
-        assert_eq!(split_image("a/b"), ("a/b", None, None));
-        assert_eq!(
-            split_image("localhost:5000/a:1.2@sha256:x"),
-            ("localhost:5000/a", Some("1.2"), Some("sha256:x"))
-        );
-        assert_eq!(
-            split_image("localhost:5000/a"),
-            ("localhost:5000/a", None, None)
-        );
+    fn config_files_may_not_land_on_other_mounts() {
+        let err = build(
+            &format!(
+                "{BASE}secrets: [K]\nsecrets_mount_path: /run/s\nconfig_files:\n  /run/s/x: a\n  /etc/a/b: b\n  /etc/a: c\n  /etc/x/y: d\n  /etc/x_y: e\n"
+            ),
+            &[],
+        )
+        .unwrap_err();
+        for want in [
+            "cannot mount a config file at `/run/s/x`: `/run/s` is secrets_mount_path",
+            "cannot mount a config file at `/etc/a/b`: `/etc/a` is another config file",
+            "cannot mount a config file at `/etc/x_y`: `/etc/x/y` has the same ConfigMap key `etc_x_y`",
+        ] {
+            assert!(err.contains(want), "{want}\n{err}");
+        }
     }
 }

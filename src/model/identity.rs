@@ -2,6 +2,9 @@
 //! (an annotation on the chart's ServiceAccount, plus a pod label for AKS), and image pull
 //! Secrets. The pods keep `automountServiceAccountToken: false`: the identity webhooks inject
 //! their own projected token (EKS, AKS) and GKE's metadata server needs none.
+//!
+//! Opta's fields that only its cloud provisioning can honour (`links`, `additional_iam_policies`,
+//! `additional_iam_roles`) are ignored here, with a warning saying what to do instead.
 
 use std::collections::BTreeMap;
 
@@ -200,6 +203,20 @@ impl Builder<'_> {
             image_pull_secrets,
         }
     }
+
+    /// Warns about each field of `crate::spec::raw::CLOUD_ONLY_FIELDS` the spec gives.
+    pub(super) fn cloud_only(&mut self, raw: &RawService) {
+        let given = [
+            raw.links.is_some(),
+            raw.additional_iam_policies.is_some(),
+            raw.additional_iam_roles.is_some(),
+        ];
+        for ((field, instead), present) in crate::spec::raw::CLOUD_ONLY_FIELDS.iter().zip(given) {
+            if present {
+                self.warnings.push(format!("`{field}` needs Opta's cloud provisioning and is ignored by the chart: {instead}"));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -263,5 +280,58 @@ mod tests {
         ] {
             assert!(guid(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn workload_identity_annotates_the_service_account() {
+        let (s, _) = crate::model::testing::model(
+            "iam_role_arn: \" arn:aws:iam::123456789012:role/payments \"\nazure_client_id: 6b8e2a4c-1f3d-4e5a-9b7c-0d1e2f3a4b5c\nimage_pull_secrets: [regcred]\n",
+        );
+        let id = &s.identity;
+        assert_eq!(
+            id.service_account_annotations().keys().collect::<Vec<_>>(),
+            [AZURE_CLIENT_ANNOTATION, AWS_ROLE_ANNOTATION]
+        );
+        assert_eq!(
+            id.aws_role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/payments")
+        );
+        assert_eq!(
+            id.pod_labels().get(AZURE_USE_LABEL).map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(id.image_pull_secrets, ["regcred"]);
+        assert_eq!(
+            crate::model::testing::problems(
+                "azure_client_id: 6b8e2a4c-1f3d-4e5a-9b7c-0d1e2f3a4b5c\npod_labels: {azure.workload.identity/use: \"false\"}\nimage_pull_secrets: [a, a]\n"
+            ),
+            [
+                (
+                    "pod_labels[\"azure.workload.identity/use\"]".to_string(),
+                    "`azure.workload.identity/use: false` contradicts azure_client_id".to_string()
+                ),
+                (
+                    "image_pull_secrets[1]".to_string(),
+                    "`a` is listed twice".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn cloud_only_fields_are_ignored_with_a_warning() {
+        let (_, warnings) =
+            crate::model::testing::model("links: [db]\nadditional_iam_roles: [r]\n");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with(
+                "`links` needs Opta's cloud provisioning and is ignored by the chart: "
+            ),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].starts_with("`additional_iam_roles` needs Opta's cloud provisioning"),
+            "{warnings:?}"
+        );
     }
 }

@@ -239,7 +239,8 @@ impl Builder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::cert_secret_name;
+    use super::*;
+    use crate::model::testing::{model, problems};
 
     #[test]
     fn certificate_secrets_are_named_per_host_and_fit_a_label() {
@@ -257,5 +258,49 @@ mod tests {
         assert_ne!(s, cert_secret_name("payments", &format!("x{long}")));
         assert_eq!(s, cert_secret_name("payments", long));
         assert!(crate::model::rules::dns_subdomain(&s).is_ok(), "{s}");
+    }
+
+    #[test]
+    fn tls_names_a_secret_per_host() {
+        let (s, _) = model(
+            "port: {http: 8080}\npublic_uri: api.example.com\ntls: {cluster_issuer: letsencrypt}\n",
+        );
+        let tls = s.traffic.tls.unwrap();
+        assert_eq!(tls.source, CertSource::ClusterIssuer("letsencrypt".into()));
+        assert_eq!(
+            tls.secrets.get("api.example.com").map(String::as_str),
+            Some("svc-api-example-com-tls")
+        );
+        assert_eq!(
+            problems("port: {http: 8080}\npublic_uri: /x\ntls: {secret_name: s}\n"),
+            [(
+                "tls".to_string(),
+                "public_uri `/x` has no host, so it cannot be served over TLS (a certificate names hosts)".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_gateway_refuses_what_an_httproute_cannot_say() {
+        let (s, _) = model(
+            "port: {http: 8080}\npublic_uri: a.example.com\ngateway: {name: public, namespace: gw}\n",
+        );
+        assert_eq!(
+            s.traffic.gateway,
+            Some(Gateway {
+                name: "public".into(),
+                namespace: Some("gw".into()),
+                section_name: None,
+            })
+        );
+        assert_eq!(
+            problems(
+                "port: {http: 8080}\npublic_uri: a.example.com\ngateway: {name: public}\nsticky_session: true\n"
+            ),
+            [(
+                "sticky_session".to_string(),
+                "`sticky_session` cannot be used with `gateway`".to_string()
+            )]
+        );
     }
 }

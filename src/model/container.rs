@@ -1,0 +1,314 @@
+//! The service's own container: its image (from `image`, `tag` and `digest`, or the `--tag` and
+//! `--digest` flags, which win), its `commands` and `args`, and its CPU and memory requests and
+//! limits.
+
+use super::{Builder, Overrides, rules};
+use crate::diag::{Diagnostic, printable};
+use crate::spec::raw::RawService;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Image {
+    /// `None` for Opta's `AUTO`: the repository is given at install time.
+    pub repository: Option<String>,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resources {
+    pub cpu_millis: u64,
+    pub memory: (u64, &'static str),
+}
+
+impl Resources {
+    pub fn cpu(&self) -> String {
+        format!("{}m", self.cpu_millis)
+    }
+    pub fn memory(&self) -> String {
+        format!("{}{}", self.memory.0, self.memory.1)
+    }
+    pub(super) fn memory_bytes(&self) -> u64 {
+        self.memory
+            .0
+            .saturating_mul(rules::unit_bytes(self.memory.1))
+    }
+}
+
+/// Where a value came from: a spec field or a command-line flag.
+#[derive(Clone, Copy)]
+enum Origin {
+    Field(&'static str),
+    Flag(&'static str),
+}
+
+impl Builder<'_> {
+    pub(super) fn image(&mut self, raw: &RawService, ov: &Overrides) -> Image {
+        let path = self.path("image");
+        let Some(image) = raw.image.as_deref() else {
+            self.fail_help(
+                &path,
+                "missing field `image`",
+                "set `image: REPOSITORY` (e.g. `ghcr.io/acme/api`), or `image: AUTO` to give it at install time",
+            );
+            return Image {
+                repository: None,
+                tag: None,
+                digest: None,
+            };
+        };
+        let image = image.trim();
+        // Where each part came from, so a bad one is blamed on the field or flag that gave it.
+        let (mut repository, mut tag, mut digest) = (None, None, None);
+        if !image.eq_ignore_ascii_case("AUTO") {
+            let (rest, d) = match image.split_once('@') {
+                Some((r, d)) => (r, Some((d.to_string(), Origin::Field("image")))),
+                None => (image, None),
+            };
+            let (repo, t) = match rest.rfind(':') {
+                Some(i) if !rest[i..].contains('/') => (
+                    &rest[..i],
+                    Some((rest[i + 1..].to_string(), Origin::Field("image"))),
+                ),
+                _ => (rest, None),
+            };
+            if let Err(e) = rules::image_repository(repo) {
+                self.fail(
+                    &path,
+                    format!("`{}` is not a valid image: {e}", printable(image)),
+                );
+            }
+            repository = Some(repo.to_string());
+            tag = t;
+            digest = d;
+        }
+        for (field, inline, given) in [
+            ("tag", &mut tag, &raw.tag),
+            ("digest", &mut digest, &raw.digest),
+        ] {
+            if let Some(g) = given {
+                if inline.is_some() {
+                    self.fail(
+                        &self.path(field),
+                        format!("the image already carries a {field}; give it in one place only"),
+                    );
+                }
+                *inline = Some((g.trim().to_string(), Origin::Field(field)));
+            }
+        }
+        if let Some(t) = &ov.tag {
+            tag = Some((t.clone(), Origin::Flag("--tag")));
+        }
+        if let Some(d) = &ov.digest {
+            digest = Some((d.clone(), Origin::Flag("--digest")));
+        }
+        for (what, part, check) in [
+            (
+                "tag",
+                &tag,
+                rules::image_tag as fn(&str) -> Result<(), String>,
+            ),
+            ("digest", &digest, rules::image_digest),
+        ] {
+            if let Some((value, origin)) = part
+                && let Err(e) = check(value)
+            {
+                let msg = format!("`{}` is not a valid image {what}: it {e}", printable(value));
+                match origin {
+                    Origin::Field(f) => self.fail(&self.path(f), msg),
+                    Origin::Flag(flag) => self.errors.push(Diagnostic::new(
+                        &self.loaded.source.display,
+                        format!("{flag}: {msg}"),
+                    )),
+                }
+            }
+        }
+        if repository.is_some() && tag.is_none() && digest.is_none() {
+            self.warnings.push("the image has no tag or digest, so every pod pulls whatever `latest` is at that moment; set `tag` or `digest`".into());
+        }
+        Image {
+            repository,
+            tag: tag.map(|t| t.0),
+            digest: digest.map(|d| d.0),
+        }
+    }
+
+    /// `commands` and `args` of the service's container.
+    pub(super) fn command(&mut self, raw: &RawService) -> (Vec<String>, Vec<String>) {
+        let command = raw.commands.clone().unwrap_or_default();
+        if command.first().is_some_and(|c| c.trim().is_empty()) {
+            self.fail(
+                &self.path("commands").index(0),
+                "the command must start with a program",
+            );
+        }
+        let args = raw.args.clone().unwrap_or_default();
+        (command, args)
+    }
+
+    pub(super) fn resources(&mut self, raw: &RawService) -> (Resources, Resources) {
+        let req_path = self.path("resource_request");
+        let lim_path = self.path("resource_limits");
+        let mut cpu = 100;
+        let mut mem = (128, "Mi");
+        if let Some(r) = &raw.resource_request {
+            match &r.cpu {
+                Some(q) => match rules::cpu_millis(q) {
+                    Ok(v) => cpu = v,
+                    Err(e) => self.fail(&req_path.key("cpu"), e),
+                },
+                None => self.fail(&req_path, "missing field `cpu` (millicores, e.g. 100)"),
+            }
+            match &r.memory {
+                Some(q) => match rules::memory(q) {
+                    Ok(v) => mem = v,
+                    Err(e) => self.fail(&req_path.key("memory"), e),
+                },
+                None => self.fail(&req_path, "missing field `memory` (megabytes, e.g. 128)"),
+            }
+        }
+        let requests = Resources {
+            cpu_millis: cpu,
+            memory: mem,
+        };
+        // Limits are twice the requests unless the spec says otherwise, for CPU and memory both.
+        let mut limits = Resources {
+            cpu_millis: cpu.saturating_mul(2),
+            memory: (mem.0.saturating_mul(2), mem.1),
+        };
+        if let Some(l) = &raw.resource_limits {
+            if let Some(q) = &l.cpu {
+                match rules::cpu_millis(q) {
+                    Ok(v) => limits.cpu_millis = v,
+                    Err(e) => self.fail(&lim_path.key("cpu"), e),
+                }
+            }
+            if let Some(q) = &l.memory {
+                match rules::memory(q) {
+                    Ok(v) => limits.memory = v,
+                    Err(e) => self.fail(&lim_path.key("memory"), e),
+                }
+            }
+        }
+        if limits.cpu_millis < requests.cpu_millis {
+            self.fail(
+                &lim_path.key("cpu"),
+                format!(
+                    "the CPU limit ({}) is below the request ({})",
+                    limits.cpu(),
+                    requests.cpu()
+                ),
+            );
+        }
+        if limits.memory_bytes() < requests.memory_bytes() {
+            self.fail(
+                &lim_path.key("memory"),
+                format!(
+                    "the memory limit ({}) is below the request ({})",
+                    limits.memory(),
+                    requests.memory()
+                ),
+            );
+        }
+        (requests, limits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::{model, problems};
+
+    #[test]
+    fn the_image_splits_into_repository_tag_and_digest() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let (s, w) = crate::model::testing::load(
+            &format!("name: s\nimage: localhost:5000/acme/api:1.2@{digest}\n"),
+            &[],
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            s.image,
+            Image {
+                repository: Some("localhost:5000/acme/api".into()),
+                tag: Some("1.2".into()),
+                digest: Some(digest),
+            }
+        );
+        let (s, _) = crate::model::testing::load("name: s\nimage: auto\n", &[]).unwrap();
+        assert_eq!(s.image.repository, None);
+    }
+
+    #[test]
+    fn a_tag_in_the_image_and_in_tag_is_refused() {
+        let got = crate::model::testing::load("name: s\nimage: r/i:1\ntag: \"2\"\n", &[])
+            .unwrap_err()
+            .render();
+        assert!(
+            got.contains("the image already carries a tag; give it in one place only"),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn a_bad_flag_is_blamed_on_the_flag() {
+        let src = crate::spec::source::SpecSource::from_str("t.yaml", crate::model::testing::BASE)
+            .unwrap();
+        let (loaded, _) = crate::spec::load(src, &Default::default()).unwrap();
+        let ov = Overrides {
+            tag: Some("bad tag".into()),
+            digest: None,
+        };
+        let Err(crate::diag::Error::Spec(d)) = crate::model::build(&loaded[0], &ov) else {
+            panic!("a bad --tag must be refused")
+        };
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, None);
+        assert!(
+            d[0].message
+                .starts_with("--tag: `bad tag` is not a valid image tag: it "),
+            "{}",
+            d[0].message
+        );
+    }
+
+    #[test]
+    fn an_empty_program_is_refused() {
+        assert_eq!(
+            problems("commands: [\" \", x]\n"),
+            [(
+                "commands[0]".to_string(),
+                "the command must start with a program".to_string()
+            )]
+        );
+        let (s, _) = model("commands: [/bin/app]\nargs: [--port, \"1\"]\n");
+        assert_eq!((s.command.len(), s.args.len()), (1, 2));
+    }
+
+    #[test]
+    fn limits_default_to_twice_the_requests_and_may_not_be_below_them() {
+        let (s, _) = model("resource_request: {cpu: 250, memory: 256}\n");
+        assert_eq!(
+            (s.requests.cpu(), s.requests.memory()),
+            ("250m".into(), "256Mi".into())
+        );
+        assert_eq!(
+            (s.limits.cpu(), s.limits.memory()),
+            ("500m".into(), "512Mi".into())
+        );
+        assert_eq!(
+            problems("resource_request: {cpu: 250, memory: 256}\nresource_limits: {cpu: 100}\n"),
+            [(
+                "resource_limits.cpu".to_string(),
+                "the CPU limit (100m) is below the request (250m)".to_string()
+            )]
+        );
+        assert_eq!(
+            problems("resource_request: {cpu: 100}\n"),
+            [(
+                "resource_request".to_string(),
+                "missing field `memory` (megabytes, e.g. 128)".to_string()
+            )]
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! The CronJobs, with the Job settings the spec does not give.
+
+use serde::Serialize;
+
+use crate::model::CronJob;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CronJobValues {
+    pub name: String,
+    pub schedule: String,
+    pub command: Vec<String>,
+    pub args: Vec<String>,
+    pub time_zone: String,
+    pub suspend: bool,
+    pub concurrency_policy: String,
+    pub starting_deadline_seconds: u32,
+    pub active_deadline_seconds: Option<u32>,
+    pub backoff_limit: u32,
+    pub successful_jobs_history_limit: u32,
+    pub failed_jobs_history_limit: u32,
+    pub ttl_seconds_after_finished: Option<u32>,
+}
+
+pub(super) fn cron_job(c: &CronJob) -> CronJobValues {
+    CronJobValues {
+        name: c.name.clone(),
+        schedule: c.schedule.clone(),
+        command: c.command.clone(),
+        args: c.args.clone(),
+        time_zone: c.time_zone.clone().unwrap_or_default(),
+        suspend: false,
+        concurrency_policy: c.concurrency_policy.clone(),
+        starting_deadline_seconds: 300,
+        active_deadline_seconds: None,
+        backoff_limit: 2,
+        successful_jobs_history_limit: 3,
+        failed_jobs_history_limit: 1,
+        ttl_seconds_after_finished: Some(86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::model;
+    use serde_json::json;
+
+    #[test]
+    fn a_cron_job_gets_the_chart_job_defaults() {
+        let (s, _) = model("cron_jobs:\n  - {name: r, schedule: \"@daily\", commands: [/bin/r]}\n");
+        assert_eq!(
+            serde_json::to_value(cron_job(&s.cron_jobs[0])).unwrap(),
+            json!({
+                "name": "r",
+                "schedule": "@daily",
+                "command": ["/bin/r"],
+                "args": [],
+                "timeZone": "",
+                "suspend": false,
+                "concurrencyPolicy": "Forbid",
+                "startingDeadlineSeconds": 300,
+                "activeDeadlineSeconds": null,
+                "backoffLimit": 2,
+                "successfulJobsHistoryLimit": 3,
+                "failedJobsHistoryLimit": 1,
+                "ttlSecondsAfterFinished": 86400,
+            })
+        );
+    }
+}

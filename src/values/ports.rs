@@ -1,0 +1,83 @@
+//! The container's ports and the Service that exposes them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{AppProtocol, PortKind, Service};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortValues {
+    pub name: String,
+    pub container_port: u32,
+    pub service_port: u32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub protocol: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceValues {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+pub(super) fn ports(s: &Service) -> Vec<PortValues> {
+    s.ports
+        .iter()
+        .map(|p| PortValues {
+            name: p.name.clone(),
+            container_port: p.container_port,
+            service_port: p.service_port,
+            kind: match p.kind {
+                PortKind::Http => "http".into(),
+                PortKind::Tcp => "tcp".into(),
+            },
+            protocol: protocol_name(p.protocol),
+        })
+        .collect()
+}
+
+pub(super) fn protocol_name(p: Option<AppProtocol>) -> String {
+    match p {
+        None => String::new(),
+        Some(AppProtocol::Grpc) => "grpc".into(),
+        Some(AppProtocol::Websocket) => "websocket".into(),
+    }
+}
+
+pub(super) fn service() -> ServiceValues {
+    ServiceValues {
+        kind: "ClusterIP".into(),
+        annotations: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::model;
+    use serde_json::json;
+
+    #[test]
+    fn ports_keep_their_kind_and_protocol() {
+        let (s, _) = model(
+            "ports:\n  - {name: api, type: http, protocol: grpc, port: 9090}\n  - {name: db, type: tcp, port: 5432, service_port: 15432}\n",
+        );
+        assert_eq!(
+            serde_json::to_value(ports(&s)).unwrap(),
+            json!([
+                {"name": "api", "containerPort": 9090, "servicePort": 80, "type": "http", "protocol": "grpc"},
+                {"name": "db", "containerPort": 5432, "servicePort": 15432, "type": "tcp", "protocol": ""},
+            ])
+        );
+        assert_eq!(protocol_name(Some(AppProtocol::Websocket)), "websocket");
+        assert_eq!(
+            serde_json::to_value(service()).unwrap(),
+            json!({"type": "ClusterIP", "annotations": {}})
+        );
+    }
+}

@@ -1,0 +1,82 @@
+//! Where the container may write: the `/tmp` scratch volume and the persistent volumes.
+
+use serde::Serialize;
+
+use crate::model::Service;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TmpDir {
+    pub enabled: bool,
+    pub mount_path: String,
+    pub size_limit: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Persistence {
+    pub storage_class_name: String,
+    pub access_mode: String,
+    pub volumes: Vec<VolumeValues>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeValues {
+    pub name: String,
+    pub mount_path: String,
+    pub size: String,
+    pub storage_class_name: String,
+}
+
+/// `/tmp`: a writable emptyDir in every container, since the root filesystem is read-only by
+/// default.
+pub(super) fn tmp_dir() -> TmpDir {
+    TmpDir {
+        enabled: true,
+        mount_path: "/tmp".into(),
+        size_limit: String::new(),
+    }
+}
+
+pub(super) fn persistence(s: &Service) -> Persistence {
+    Persistence {
+        storage_class_name: String::new(),
+        access_mode: "ReadWriteOnce".into(),
+        volumes: s
+            .volumes
+            .iter()
+            .map(|v| VolumeValues {
+                name: v.name.clone(),
+                mount_path: v.path.clone(),
+                size: format!("{}Gi", v.size_gb),
+                storage_class_name: v.storage_class.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::testing::model;
+    use serde_json::json;
+
+    #[test]
+    fn volumes_are_sized_in_gibibytes() {
+        let (s, _) =
+            model("persistent_storage:\n  - {path: /data, size: 5, storage_class: fast}\n");
+        assert_eq!(
+            serde_json::to_value(persistence(&s)).unwrap(),
+            json!({
+                "storageClassName": "",
+                "accessMode": "ReadWriteOnce",
+                "volumes": [{"name": "data-0", "mountPath": "/data", "size": "5Gi", "storageClassName": "fast"}],
+            })
+        );
+        assert_eq!(
+            serde_json::to_value(tmp_dir()).unwrap(),
+            json!({"enabled": true, "mountPath": "/tmp", "sizeLimit": ""})
+        );
+    }
+}
