@@ -2,7 +2,7 @@
 //! time by default, or `pod_disruption_budget`), and beyond Opta a graceful shutdown (the
 //! termination grace period and a preStop sleep).
 
-use super::Builder;
+use super::builder::Builder;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::{Lenient, LenientTarget, RawService};
 

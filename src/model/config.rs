@@ -3,9 +3,11 @@
 //! init containers and native sidecars (extra_containers.rs). Every rule is checked with the
 //! field that breaks it.
 
+use super::builder::Builder;
 use super::env::{EnvFrom, EnvRef};
 use super::extra_containers::ExtraContainer;
-use super::{Builder, Resources, Volume};
+use super::rules::config_map_key;
+use super::taken::Taken;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
 
@@ -36,36 +38,10 @@ const HELM_RELEASE_COMFORT_BYTES: usize = 256 * 1024;
 /// Mount points the runtime owns; a file there breaks the container or is refused.
 const SYSTEM_DIRS: &[&str] = &["/proc", "/sys", "/dev"];
 
-/// What the rest of the spec already claims, for collision checks.
-pub(super) struct Taken<'a> {
-    pub env_names: Vec<&'a str>,
-    pub secrets_mount_path: Option<&'a str>,
-    pub volumes: &'a [Volume],
-    pub ports: &'a [super::Port],
-    pub requests: &'a Resources,
-    pub max_replicas: u32,
-}
-
 /// `a` is `b` or lies inside it, or the other way round.
 fn nested(a: &str, b: &str) -> bool {
     let inside = |x: &str, dir: &str| x == dir || x.starts_with(&format!("{dir}/"));
     inside(a, b) || inside(b, a)
-}
-
-/// A ConfigMap or Secret key: letters, digits, `-`, `_`, `.`; not `.`, `..` or `..x`.
-pub fn config_map_key(k: &str) -> Result<(), String> {
-    if k.is_empty()
-        || k.len() > 253
-        || !k
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-    {
-        return Err("must be 1 to 253 letters, digits, '-', '_' or '.'".into());
-    }
-    if k == "." || k.starts_with("..") {
-        return Err("must not be `.` or start with `..`".into());
-    }
-    Ok(())
 }
 
 impl Builder<'_> {

@@ -2,9 +2,17 @@
 //! `--digest` flags, which win), its `commands` and `args`, and its CPU and memory requests and
 //! limits.
 
-use super::{Builder, Overrides, rules};
+use super::builder::Builder;
+use super::rules;
 use crate::diag::{Diagnostic, printable};
 use crate::spec::raw::RawService;
+
+/// Values given on the command line that win over the spec.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Image {

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use super::config::config_map_key;
-use super::{Builder, Volume, rules};
+use super::builder::Builder;
+use super::rules;
+use super::rules::config_map_key;
+use super::storage::Volume;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::RawService;
 

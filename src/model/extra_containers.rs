@@ -3,8 +3,10 @@
 //! service's, a command, resources (the service's unless given) and, for sidecars, ports that no
 //! other container of the pod uses.
 
-use super::config::Taken;
-use super::{Builder, Resources, rules};
+use super::builder::Builder;
+use super::container::Resources;
+use super::rules;
+use super::taken::Taken;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::{RawResources, RawService};
 

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Builder, rules};
+use super::builder::Builder;
+use super::rules;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
 

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{AppProtocol, Builder, Port, PortKind, rules};
+use super::builder::Builder;
+use super::ports::{AppProtocol, Port, PortKind};
+use super::rules;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::RawService;
 

@@ -1,7 +1,8 @@
 //! Opta's `cron_jobs`: commands run on a schedule in the service's image, as CronJobs, with a
 //! time zone and a concurrency policy (Opta's `Forbid` unless given).
 
-use super::{Builder, rules};
+use super::builder::Builder;
+use super::rules;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
 

@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Builder, rules};
+use super::builder::Builder;
+use super::rules;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::RawService;
 

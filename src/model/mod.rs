@@ -3,8 +3,9 @@
 //!
 //! Each concern has a file of its own: its part of the model, the `Builder` methods that read and
 //! check its spec fields, and its unit tests. This file holds the `Service` they make up, `build`,
-//! the `Builder` with its reporting helpers, and `Builder::service`, which reads the concerns in
-//! a fixed order: the order in which the problems of one spec are reported.
+//! and `Builder::service`, which reads the concerns in a fixed order: the order in which the
+//! problems of one spec are reported. The concerns import `builder` (the `Builder` and its
+//! reporting helpers) and each other's types, never this file, so the imports have no cycle.
 //!
 //! - `metadata`: the name, description, pod labels and annotations
 //! - `container`: the image, command and args, CPU and memory
@@ -23,9 +24,12 @@
 //! - `security`: the security context, the NetworkPolicy
 //! - `identity`: workload identity, image pull Secrets, Opta's cloud-only fields
 //! - `workload`: the pod settings beyond Opta, gathered from the concerns above
-//! - `rules`: the syntax of names, quantities, paths and schedules, shared by all
+//! - `rules`: the syntax of names, keys, quantities, paths and schedules, shared by all
+//! - `builder`: the `Builder` and its reporting helpers; `taken`: what the spec already claims,
+//!   for the configuration concerns' collision checks
 
 pub mod availability;
+mod builder;
 pub mod config;
 pub mod container;
 pub mod env;
@@ -41,17 +45,19 @@ pub mod rules;
 pub mod scaling;
 pub mod security;
 pub mod storage;
+mod taken;
 pub mod traffic;
 pub mod workload;
 
 use std::collections::BTreeMap;
 
-use crate::diag::{Diagnostic, Error, FieldPath, printable};
+use crate::diag::Error;
 use crate::spec::LoadedService;
-use crate::spec::raw::{Lenient, LenientTarget, RawService};
+use crate::spec::raw::RawService;
+use builder::Builder;
 
 pub use availability::{IntOrPercent, Pdb};
-pub use container::{Image, Resources};
+pub use container::{Image, Overrides, Resources};
 pub use ingress::{Ingress, Route};
 pub use jobs::CronJob;
 pub use placement::Toleration;
@@ -103,13 +109,6 @@ pub struct Service {
     pub config: config::Config,
 }
 
-/// Values given on the command line that win over the spec.
-#[derive(Clone, Debug, Default)]
-pub struct Overrides {
-    pub tag: Option<String>,
-    pub digest: Option<String>,
-}
-
 /// Build and validate; every problem found is reported, not only the first.
 pub fn build(
     loaded: &LoadedService,
@@ -133,77 +132,7 @@ pub fn build(
     }
 }
 
-struct Builder<'a> {
-    loaded: &'a LoadedService,
-    errors: Vec<Diagnostic>,
-    warnings: Vec<String>,
-}
-
 impl Builder<'_> {
-    fn path(&self, field: &str) -> FieldPath {
-        self.loaded.base.key(field)
-    }
-
-    fn err(&self, path: &FieldPath, msg: impl Into<String>) -> Diagnostic {
-        self.loaded.source.diag(path, msg)
-    }
-
-    fn fail(&mut self, path: &FieldPath, msg: impl Into<String>) {
-        let d = self.err(path, msg);
-        self.errors.push(d);
-    }
-
-    fn fail_help(&mut self, path: &FieldPath, msg: impl Into<String>, help: impl Into<String>) {
-        let d = self.err(path, msg).with_help(help);
-        self.errors.push(d);
-    }
-
-    fn check(&mut self, path: &FieldPath, result: Result<(), String>) -> bool {
-        match result {
-            Ok(()) => true,
-            Err(e) => {
-                self.fail(path, e);
-                false
-            }
-        }
-    }
-
-    /// Read a lenient number or flag, with a default and an inclusive range.
-    fn num<T>(&mut self, path: &FieldPath, v: &Option<Lenient<T>>, default: T, range: (T, T)) -> T
-    where
-        T: LenientTarget + Copy + PartialOrd + std::fmt::Display,
-    {
-        let value = match v {
-            None => return default,
-            Some(Lenient::Value(x)) => *x,
-            Some(Lenient::Text(t)) => match T::parse(t) {
-                Some(x) => x,
-                None => {
-                    self.fail(
-                        path,
-                        format!("expected {}, found `{}`", T::EXPECTING, printable(t)),
-                    );
-                    return default;
-                }
-            },
-        };
-        if value < range.0 || value > range.1 {
-            self.fail(
-                path,
-                format!(
-                    "must be between {} and {} (found {value})",
-                    range.0, range.1
-                ),
-            );
-            return default;
-        }
-        value
-    }
-
-    fn flag(&mut self, path: &FieldPath, v: &Option<Lenient<bool>>, default: bool) -> bool {
-        self.num(path, v, default, (false, true))
-    }
-
     /// Every concern in turn. The order of the calls is the order in which the problems of one
     /// spec are reported (`build` keeps it), so it changes only on purpose.
     fn service(&mut self, raw: &RawService, ov: &Overrides) -> Service {
@@ -243,7 +172,7 @@ impl Builder<'_> {
         let identity = self.identity(raw, &pod_labels);
         let config = self.config(
             raw,
-            &config::Taken {
+            &taken::Taken {
                 env_names: env
                     .iter()
                     .map(|(n, _)| n.as_str())

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Builder, rules};
+use super::builder::Builder;
+use super::rules;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
 use crate::spec::source::suggest;

@@ -1,7 +1,8 @@
 //! The ports the service listens on: Opta's one-entry `port` (with its quirks) or a `ports` list,
 //! and `probe_port`, the port the probes check (the first port unless named).
 
-use super::{Builder, rules};
+use super::builder::Builder;
+use super::rules;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
 use crate::spec::source::suggest;

@@ -2,7 +2,9 @@
 //! each from its own field or from the `healthcheck_*` fields they share. Beyond Opta: their
 //! timing, a startup probe, and native gRPC health checks of a grpc probe port.
 
-use super::{AppProtocol, Builder, Port, PortKind, rules};
+use super::builder::Builder;
+use super::ports::{AppProtocol, Port, PortKind};
+use super::rules;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::{RawService, RawTiming};
 

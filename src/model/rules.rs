@@ -439,6 +439,22 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str]) -> Result<(), Strin
     Ok(())
 }
 
+/// A ConfigMap or Secret key: letters, digits, `-`, `_`, `.`; not `.`, `..` or `..x`.
+pub fn config_map_key(k: &str) -> Result<(), String> {
+    if k.is_empty()
+        || k.len() > 253
+        || !k
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err("must be 1 to 253 letters, digits, '-', '_' or '.'".into());
+    }
+    if k == "." || k.starts_with("..") {
+        return Err("must not be `.` or start with `..`".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

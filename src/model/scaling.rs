@@ -2,7 +2,7 @@
 //! HorizontalPodAutoscaler's CPU and memory targets and, beyond Opta, how fast it may scale
 //! (`autoscaling_behavior`).
 
-use super::Builder;
+use super::builder::Builder;
 use crate::diag::FieldPath;
 use crate::spec::raw::{Lenient, RawService};
 

@@ -2,7 +2,8 @@
 //! a read-only root filesystem, no privilege escalation, capabilities dropped, unless `security`
 //! relaxes them) and the NetworkPolicy (`network_policy`: allowed sources and destinations).
 
-use super::{Builder, rules};
+use super::builder::Builder;
+use super::rules;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::RawService;
 

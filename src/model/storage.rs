@@ -1,7 +1,8 @@
 //! Opta's `persistent_storage`: volumes of the pods, each a PersistentVolumeClaim of its own size
 //! and storage class, mounted at its path. With volumes, the chart runs the pods as a StatefulSet.
 
-use super::{Builder, rules};
+use super::builder::Builder;
+use super::rules;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
 

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use super::{Builder, Ingress, rules};
+use super::builder::Builder;
+use super::ingress::Ingress;
+use super::rules;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
 

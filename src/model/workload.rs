@@ -8,9 +8,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::builder::Builder;
 use super::placement::Spread;
+use super::ports::Port;
+use super::probes::Probe;
 use super::scaling::ScaleRule;
-use super::{Builder, Port, Probe};
 use crate::spec::raw::RawService;
 
 #[derive(Clone, Debug, PartialEq)]
