@@ -875,16 +875,33 @@ fn check_probes(spec: &Value, w: &Value) -> Result<(), String> {
         .any(|p| Some(&p["name"]) == spec.get("probe_port") && p["type"] == "tcp");
     let grpc = spec["grpc_health_check"] == true
         || (spec.get("grpc_health_service").is_some() && spec["grpc_health_check"] != false);
+    let startup = [
+        "startup_probe_path",
+        "startup_probe_command",
+        "initial_startup_delay",
+    ]
+    .iter()
+    .any(|f| spec.get(*f).is_some())
+        || spec["probe_timing"].get("startup").is_some();
     for kind in ["liveness", "readiness"] {
         let probe = &c[format!("{kind}Probe")];
         check_probe_timing(spec, kind, probe)?;
-        let path = spec
-            .get(format!("{kind}_probe_path"))
-            .or(spec.get("healthcheck_path"));
+        // healthcheck_path is readiness's: liveness only checks that the port accepts
+        // connections (TCP), unless liveness_probe_path says otherwise.
+        let path = match kind {
+            "liveness" => spec.get("liveness_probe_path"),
+            _ => spec
+                .get("readiness_probe_path")
+                .or(spec.get("healthcheck_path")),
+        };
         let cmd = spec
             .get(format!("{kind}_probe_command"))
             .or(spec.get("healthcheck_command"));
-        let delay = int(&spec[format!("initial_{kind}_delay")], 30);
+        // A startup probe guards the start: no initial delay unless the spec asks for one.
+        let delay = int(
+            &spec[format!("initial_{kind}_delay")],
+            if startup { 0 } else { 30 },
+        );
         ensure(probe["initialDelaySeconds"] == delay, || {
             format!(
                 "{kind} initialDelaySeconds {} want {delay}",

@@ -335,7 +335,8 @@ fn render(s: &Starter) -> String {
     add("");
     if s.port.is_some() {
         add("# Health checks. Without them both probes are TCP checks of the port. A path makes");
-        add("# them HTTP GETs; liveness_probe_path and readiness_probe_path set one each, and");
+        add("# readiness an HTTP GET (liveness stays a TCP check: a failing dependency does not");
+        add("# restart pods); liveness_probe_path and readiness_probe_path set one each, and");
         add("# healthcheck_command (a list) runs a command instead.");
         add("# healthcheck_path: /healthz");
     } else {

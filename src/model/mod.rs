@@ -10,7 +10,7 @@
 //! - `metadata`: the name, description, pod labels and annotations
 //! - `container`: the image, command and args, CPU and memory
 //! - `ports`: the ports and the probe port
-//! - `probes`: liveness, readiness and startup probes, their timing, gRPC health checks
+//! - `probes`: liveness, readiness and startup probes, their timing; `grpc`: gRPC health checks
 //! - `scaling`: replicas, the autoscaler's targets and speed
 //! - `availability`: the PodDisruptionBudget, graceful shutdown
 //! - `placement`: tolerations, topology spread, node selector, affinity, priority class
@@ -34,6 +34,7 @@ pub mod config;
 pub mod container;
 pub mod env;
 pub mod extra_containers;
+pub mod grpc;
 pub mod identity;
 pub mod ingress;
 pub mod jobs;
