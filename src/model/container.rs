@@ -234,7 +234,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(w, [crate::model::scaling::single_pod_floor(3)]);
         assert_eq!(
             s.image,
             Image {

@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn pods_are_restricted_unless_relaxed_with_a_warning() {
         let (s, warnings) = model("");
-        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(warnings, [crate::model::scaling::single_pod_floor(3)]);
         let sec = &s.security;
         assert_eq!(
             (sec.run_as_user, sec.run_as_group, sec.fs_group),
@@ -206,7 +206,9 @@ mod tests {
         );
         assert!(sec.run_as_non_root && sec.read_only_root_filesystem);
         assert!(!sec.allow_privilege_escalation && sec.add_capabilities.is_empty());
-        let (_, warnings) = model("security: {add_capabilities: [NET_BIND_SERVICE, SYS_TIME]}\n");
+        let (_, warnings) = model(
+            "min_containers: 2\nsecurity: {add_capabilities: [NET_BIND_SERVICE, SYS_TIME]}\n",
+        );
         assert_eq!(
             warnings,
             [
