@@ -2144,3 +2144,67 @@ fn configuration_values_are_checked_at_install_time() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Runtime defaults at install time: sizes
+// ---------------------------------------------------------------------------------------------
+
+/// Memory and disk quantities that mean a few bytes are unit mistakes the schema refuses
+/// (`--set resources.requests.memory=512` is 512 bytes); realistic ones pass, on Helm 3 and 4.
+#[test]
+fn byte_quantities_that_mean_a_few_bytes_are_refused_at_install_time() {
+    let hello = chart_path("hello");
+    let accepted = [
+        "64Mi",
+        "1Gi",
+        "0.5Gi",
+        "0.05Gi",
+        "1e9",
+        "1.5e8",
+        "134217728",
+        "10000000",
+        "1500M",
+        "10Mi",
+        "20000Ki",
+        "2G",
+    ];
+    let refused = [
+        "512", "9999999", "512m", "1m", "512Ki", "100k", "9Mi", "1M", "0.001Gi", "1e6", "0.5",
+        "1Gb", "-1Gi",
+    ];
+    let keys = [
+        "resources.requests.memory",
+        "resources.limits.memory",
+        "resources.limits.ephemeral-storage",
+    ];
+    for (name, helm) in helms() {
+        for key in keys {
+            for q in accepted {
+                let set = format!("{key}={q}");
+                render(&helm, hello, &["--set", &set])
+                    .unwrap_or_else(|e| panic!("{name} {set} must pass: {e}"));
+            }
+            for q in refused {
+                let set = format!("{key}={q}");
+                let err = render(&helm, hello, &["--set", &set]).expect_err(&set);
+                assert!(err.contains("schema"), "{name} {set}: {err}");
+            }
+        }
+        // What the accepted quantities render as, byte for byte.
+        let docs = render(
+            &helm,
+            hello,
+            &[
+                "--set",
+                "resources.requests.memory=1e9",
+                "--set",
+                "resources.limits.ephemeral-storage=2Gi",
+            ],
+        )
+        .unwrap();
+        let pod = pod_spec(find(&docs, "Deployment")[0]);
+        let res = &pod["containers"][0]["resources"];
+        assert_eq!(res["requests"]["memory"], "1e9", "{name}");
+        assert_eq!(res["limits"]["ephemeral-storage"], "2Gi", "{name}");
+    }
+}

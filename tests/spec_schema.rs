@@ -595,6 +595,14 @@ const BAD: &[(&str, &str)] = &[
         "bad port type",
         "name: a\nimage: x\ntag: \"1\"\nports:\n  - {name: web, type: udp, port: 8080}\n",
     ),
+    (
+        "one millicore, meant one CPU",
+        "name: a\nimage: x\ntag: \"1\"\nresource_request: {cpu: 1, memory: 128}\n",
+    ),
+    (
+        "millibytes of memory",
+        "name: a\nimage: x\ntag: \"1\"\nresource_limits: {memory: 512m}\n",
+    ),
 ];
 
 #[test]

@@ -4,6 +4,7 @@
 
 use super::builder::Builder;
 use super::rules;
+use super::units;
 use crate::diag::{Diagnostic, printable};
 use crate::spec::raw::RawService;
 
@@ -38,7 +39,7 @@ impl Resources {
     pub(super) fn memory_bytes(&self) -> u64 {
         self.memory
             .0
-            .saturating_mul(rules::unit_bytes(self.memory.1))
+            .saturating_mul(units::unit_bytes(self.memory.1))
     }
 }
 
@@ -160,14 +161,14 @@ impl Builder<'_> {
         let mut mem = (128, "Mi");
         if let Some(r) = &raw.resource_request {
             match &r.cpu {
-                Some(q) => match rules::cpu_millis(q) {
+                Some(q) => match units::cpu_millis(q) {
                     Ok(v) => cpu = v,
                     Err(e) => self.fail(&req_path.key("cpu"), e),
                 },
                 None => self.fail(&req_path, "missing field `cpu` (millicores, e.g. 100)"),
             }
             match &r.memory {
-                Some(q) => match rules::memory(q) {
+                Some(q) => match units::memory(q) {
                     Ok(v) => mem = v,
                     Err(e) => self.fail(&req_path.key("memory"), e),
                 },
@@ -185,13 +186,13 @@ impl Builder<'_> {
         };
         if let Some(l) = &raw.resource_limits {
             if let Some(q) = &l.cpu {
-                match rules::cpu_millis(q) {
+                match units::cpu_millis(q) {
                     Ok(v) => limits.cpu_millis = v,
                     Err(e) => self.fail(&lim_path.key("cpu"), e),
                 }
             }
             if let Some(q) = &l.memory {
-                match rules::memory(q) {
+                match units::memory(q) {
                     Ok(v) => limits.memory = v,
                     Err(e) => self.fail(&lim_path.key("memory"), e),
                 }

@@ -6,6 +6,7 @@
 use super::builder::Builder;
 use super::container::Resources;
 use super::rules;
+use super::units;
 use super::taken::Taken;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::{RawResources, RawService};
@@ -215,13 +216,13 @@ impl Builder<'_> {
         let lim_path = path.key("resource_limits");
         if let Some(r) = request {
             if let Some(q) = &r.cpu {
-                match rules::cpu_millis(q) {
+                match units::cpu_millis(q) {
                     Ok(v) => req.cpu_millis = v,
                     Err(e) => self.fail(&req_path.key("cpu"), e),
                 }
             }
             if let Some(q) = &r.memory {
-                match rules::memory(q) {
+                match units::memory(q) {
                     Ok(v) => req.memory = v,
                     Err(e) => self.fail(&req_path.key("memory"), e),
                 }
@@ -233,13 +234,13 @@ impl Builder<'_> {
         };
         if let Some(l) = limits {
             if let Some(q) = &l.cpu {
-                match rules::cpu_millis(q) {
+                match units::cpu_millis(q) {
                     Ok(v) => lim.cpu_millis = v,
                     Err(e) => self.fail(&lim_path.key("cpu"), e),
                 }
             }
             if let Some(q) = &l.memory {
-                match rules::memory(q) {
+                match units::memory(q) {
                     Ok(v) => lim.memory = v,
                     Err(e) => self.fail(&lim_path.key("memory"), e),
                 }

@@ -24,7 +24,8 @@
 //! - `security`: the security context, the NetworkPolicy
 //! - `identity`: workload identity, image pull Secrets, Opta's cloud-only fields
 //! - `workload`: the pod settings beyond Opta, gathered from the concerns above
-//! - `rules`: the syntax of names, keys, quantities, paths and schedules, shared by all
+//! - `rules`: the syntax of names, keys, paths and schedules, shared by all; `units`: CPU, memory
+//!   and sizes, and the unit mistakes they can hide
 //! - `builder`: the `Builder` and its reporting helpers; `taken`: what the spec already claims,
 //!   for the configuration concerns' collision checks
 
@@ -48,6 +49,7 @@ pub mod security;
 pub mod storage;
 mod taken;
 pub mod traffic;
+pub mod units;
 pub mod workload;
 
 use std::collections::BTreeMap;
