@@ -1,7 +1,9 @@
 //! Secure by default, checked on every example chart as rendered by Helm 3 and Helm 4:
 //!
 //! - every Pod Security Standards "restricted" rule (and the baseline rules it includes) on every
-//!   pod template: Deployments, StatefulSets and the job templates of CronJobs;
+//!   pod template: Deployments, StatefulSets and the job templates of CronJobs; sysctls only
+//!   from the safe set of the oldest Kubernetes the charts install on (the unprivileged-port
+//!   sysctl every pod sets among them);
 //! - checkov: no failed check, except the ones that only information from the spec can satisfy or
 //!   that the spec turned off — an image without a digest (CKV_K8S_43, and CKV_K8S_14 without a
 //!   tag either), secrets as environment variables (CKV_K8S_35), no NetworkPolicy (CKV2_K8S_6) —
@@ -39,19 +41,24 @@ const ALLOWED_VOLUMES: &[&str] = &[
     "secret",
 ];
 
-/// Sysctls "baseline" allows (pod-security-admission check_sysctls.go, newest policy version).
-const SAFE_SYSCTLS: &[&str] = &[
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
+/// Sysctls "baseline" (and so "restricted") allows, with the policy version that made each safe
+/// (pod-security-admission check_sysctls.go).
+const SAFE_SYSCTLS: &[(&str, u32)] = &[
+    ("kernel.shm_rmid_forced", 0),
+    ("net.ipv4.ip_local_port_range", 0),
+    ("net.ipv4.ip_unprivileged_port_start", 0),
+    ("net.ipv4.tcp_syncookies", 0),
+    ("net.ipv4.ping_group_range", 0),
+    ("net.ipv4.ip_local_reserved_ports", 27),
+    ("net.ipv4.tcp_keepalive_time", 29),
+    ("net.ipv4.tcp_fin_timeout", 29),
+    ("net.ipv4.tcp_keepalive_intvl", 29),
+    ("net.ipv4.tcp_keepalive_probes", 29),
 ];
+
+/// The oldest Kubernetes minor the charts install on (Chart.yaml `kubeVersion: >=1.27.0-0`): a
+/// sysctl must be safe in its policy version already, or that cluster's admission refuses it.
+const OLDEST_MINOR: u32 = 27;
 
 const SELINUX_TYPES: &[&str] = &[
     "",
@@ -180,8 +187,13 @@ fn restricted_violations(obj: &str, template: &Value) -> Vec<String> {
     }
     for s in psc["sysctls"].as_array().into_iter().flatten() {
         let name = s["name"].as_str().unwrap_or("?");
-        if !SAFE_SYSCTLS.contains(&name) {
-            fail("sysctls", format!("pod sets unsafe sysctl {name}"));
+        match SAFE_SYSCTLS.iter().find(|(n, _)| *n == name) {
+            None => fail("sysctls", format!("pod sets unsafe sysctl {name}")),
+            Some((_, since)) if *since > OLDEST_MINOR => fail(
+                "sysctls",
+                format!("pod sets sysctl {name}, safe only from policy v1.{since}"),
+            ),
+            Some(_) => {}
         }
     }
     for (k, v) in template["metadata"]["annotations"]
@@ -332,6 +344,16 @@ fn every_pod_template_meets_the_restricted_pod_security_standard() {
             }
             for (obj, t) in templates {
                 checked += 1;
+                // The unprivileged-port sysctl is really there, so the sysctl rule is tested.
+                let sysctls = &t["spec"]["securityContext"]["sysctls"];
+                if *sysctls
+                    != json!([{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}])
+                {
+                    failures.push(format!(
+                        "{} / {chart} / {helm_name}: {obj} sysctls {sysctls}",
+                        ex.spec
+                    ));
+                }
                 for v in restricted_violations(&obj, t) {
                     failures.push(format!("{} / {chart} / {helm_name}: {v}", ex.spec));
                 }
@@ -453,6 +475,13 @@ fn the_restricted_checker_catches_every_rule() {
         ("sysctls", |t| {
             t["spec"]["securityContext"]["sysctls"] =
                 json!([{"name": "kernel.msgmax", "value": "1"}])
+        }),
+        ("sysctls", |t| {
+            // Safe only from policy v1.29: a 1.27 or 1.28 cluster refuses it.
+            t["spec"]["securityContext"]["sysctls"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "net.ipv4.tcp_keepalive_time", "value": "600"}))
         }),
         ("seLinux", |t| {
             t["spec"]["securityContext"]["seLinuxOptions"] = json!({"user": "root"})
@@ -1020,6 +1049,18 @@ fn install_time_policy_variants_are_valid_kubernetes_objects() {
         ),
         ("payments", &["secretEnv.mountPath=/etc/payments"]),
         ("nightly", &["networkPolicy.egress.allowAll=false"]),
+        // Runtime defaults changed at install time: no sysctl, other sizes, another path.
+        (
+            "static-site",
+            &[
+                "podSecurityContext.sysctls=null",
+                "tmpDir.sizeLimit=1Gi",
+                "resources.limits.ephemeral-storage=4Gi",
+                "resources.requests.ephemeral-storage=128Mi",
+                "writablePaths[0].mountPath=/srv/cache",
+                "writablePaths[0].sizeLimit=2Gi",
+            ],
+        ),
     ];
     let mut files = Vec::new();
     for (i, (c, args)) in variants.iter().enumerate() {

@@ -346,6 +346,10 @@ const SCHEMA_ONLY: &[(&str, &str)] = &[
         "affinity",
         "a Kubernetes Affinity passed through as a map; the model checks its three top-level keys",
     ),
+    (
+        "writable_paths",
+        "an entry is a path or {path, size}: the parser reads it with a visitor of its own (RawWritablePath, whose test covers both forms) and RawWritableDir's fields are path and size",
+    ),
 ];
 
 #[test]
@@ -602,6 +606,10 @@ const BAD: &[(&str, &str)] = &[
     (
         "millibytes of memory",
         "name: a\nimage: x\ntag: \"1\"\nresource_limits: {memory: 512m}\n",
+    ),
+    (
+        "a relative writable path",
+        "name: a\nimage: x\ntag: \"1\"\nwritable_paths: [var/cache]\n",
     ),
 ];
 

@@ -17,6 +17,7 @@
 //! - `ingress`: the `public_uri` routes and their Ingress settings
 //! - `traffic`: TLS for the routes' hosts, Gateway API routes instead of Ingresses
 //! - `storage`: persistent volumes
+//! - `scratch`: `/tmp`'s size, extra writable directories, the ephemeral-storage limit they need
 //! - `jobs`: cron jobs
 //! - `env`: env vars, secrets, variables from existing Secrets and ConfigMaps
 //! - `config`: config files, and the `Config` that gathers what lies beyond Opta's fields
@@ -45,6 +46,7 @@ pub mod ports;
 pub mod probes;
 pub mod rules;
 pub mod scaling;
+pub mod scratch;
 pub mod security;
 pub mod storage;
 mod taken;
@@ -66,6 +68,7 @@ pub use jobs::CronJob;
 pub use placement::Toleration;
 pub use ports::{AppProtocol, Port, PortKind};
 pub use probes::Probe;
+pub use scratch::{Scratch, WritablePath};
 pub use security::{NetworkPolicy, Peer, Security};
 pub use storage::Volume;
 
@@ -100,6 +103,8 @@ pub struct Service {
     pub security: Security,
     /// `secrets` become files in this directory instead of environment variables.
     pub secrets_mount_path: Option<String>,
+    /// `/tmp`'s size and the extra writable directories (scratch.rs).
+    pub scratch: Scratch,
     pub pdb: Pdb,
     pub network_policy: NetworkPolicy,
     /// Startup probe, topology spread, HPA behaviour, shutdown and scheduling (workload.rs).
@@ -156,7 +161,7 @@ impl Builder<'_> {
             (&mut liveness, &mut readiness),
             (min_replicas, max_replicas),
         );
-        let (requests, limits) = self.resources(raw);
+        let (requests, mut limits) = self.resources(raw);
         let ingress = self.ingress(raw, &ports, max_replicas);
         let tolerations = self.tolerations(raw);
         let cron_jobs = self.cron_jobs(raw);
@@ -169,6 +174,8 @@ impl Builder<'_> {
         let max_history = self.num(&self.path("max_history"), &raw.max_history, 25, (0, 10_000));
         let security = self.security(raw);
         let secrets_mount_path = self.secrets_mount_path(raw, &secret_keys, &volumes);
+        let scratch = self.scratch(raw, secrets_mount_path.as_deref(), &volumes);
+        self.fit_ephemeral_storage(raw, &scratch, &mut limits);
         let pdb = self.pdb(raw, min_replicas, max_replicas);
         let network_policy = self.network_policy(raw);
         let traffic = self.traffic(raw, &name, &ingress);
@@ -183,8 +190,10 @@ impl Builder<'_> {
                     .collect(),
                 secrets_mount_path: secrets_mount_path.as_deref(),
                 volumes: &volumes,
+                writable_paths: &scratch.writable,
                 ports: &ports,
                 requests: &requests,
+                limits: &limits,
                 max_replicas,
             },
         );
@@ -224,6 +233,7 @@ impl Builder<'_> {
             max_history,
             security,
             secrets_mount_path,
+            scratch,
             pdb,
             network_policy,
             workload,

@@ -22,6 +22,11 @@ pub struct EgressValues {
     pub to: Vec<Value>,
 }
 
+/// The sysctl every pod sets: a process without privileges may bind any port (80 included),
+/// the way a root one may. It is in Kubernetes' safe set (namespaced to the pod's network), which
+/// Pod Security "baseline" and "restricted" allow.
+pub const UNPRIVILEGED_PORTS_SYSCTL: &str = "net.ipv4.ip_unprivileged_port_start";
+
 pub(super) fn pod_security_context(s: &Service) -> Value {
     let sec = &s.security;
     json!({
@@ -30,6 +35,7 @@ pub(super) fn pod_security_context(s: &Service) -> Value {
         "runAsGroup": sec.run_as_group,
         "fsGroup": sec.fs_group,
         "seccompProfile": {"type": "RuntimeDefault"},
+        "sysctls": [{"name": UNPRIVILEGED_PORTS_SYSCTL, "value": "0"}],
     })
 }
 
@@ -93,6 +99,13 @@ mod tests {
             security_context(&s)["capabilities"],
             json!({"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]})
         );
+    }
+
+    #[test]
+    fn every_pod_may_bind_low_ports() {
+        let (s, _) = model("");
+        let want = json!([{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]);
+        assert_eq!(pod_security_context(&s)["sysctls"], want);
     }
 
     #[test]

@@ -209,6 +209,13 @@ pub const EXAMPLES: &[Example] = &[
         charts: &["ledger-store"],
         auto: &[],
     },
+    // Images that bind port 80 or write outside /tmp.
+    Example {
+        spec: "port80.yaml",
+        args: &[],
+        charts: &["static-site"],
+        auto: &[],
+    },
 ];
 
 /// A packaged chart: its example, its name and its archive.
