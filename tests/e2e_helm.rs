@@ -821,9 +821,11 @@ fn check_container(
     check_restricted(&name, pod, spec)
 }
 
-/// Pod Security Standards "restricted" unless the spec relaxes it (`security`); the
-/// unprivileged-port sysctl, `/tmp` and the writable paths as sized emptyDirs in every container.
+/// Pod Security Standards "restricted" unless the spec relaxes it (`security`), or exactly
+/// "baseline" with `security_profile: baseline`; in both, the unprivileged-port sysctl, `/tmp`
+/// and the writable paths as sized emptyDirs in every container.
 fn check_restricted(name: &str, pod: &Value, spec: &Value) -> Result<(), String> {
+    let baseline = spec["security_profile"] == "baseline";
     let relaxed = spec
         .get("security")
         .is_some_and(|s| s.get("run_as_non_root") == Some(&json!(false)));
@@ -841,13 +843,21 @@ fn check_restricted(name: &str, pod: &Value, spec: &Value) -> Result<(), String>
     ensure(psc["sysctls"] == sysctls, || {
         format!("{name}: sysctls {} want {sysctls}", psc["sysctls"])
     })?;
-    ensure(relaxed || psc["runAsNonRoot"] == true, || {
-        format!("{name}: pod runAsNonRoot")
-    })?;
-    let want_uid = spec["security"]["run_as_user"].as_i64().unwrap_or(10001);
-    ensure(psc["runAsUser"] == want_uid, || {
-        format!("{name}: runAsUser {} want {want_uid}", psc["runAsUser"])
-    })?;
+    if baseline {
+        // The image's own user: no runAsUser, runAsGroup or runAsNonRoot anywhere.
+        let want = json!({"fsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}, "sysctls": sysctls});
+        ensure(*psc == want, || {
+            format!("{name}: baseline pod securityContext {psc} want {want}")
+        })?;
+    } else {
+        ensure(relaxed || psc["runAsNonRoot"] == true, || {
+            format!("{name}: pod runAsNonRoot")
+        })?;
+        let want_uid = spec["security"]["run_as_user"].as_i64().unwrap_or(10001);
+        ensure(psc["runAsUser"] == want_uid, || {
+            format!("{name}: runAsUser {} want {want_uid}", psc["runAsUser"])
+        })?;
+    }
     let (tmp, writable) = spec_scratch(spec);
     let volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
     let mut want_mounts = vec![json!({"name": "tmp", "mountPath": "/tmp"})];
@@ -871,15 +881,22 @@ fn check_restricted(name: &str, pod: &Value, spec: &Value) -> Result<(), String>
         .unwrap_or_default();
     for c in pod["containers"].as_array().unwrap().iter().chain(&inits) {
         let sc = &c["securityContext"];
-        ensure(sc["allowPrivilegeEscalation"] == false, || {
-            format!("{name}: allowPrivilegeEscalation")
-        })?;
-        ensure(sc["readOnlyRootFilesystem"] == true, || {
-            format!("{name}: readOnlyRootFilesystem")
-        })?;
-        ensure(sc["capabilities"]["drop"] == json!(["ALL"]), || {
-            format!("{name}: capabilities drop ALL")
-        })?;
+        if baseline {
+            let want = json!({"allowPrivilegeEscalation": true, "privileged": false, "readOnlyRootFilesystem": false});
+            ensure(*sc == want, || {
+                format!("{name}: baseline securityContext {sc} want {want}")
+            })?;
+        } else {
+            ensure(sc["allowPrivilegeEscalation"] == false, || {
+                format!("{name}: allowPrivilegeEscalation")
+            })?;
+            ensure(sc["readOnlyRootFilesystem"] == true, || {
+                format!("{name}: readOnlyRootFilesystem")
+            })?;
+            ensure(sc["capabilities"]["drop"] == json!(["ALL"]), || {
+                format!("{name}: capabilities drop ALL")
+            })?;
+        }
         // /tmp first, then every writable path, in every container.
         let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
         ensure(

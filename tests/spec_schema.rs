@@ -611,6 +611,14 @@ const BAD: &[(&str, &str)] = &[
         "a relative writable path",
         "name: a\nimage: x\ntag: \"1\"\nwritable_paths: [var/cache]\n",
     ),
+    (
+        "an unknown security profile",
+        "name: a\nimage: x\ntag: \"1\"\nsecurity_profile: privileged\n",
+    ),
+    (
+        "baseline with security",
+        "name: a\nimage: x\ntag: \"1\"\nsecurity_profile: baseline\nsecurity: {run_as_user: 1000}\n",
+    ),
 ];
 
 #[test]

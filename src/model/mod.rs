@@ -69,7 +69,7 @@ pub use placement::Toleration;
 pub use ports::{AppProtocol, Port, PortKind};
 pub use probes::Probe;
 pub use scratch::{Scratch, WritablePath};
-pub use security::{NetworkPolicy, Peer, Security};
+pub use security::{NetworkPolicy, Peer, Profile, Security};
 pub use storage::Volume;
 
 #[derive(Clone, Debug)]

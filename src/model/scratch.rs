@@ -137,7 +137,7 @@ impl Builder<'_> {
             return None;
         }
         let clash = if p == "/" {
-            Some("the whole root filesystem cannot be an emptyDir".to_string())
+            Some("the whole root filesystem cannot be an emptyDir (`security_profile: baseline` makes it writable)".to_string())
         } else if let Some(d) = SYSTEM_DIRS.iter().find(|d| nested(p, d)) {
             Some(format!("`{d}` belongs to the container runtime"))
         } else if IMAGE_DIRS.contains(&p) {
@@ -268,7 +268,7 @@ mod tests {
             ),
             (
                 "writable_paths[2]",
-                "cannot make `/` writable: the whole root filesystem cannot be an emptyDir",
+                "cannot make `/` writable: the whole root filesystem cannot be an emptyDir (`security_profile: baseline` makes it writable)",
             ),
             (
                 "writable_paths[3]",
