@@ -419,8 +419,26 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
             .contains("not a k8s-service module")
     }));
     let warnings = f["warnings"].as_array().unwrap();
-    assert!(!warnings.is_empty());
-    assert!(warnings.iter().all(|w| w["chart"] == "web"), "{warnings:?}");
+    // web's cloud-only fields, then api's autoscaler floor of one pod (Opta's default
+    // min_containers: 1), each under its own chart.
+    let by_chart = |chart: &str| -> Vec<&str> {
+        warnings
+            .iter()
+            .filter(|w| w["chart"] == chart)
+            .map(|w| w["message"].as_str().unwrap())
+            .collect()
+    };
+    let web = by_chart("web");
+    assert!(
+        !web.is_empty() && web.iter().all(|m| m.contains("Opta's cloud provisioning")),
+        "{warnings:?}"
+    );
+    let api = by_chart("api");
+    assert!(
+        api.len() == 1 && api[0].starts_with("min_containers is 1 (max_containers 3)"),
+        "{warnings:?}"
+    );
+    assert_eq!(web.len() + api.len(), warnings.len(), "{warnings:?}");
 
     // A directory stands for its *.yaml and *.yml specs, sorted; text mode stays as it was.
     let dir = tempfile::tempdir().unwrap();

@@ -756,14 +756,16 @@ fn check_container(
             })?;
         }
     }
-    // Resources: requests from the spec, limits twice the requests unless given.
+    // Resources: requests from the spec, CPU and memory limits twice the requests unless given,
+    // ephemeral storage for the logs and a limit that holds them, /tmp and the writable paths.
     let req = &spec["resource_request"];
     let (rcpu, rmem) = if req.is_object() {
         (cpu(&req["cpu"]), memory(&req["memory"]))
     } else {
         ("100m".into(), (128, "Mi".into()))
     };
-    let want = resources_json(&rcpu, &rmem, &spec["resource_limits"]);
+    let (reph, leph) = spec_ephemeral(spec);
+    let want = resources_json(&rcpu, &rmem, (&reph, &leph), &spec["resource_limits"]);
     ensure(c["resources"] == want, || {
         format!("{name}: resources {} want {want}", c["resources"])
     })?;
@@ -819,15 +821,15 @@ fn check_container(
     check_restricted(&name, pod, spec)
 }
 
-/// Pod Security Standards "restricted" unless the spec relaxes it.
+/// Pod Security Standards "restricted" unless the spec relaxes it (`security`), or exactly
+/// "baseline" with `security_profile: baseline`; in both, the unprivileged-port sysctl, `/tmp`
+/// and the writable paths as sized emptyDirs in every container.
 fn check_restricted(name: &str, pod: &Value, spec: &Value) -> Result<(), String> {
+    let baseline = spec["security_profile"] == "baseline";
     let relaxed = spec
         .get("security")
         .is_some_and(|s| s.get("run_as_non_root") == Some(&json!(false)));
     let psc = &pod["securityContext"];
-    ensure(relaxed || psc["runAsNonRoot"] == true, || {
-        format!("{name}: pod runAsNonRoot")
-    })?;
     ensure(psc["seccompProfile"]["type"] == "RuntimeDefault", || {
         format!("{name}: seccomp")
     })?;
@@ -837,31 +839,75 @@ fn check_restricted(name: &str, pod: &Value, spec: &Value) -> Result<(), String>
     ensure(pod["serviceAccountName"].is_string(), || {
         format!("{name}: dedicated ServiceAccount")
     })?;
-    let want_uid = spec["security"]["run_as_user"].as_i64().unwrap_or(10001);
-    ensure(psc["runAsUser"] == want_uid, || {
-        format!("{name}: runAsUser {} want {want_uid}", psc["runAsUser"])
+    let sysctls = json!([{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]);
+    ensure(psc["sysctls"] == sysctls, || {
+        format!("{name}: sysctls {} want {sysctls}", psc["sysctls"])
     })?;
+    if baseline {
+        // The image's own user: no runAsUser, runAsGroup or runAsNonRoot anywhere.
+        let want = json!({"fsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}, "sysctls": sysctls});
+        ensure(*psc == want, || {
+            format!("{name}: baseline pod securityContext {psc} want {want}")
+        })?;
+    } else {
+        ensure(relaxed || psc["runAsNonRoot"] == true, || {
+            format!("{name}: pod runAsNonRoot")
+        })?;
+        let want_uid = spec["security"]["run_as_user"].as_i64().unwrap_or(10001);
+        ensure(psc["runAsUser"] == want_uid, || {
+            format!("{name}: runAsUser {} want {want_uid}", psc["runAsUser"])
+        })?;
+    }
+    let (tmp, writable) = spec_scratch(spec);
+    let volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
+    let mut want_mounts = vec![json!({"name": "tmp", "mountPath": "/tmp"})];
+    let mut want_volumes = vec![json!({"name": "tmp", "emptyDir": {"sizeLimit": tmp}})];
+    for (path, size) in &writable {
+        let vname = writable_volume_name(path);
+        want_mounts.push(json!({"name": vname, "mountPath": path}));
+        want_volumes.push(json!({"name": vname, "emptyDir": {"sizeLimit": size}}));
+    }
+    ensure(
+        volumes.len() >= want_volumes.len() && volumes[..want_volumes.len()] == want_volumes[..],
+        || {
+            format!(
+                "{name}: volumes {volumes:?} do not start with /tmp and the writable paths {want_volumes:?}"
+            )
+        },
+    )?;
     let inits = pod["initContainers"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     for c in pod["containers"].as_array().unwrap().iter().chain(&inits) {
         let sc = &c["securityContext"];
-        ensure(sc["allowPrivilegeEscalation"] == false, || {
-            format!("{name}: allowPrivilegeEscalation")
-        })?;
-        ensure(sc["readOnlyRootFilesystem"] == true, || {
-            format!("{name}: readOnlyRootFilesystem")
-        })?;
-        ensure(sc["capabilities"]["drop"] == json!(["ALL"]), || {
-            format!("{name}: capabilities drop ALL")
-        })?;
-        let tmp = c["volumeMounts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|m| m["mountPath"] == "/tmp");
-        ensure(tmp, || format!("{name}: no writable /tmp"))?;
+        if baseline {
+            let want = json!({"allowPrivilegeEscalation": true, "privileged": false, "readOnlyRootFilesystem": false});
+            ensure(*sc == want, || {
+                format!("{name}: baseline securityContext {sc} want {want}")
+            })?;
+        } else {
+            ensure(sc["allowPrivilegeEscalation"] == false, || {
+                format!("{name}: allowPrivilegeEscalation")
+            })?;
+            ensure(sc["readOnlyRootFilesystem"] == true, || {
+                format!("{name}: readOnlyRootFilesystem")
+            })?;
+            ensure(sc["capabilities"]["drop"] == json!(["ALL"]), || {
+                format!("{name}: capabilities drop ALL")
+            })?;
+        }
+        // /tmp first, then every writable path, in every container.
+        let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+        ensure(
+            mounts.len() >= want_mounts.len() && mounts[..want_mounts.len()] == want_mounts[..],
+            || {
+                format!(
+                    "{name} {}: mounts {mounts:?} do not start with /tmp and the writable paths {want_mounts:?}",
+                    c["name"]
+                )
+            },
+        )?;
     }
     Ok(())
 }
@@ -875,16 +921,33 @@ fn check_probes(spec: &Value, w: &Value) -> Result<(), String> {
         .any(|p| Some(&p["name"]) == spec.get("probe_port") && p["type"] == "tcp");
     let grpc = spec["grpc_health_check"] == true
         || (spec.get("grpc_health_service").is_some() && spec["grpc_health_check"] != false);
+    let startup = [
+        "startup_probe_path",
+        "startup_probe_command",
+        "initial_startup_delay",
+    ]
+    .iter()
+    .any(|f| spec.get(*f).is_some())
+        || spec["probe_timing"].get("startup").is_some();
     for kind in ["liveness", "readiness"] {
         let probe = &c[format!("{kind}Probe")];
         check_probe_timing(spec, kind, probe)?;
-        let path = spec
-            .get(format!("{kind}_probe_path"))
-            .or(spec.get("healthcheck_path"));
+        // healthcheck_path is readiness's: liveness only checks that the port accepts
+        // connections (TCP), unless liveness_probe_path says otherwise.
+        let path = match kind {
+            "liveness" => spec.get("liveness_probe_path"),
+            _ => spec
+                .get("readiness_probe_path")
+                .or(spec.get("healthcheck_path")),
+        };
         let cmd = spec
             .get(format!("{kind}_probe_command"))
             .or(spec.get("healthcheck_command"));
-        let delay = int(&spec[format!("initial_{kind}_delay")], 30);
+        // A startup probe guards the start: no initial delay unless the spec asks for one.
+        let delay = int(
+            &spec[format!("initial_{kind}_delay")],
+            if startup { 0 } else { 30 },
+        );
         ensure(probe["initialDelaySeconds"] == delay, || {
             format!(
                 "{kind} initialDelaySeconds {} want {delay}",
@@ -1765,7 +1828,8 @@ fn source(e: &Value, secret_kind: &str, config_map_kind: &str) -> (String, Strin
 }
 
 /// What an extra container's resources must be: the service's, or its own requests (each
-/// defaulting to the service's) with limits twice those unless given.
+/// defaulting to the service's) with CPU and memory limits twice those unless given, and the
+/// service's ephemeral-storage limit (or the request, if more) unless given.
 fn extra_resources(s: &Value, service: &Value) -> Value {
     let (req, lim) = (&s["resource_request"], &s["resource_limits"]);
     if req.is_null() && lim.is_null() {
@@ -1781,12 +1845,124 @@ fn extra_resources(s: &Value, service: &Value) -> Value {
     } else {
         memory(&req["memory"])
     };
-    resources_json(&rcpu, &rmem, lim)
+    let reph = match &req["ephemeral_storage"] {
+        Value::Null => service["requests"]["ephemeral-storage"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        q => quantity(q),
+    };
+    let service_leph = service["limits"]["ephemeral-storage"].as_str().unwrap();
+    let leph = match lim.get("ephemeral_storage") {
+        Some(l) => quantity(l),
+        None if bytes(&reph) > bytes(service_leph) => reph.clone(),
+        None => service_leph.to_string(),
+    };
+    resources_json(&rcpu, &rmem, (&reph, &leph), lim)
 }
 
-/// A container's `resources` from its requests and the spec's `resource_limits` (`lim`): each
-/// limit not given is twice its request.
-fn resources_json(rcpu: &str, rmem: &(i64, String), lim: &Value) -> Value {
+/// A spec size (MB as a bare number, else a quantity) as the chart writes it.
+fn quantity(v: &Value) -> String {
+    let (n, unit) = memory(v);
+    format!("{n}{unit}")
+}
+
+/// The bytes of a quantity the chart writes (a whole number and Ki, Mi, Gi, Ti, k, M, G or T).
+fn bytes(q: &str) -> i64 {
+    let split = q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len());
+    let n: i64 = q[..split].parse().unwrap();
+    n * match &q[split..] {
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        u => panic!("unit {u:?} in {q}"),
+    }
+}
+
+/// The spec's `/tmp` size and writable paths (path without a trailing `/`, size), as the chart
+/// writes them: 256Mi and 128Mi unless given.
+fn spec_scratch(spec: &Value) -> (String, Vec<(String, String)>) {
+    let tmp = match &spec["tmp_size"] {
+        Value::Null => "256Mi".to_string(),
+        q => quantity(q),
+    };
+    let writable = spec["writable_paths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            let (path, size) = match w {
+                Value::String(p) => (p.as_str(), "128Mi".to_string()),
+                _ => (
+                    w["path"].as_str().unwrap(),
+                    w.get("size").map_or("128Mi".to_string(), quantity),
+                ),
+            };
+            (path.trim_end_matches('/').to_string(), size)
+        })
+        .collect();
+    (tmp, writable)
+}
+
+/// The service's ephemeral-storage request and limit: 64Mi (the logs the kubelet keeps) and 1Gi
+/// unless given; a default limit grows to the request, or to hold /tmp, the writable paths and
+/// 50Mi of logs (rounded up to a MiB, or whole GiB).
+fn spec_ephemeral(spec: &Value) -> (String, String) {
+    let request = match &spec["resource_request"]["ephemeral_storage"] {
+        Value::Null => "64Mi".to_string(),
+        q => quantity(q),
+    };
+    if let Some(l) = spec["resource_limits"].get("ephemeral_storage") {
+        return (request, quantity(l));
+    }
+    let (tmp, writable) = spec_scratch(spec);
+    let needed = writable
+        .iter()
+        .fold(bytes(&tmp) + (50 << 20), |sum, (_, size)| sum + bytes(size));
+    let floor = bytes(&request).max(1 << 30);
+    let limit = if needed <= floor {
+        if bytes(&request) > 1 << 30 {
+            request.clone()
+        } else {
+            "1Gi".to_string()
+        }
+    } else if needed % (1 << 30) == 0 {
+        format!("{}Gi", needed >> 30)
+    } else {
+        format!("{}Mi", (needed + (1 << 20) - 1) >> 20)
+    };
+    (request, limit)
+}
+
+/// The volume name of a writable path: "w-", the path as a DNS label (at most 40 characters)
+/// and the first 8 hex digits of its sha256.
+fn writable_volume_name(path: &str) -> String {
+    use sha2::Digest;
+    let mut slug = String::new();
+    for c in path.to_lowercase().chars() {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_matches('-').chars().take(40).collect();
+    let hash: String = sha2::Sha256::digest(path.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("w-{}-{hash}", slug.trim_end_matches('-'))
+}
+
+/// A container's `resources` from its requests, its ephemeral-storage request and limit, and the
+/// spec's `resource_limits` (`lim`): each CPU or memory limit not given is twice its request.
+fn resources_json(rcpu: &str, rmem: &(i64, String), eph: (&str, &str), lim: &Value) -> Value {
     let lcpu = if lim["cpu"].is_null() {
         format!(
             "{}m",
@@ -1801,8 +1977,8 @@ fn resources_json(rcpu: &str, rmem: &(i64, String), lim: &Value) -> Value {
         memory(&lim["memory"])
     };
     json!({
-        "requests": {"cpu": rcpu, "memory": format!("{}{}", rmem.0, rmem.1)},
-        "limits": {"cpu": lcpu, "memory": format!("{}{}", lmem.0, lmem.1)},
+        "requests": {"cpu": rcpu, "memory": format!("{}{}", rmem.0, rmem.1), "ephemeral-storage": eph.0},
+        "limits": {"cpu": lcpu, "memory": format!("{}{}", lmem.0, lmem.1), "ephemeral-storage": eph.1},
     })
 }
 
@@ -2124,6 +2300,204 @@ fn configuration_values_are_checked_at_install_time() {
                 err.contains("(catalog/templates/validate.yaml:"),
                 "{name} {bad}: {err}"
             );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runtime defaults at install time: sizes, writable paths, the unprivileged-port sysctl
+// ---------------------------------------------------------------------------------------------
+
+/// Memory and disk quantities that mean a few bytes are unit mistakes the schema refuses
+/// (`--set resources.requests.memory=512` is 512 bytes); realistic ones pass, on Helm 3 and 4.
+#[test]
+fn byte_quantities_that_mean_a_few_bytes_are_refused_at_install_time() {
+    let hello = chart_path("hello");
+    let accepted = [
+        "64Mi",
+        "1Gi",
+        "0.5Gi",
+        "0.05Gi",
+        "1e9",
+        "1.5e8",
+        "134217728",
+        "10000000",
+        "1500M",
+        "10Mi",
+        "20000Ki",
+        "2G",
+    ];
+    let refused = [
+        "512", "9999999", "512m", "1m", "512Ki", "100k", "9Mi", "1M", "0.001Gi", "1e6", "0.5",
+        "1Gb", "-1Gi",
+    ];
+    let keys = [
+        "resources.requests.memory",
+        "resources.limits.memory",
+        "resources.limits.ephemeral-storage",
+        "tmpDir.sizeLimit",
+    ];
+    for (name, helm) in helms() {
+        for key in keys {
+            for q in accepted {
+                let set = format!("{key}={q}");
+                render(&helm, hello, &["--set", &set])
+                    .unwrap_or_else(|e| panic!("{name} {set} must pass: {e}"));
+            }
+            for q in refused {
+                let set = format!("{key}={q}");
+                let err = render(&helm, hello, &["--set", &set]).expect_err(&set);
+                assert!(err.contains("schema"), "{name} {set}: {err}");
+            }
+        }
+        // What the accepted quantities render as, byte for byte.
+        let docs = render(
+            &helm,
+            hello,
+            &[
+                "--set",
+                "resources.requests.memory=1e9",
+                "--set",
+                "resources.limits.ephemeral-storage=2Gi",
+                "--set",
+                "tmpDir.sizeLimit=0.5Gi",
+            ],
+        )
+        .unwrap();
+        let pod = pod_spec(find(&docs, "Deployment")[0]);
+        let res = &pod["containers"][0]["resources"];
+        assert_eq!(res["requests"]["memory"], "1e9", "{name}");
+        assert_eq!(res["limits"]["ephemeral-storage"], "2Gi", "{name}");
+        assert_eq!(
+            pod["volumes"][0],
+            json!({"name": "tmp", "emptyDir": {"sizeLimit": "0.5Gi"}}),
+            "{name}"
+        );
+    }
+}
+
+/// writablePaths at install time: emptyDirs in every container of every pod, named from the
+/// path; a path that another mount uses is refused by a render-time check, a path that is not an
+/// absolute directory by the schema.
+#[test]
+fn writable_paths_work_and_are_checked_at_install_time() {
+    let site = chart_path("static-site");
+    let nightly = chart_path("nightly");
+    let set = r#"writablePaths=[{"mountPath":"/srv/cache","sizeLimit":"1Gi"},{"mountPath":"/Var/Run","sizeLimit":"64Mi"}]"#;
+    for (name, helm) in helms() {
+        for chart in [site, nightly] {
+            let docs = render(&helm, chart, &["--set-json", set]).unwrap();
+            let pods: Vec<&Value> = docs
+                .iter()
+                .filter(|d| ["Deployment", "CronJob"].contains(&d["kind"].as_str().unwrap()))
+                .collect();
+            assert!(!pods.is_empty(), "{name}");
+            for d in pods {
+                let pod = pod_spec(d);
+                for (path, size) in [("/srv/cache", "1Gi"), ("/Var/Run", "64Mi")] {
+                    let vname = writable_volume_name(path);
+                    assert!(vname.len() <= 63 && vname.starts_with("w-"), "{vname}");
+                    let vol = json!({"name": vname, "emptyDir": {"sizeLimit": size}});
+                    assert!(
+                        pod["volumes"].as_array().unwrap().contains(&vol),
+                        "{name}: {vol} in {}",
+                        pod["volumes"]
+                    );
+                    let mount = json!({"name": vname, "mountPath": path});
+                    for c in pod["containers"].as_array().unwrap() {
+                        assert!(
+                            c["volumeMounts"].as_array().unwrap().contains(&mount),
+                            "{name}: {mount} in {}",
+                            c["volumeMounts"]
+                        );
+                    }
+                }
+            }
+        }
+        // Two paths differing only in case get different names; long paths stay within 63.
+        let long = format!("/{}", "a".repeat(200));
+        let docs = render(
+            &helm,
+            site,
+            &[
+                "--set-json",
+                &format!(r#"writablePaths=[{{"mountPath":"{long}","sizeLimit":"64Mi"}}]"#),
+            ],
+        )
+        .unwrap();
+        let pod = pod_spec(find(&docs, "Deployment")[0]);
+        assert_eq!(
+            pod["volumes"][1]["name"],
+            writable_volume_name(&long).as_str(),
+            "{name}"
+        );
+        for (bad, want) in [
+            (
+                r#"writablePaths=[{"mountPath":"/tmp","sizeLimit":"64Mi"}]"#,
+                r#"writablePaths[0].mountPath "/tmp" is used twice"#,
+            ),
+            (
+                r#"writablePaths=[{"mountPath":"/a","sizeLimit":"64Mi"},{"mountPath":"/a","sizeLimit":"64Mi"}]"#,
+                r#"writablePaths[1].mountPath "/a" is used twice"#,
+            ),
+            (
+                r#"secretEnv={"secretName":"","keys":["K"],"mountPath":"/var/cache/nginx"}"#,
+                r#"secretEnv.mountPath "/var/cache/nginx" is also tmpDir.mountPath or a writablePaths mountPath"#,
+            ),
+            (
+                r#"configFiles=[{"key":"a","mountPath":"/var/run","content":""}]"#,
+                r#"configFiles[0].mountPath "/var/run" is used twice"#,
+            ),
+        ] {
+            let err = render(&helm, site, &["--set-json", bad]).expect_err(bad);
+            assert!(err.contains(want), "{name} {bad}: {err}");
+            assert!(
+                err.contains("(static-site/templates/validate.yaml:"),
+                "{name} {bad}: {err}"
+            );
+        }
+        for bad in [
+            r#"writablePaths=[{"mountPath":"var/run","sizeLimit":"64Mi"}]"#,
+            r#"writablePaths=[{"mountPath":"/a/../b","sizeLimit":"64Mi"}]"#,
+            r#"writablePaths=[{"mountPath":"/","sizeLimit":"64Mi"}]"#,
+            r#"writablePaths=[{"mountPath":"/a","sizeLimit":"64"}]"#,
+            r#"writablePaths=[{"mountPath":"/a"}]"#,
+            r#"writablePaths=[{"mountPath":"/a","sizeLimit":"64Mi","name":"x"}]"#,
+        ] {
+            let err = render(&helm, site, &["--set-json", bad]).expect_err(bad);
+            assert!(err.contains("schema"), "{name} {bad}: {err}");
+        }
+    }
+}
+
+/// The unprivileged-port sysctl is on every pod by default and can be removed at install time
+/// for clusters whose policy refuses sysctls.
+#[test]
+fn the_unprivileged_port_sysctl_can_be_removed_at_install_time() {
+    let nightly = chart_path("nightly");
+    let site = chart_path("static-site");
+    for (name, helm) in helms() {
+        for chart in [site, nightly] {
+            for (args, want) in [
+                (
+                    &[][..],
+                    json!([{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]),
+                ),
+                (&["--set", "podSecurityContext.sysctls=null"], Value::Null),
+                (&["--set-json", "podSecurityContext.sysctls=[]"], json!([])),
+            ] {
+                let docs = render(&helm, chart, args).unwrap();
+                let pods: Vec<&Value> = docs
+                    .iter()
+                    .filter(|d| ["Deployment", "CronJob"].contains(&d["kind"].as_str().unwrap()))
+                    .collect();
+                assert!(!pods.is_empty(), "{name}");
+                for d in pods {
+                    let psc = &pod_spec(d)["securityContext"];
+                    assert_eq!(psc["sysctls"], want, "{name} {args:?}");
+                    assert_eq!(psc["runAsNonRoot"], true, "{name} {args:?}");
+                }
+            }
         }
     }
 }

@@ -1,14 +1,18 @@
 //! Secure by default, checked on every example chart as rendered by Helm 3 and Helm 4:
 //!
 //! - every Pod Security Standards "restricted" rule (and the baseline rules it includes) on every
-//!   pod template: Deployments, StatefulSets and the job templates of CronJobs;
+//!   pod template: Deployments, StatefulSets and the job templates of CronJobs; sysctls only
+//!   from the safe set of the oldest Kubernetes the charts install on (the unprivileged-port
+//!   sysctl every pod sets among them); a `security_profile: baseline` example passes every
+//!   baseline rule and is reported failing exactly the restricted rules it gives up;
 //! - checkov: no failed check, except the ones that only information from the spec can satisfy or
 //!   that the spec turned off — an image without a digest (CKV_K8S_43, and CKV_K8S_14 without a
 //!   tag either), secrets as environment variables (CKV_K8S_35), no NetworkPolicy (CKV2_K8S_6) —
 //!   and exactly those; the same charts given that information fail nothing, but for what the
 //!   spec chose on purpose: secrets read by `env_refs`/`env_from` stay environment variables
-//!   (CKV_K8S_35), and an init container's or sidecar's own image without a digest stays
-//!   unpinned (CKV_K8S_43);
+//!   (CKV_K8S_35), an init container's or sidecar's own image without a digest stays
+//!   unpinned (CKV_K8S_43), and `security_profile: baseline` fails the checks of what it gives
+//!   up (CKV_K8S_20, 22, 23, 28, 37, 40);
 //! - the PodDisruptionBudget and NetworkPolicy values: what an install-time override renders, and
 //!   that a budget which would block every eviction is refused.
 //!
@@ -39,18 +43,52 @@ const ALLOWED_VOLUMES: &[&str] = &[
     "secret",
 ];
 
-/// Sysctls "baseline" allows (pod-security-admission check_sysctls.go, newest policy version).
-const SAFE_SYSCTLS: &[&str] = &[
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
+/// Sysctls "baseline" (and so "restricted") allows, with the policy version that made each safe
+/// (pod-security-admission check_sysctls.go).
+const SAFE_SYSCTLS: &[(&str, u32)] = &[
+    ("kernel.shm_rmid_forced", 0),
+    ("net.ipv4.ip_local_port_range", 0),
+    ("net.ipv4.ip_unprivileged_port_start", 0),
+    ("net.ipv4.tcp_syncookies", 0),
+    ("net.ipv4.ping_group_range", 0),
+    ("net.ipv4.ip_local_reserved_ports", 27),
+    ("net.ipv4.tcp_keepalive_time", 29),
+    ("net.ipv4.tcp_fin_timeout", 29),
+    ("net.ipv4.tcp_keepalive_intvl", 29),
+    ("net.ipv4.tcp_keepalive_probes", 29),
+];
+
+/// The oldest Kubernetes minor the charts install on (Chart.yaml `kubeVersion: >=1.27.0-0`): a
+/// sysctl must be safe in its policy version already, or that cluster's admission refuses it.
+const OLDEST_MINOR: u32 = 27;
+
+/// Capabilities "baseline" lets a container add (check_capabilities_baseline.go): the runtime's
+/// default set.
+const BASELINE_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// The rules of "restricted" that "baseline" does not have; every other rule below is a
+/// baseline rule (restricted includes them all).
+const RESTRICTED_ONLY: &[&str] = &[
+    "allowPrivilegeEscalation",
+    "capabilities",
+    "runAsNonRoot",
+    "runAsUser",
+    "seccompProfile",
+    "volumeTypes",
 ];
 
 const SELINUX_TYPES: &[&str] = &[
@@ -89,6 +127,30 @@ fn is_true(v: &Value) -> bool {
 
 fn set(v: &Value) -> bool {
     !v.is_null() && v != "" && v != 0
+}
+
+/// Every violation of "baseline" in one pod template: the restricted violations of its rules.
+fn baseline_violations(obj: &str, template: &Value) -> Vec<String> {
+    restricted_violations(obj, template)
+        .into_iter()
+        .filter(|v| {
+            !RESTRICTED_ONLY
+                .iter()
+                .any(|r| v.starts_with(&format!("[{r}]")))
+        })
+        .collect()
+}
+
+/// The rules a list of violations breaks, in order, once each.
+fn rules(violations: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in violations {
+        let rule = v[1..v.find(']').unwrap()].to_string();
+        if !out.contains(&rule) {
+            out.push(rule);
+        }
+    }
+    out
 }
 
 /// Every violation of "restricted" in one pod template, as "[rule] object where: what".
@@ -153,7 +215,7 @@ fn restricted_violations(obj: &str, template: &Value) -> Vec<String> {
     let pod_seccomp = &psc["seccompProfile"];
     if !pod_seccomp.is_null() && !seccomp_ok(pod_seccomp) {
         fail(
-            "seccompProfile",
+            "seccompUnconfined",
             format!("pod seccompProfile {pod_seccomp}"),
         );
     }
@@ -180,8 +242,13 @@ fn restricted_violations(obj: &str, template: &Value) -> Vec<String> {
     }
     for s in psc["sysctls"].as_array().into_iter().flatten() {
         let name = s["name"].as_str().unwrap_or("?");
-        if !SAFE_SYSCTLS.contains(&name) {
-            fail("sysctls", format!("pod sets unsafe sysctl {name}"));
+        match SAFE_SYSCTLS.iter().find(|(n, _)| *n == name) {
+            None => fail("sysctls", format!("pod sets unsafe sysctl {name}")),
+            Some((_, since)) if *since > OLDEST_MINOR => fail(
+                "sysctls",
+                format!("pod sets sysctl {name}, safe only from policy v1.{since}"),
+            ),
+            Some(_) => {}
         }
     }
     for (k, v) in template["metadata"]["annotations"]
@@ -227,6 +294,12 @@ fn restricted_violations(obj: &str, template: &Value) -> Vec<String> {
             if cap != "NET_BIND_SERVICE" {
                 fail("capabilities", format!("{where_}: adds {cap}"));
             }
+            if !BASELINE_CAPABILITIES.contains(&cap.as_str().unwrap_or("?")) {
+                fail(
+                    "capabilitiesBaseline",
+                    format!("{where_}: adds {cap}, beyond the default set"),
+                );
+            }
         }
         match &sc["runAsNonRoot"] {
             Value::Bool(false) => fail("runAsNonRoot", format!("{where_}: runAsNonRoot: false")),
@@ -250,7 +323,7 @@ fn restricted_violations(obj: &str, template: &Value) -> Vec<String> {
             }
         } else if !seccomp_ok(profile) {
             fail(
-                "seccompProfile",
+                "seccompUnconfined",
                 format!("{where_}: seccompProfile {profile}"),
             );
         }
@@ -312,11 +385,18 @@ fn parse(stdout: &str) -> Vec<Value> {
     docs.into_iter().filter(|d| !d.is_null()).collect()
 }
 
+/// What "restricted" rules a `security_profile: baseline` pod breaks, and only those: the image's
+/// own user (no runAsNonRoot), privilege escalation, capabilities not dropped.
+const BASELINE_PROFILE_BREAKS: &[&str] =
+    &["allowPrivilegeEscalation", "capabilities", "runAsNonRoot"];
+
 #[test]
 fn every_pod_template_meets_the_restricted_pod_security_standard() {
     let mut failures = Vec::new();
+    let mut report = Vec::new();
     let mut checked = 0;
     for (ex, chart, path) in packaged() {
+        let baseline = spec_of(ex, chart)["security_profile"] == "baseline";
         for (helm_name, helm) in helms() {
             let docs = match render(&helm, path, &ex.set(chart)) {
                 Ok(d) => d,
@@ -332,12 +412,53 @@ fn every_pod_template_meets_the_restricted_pod_security_standard() {
             }
             for (obj, t) in templates {
                 checked += 1;
-                for v in restricted_violations(&obj, t) {
-                    failures.push(format!("{} / {chart} / {helm_name}: {v}", ex.spec));
+                // The unprivileged-port sysctl is really there, so the sysctl rule is tested.
+                let sysctls = &t["spec"]["securityContext"]["sysctls"];
+                if *sysctls
+                    != json!([{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}])
+                {
+                    failures.push(format!(
+                        "{} / {chart} / {helm_name}: {obj} sysctls {sysctls}",
+                        ex.spec
+                    ));
                 }
+                if !baseline {
+                    for v in restricted_violations(&obj, t) {
+                        failures.push(format!("{} / {chart} / {helm_name}: {v}", ex.spec));
+                    }
+                    continue;
+                }
+                // security_profile: baseline passes every baseline rule, and is reported failing
+                // exactly the restricted rules it gives up.
+                for v in baseline_violations(&obj, t) {
+                    failures.push(format!(
+                        "{} / {chart} / {helm_name} (baseline): {v}",
+                        ex.spec
+                    ));
+                }
+                let broken = rules(&restricted_violations(&obj, t));
+                if broken != BASELINE_PROFILE_BREAKS {
+                    failures.push(format!(
+                        "{} / {chart} / {helm_name}: security_profile baseline breaks {broken:?} of restricted, want {BASELINE_PROFILE_BREAKS:?}",
+                        ex.spec
+                    ));
+                }
+                report.push(format!(
+                    "{} / {chart} / {helm_name} / {obj}: baseline, NOT restricted ({})",
+                    ex.spec,
+                    broken.join(", ")
+                ));
             }
         }
     }
+    eprintln!(
+        "pod templates meeting only \"baseline\":\n{}",
+        report.join("\n")
+    );
+    assert!(
+        !report.is_empty(),
+        "no security_profile: baseline example was checked"
+    );
     assert!(checked > 0, "no pod template was checked");
     assert!(
         failures.is_empty(),
@@ -409,10 +530,10 @@ fn the_restricted_checker_catches_every_rule() {
                 .unwrap()
                 .remove("seccompProfile");
         }),
-        ("seccompProfile", |t| {
+        ("seccompUnconfined", |t| {
             t["spec"]["securityContext"]["seccompProfile"] = json!({"type": "Unconfined"})
         }),
-        ("seccompProfile", |t| {
+        ("seccompUnconfined", |t| {
             t["spec"]["containers"][0]["securityContext"]["seccompProfile"] =
                 json!({"type": "Unconfined"})
         }),
@@ -454,6 +575,17 @@ fn the_restricted_checker_catches_every_rule() {
             t["spec"]["securityContext"]["sysctls"] =
                 json!([{"name": "kernel.msgmax", "value": "1"}])
         }),
+        ("sysctls", |t| {
+            // Safe only from policy v1.29: a 1.27 or 1.28 cluster refuses it.
+            t["spec"]["securityContext"]["sysctls"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "net.ipv4.tcp_keepalive_time", "value": "600"}))
+        }),
+        ("capabilitiesBaseline", |t| {
+            t["spec"]["containers"][0]["securityContext"]["capabilities"]["add"] =
+                json!(["SYS_ADMIN"])
+        }),
         ("seLinux", |t| {
             t["spec"]["securityContext"]["seLinuxOptions"] = json!({"user": "root"})
         }),
@@ -486,6 +618,15 @@ fn the_restricted_checker_catches_every_rule() {
         let found = restricted_violations("Deployment/x", &t);
         if !found.iter().any(|v| v.starts_with(&format!("[{rule}]"))) {
             missed.push(format!("case {i} ({rule}): found {found:?}"));
+        }
+        // The baseline checker sees exactly the baseline rules among them.
+        let baseline = baseline_violations("Deployment/x", &t);
+        let want_baseline = !RESTRICTED_ONLY.contains(rule);
+        if baseline.iter().any(|v| v.starts_with(&format!("[{rule}]"))) != want_baseline {
+            missed.push(format!(
+                "case {i} ({rule}): baseline {} it: {baseline:?}",
+                if want_baseline { "misses" } else { "reports" }
+            ));
         }
     }
     assert!(missed.is_empty(), "{}", missed.join("\n"));
@@ -562,12 +703,30 @@ fn unpinned_extra_images(spec: &Value) -> bool {
         .any(|c| c["image"].as_str().is_some_and(|i| !i.contains('@')))
 }
 
+/// The checks a `security_profile: baseline` workload fails (README "What you give").
+const BASELINE_CHECKOV_FAILURES: &[&str] = &[
+    "CKV_K8S_20",
+    "CKV_K8S_22",
+    "CKV_K8S_23",
+    "CKV_K8S_28",
+    "CKV_K8S_37",
+    "CKV_K8S_40",
+];
+
 /// What checkov must report for a chart rendered with the spec's own settings (or, `pinned`,
 /// given a digest, secrets as files and the NetworkPolicy): only what the spec leaves to its
 /// author.
 fn expected_failures(spec: &Value, docs: &[Value], pinned: bool) -> BTreeSet<(String, String)> {
     let mut want = BTreeSet::new();
     for (kind, resource) in workloads(docs) {
+        if spec["security_profile"] == "baseline" {
+            // What security_profile: baseline gives up on purpose, pinned or not: privilege
+            // escalation, a writable root filesystem, the image's own user (maybe root, maybe
+            // a low UID) and the runtime's default capabilities (NET_RAW among them).
+            for id in BASELINE_CHECKOV_FAILURES {
+                want.insert((id.to_string(), resource.clone()));
+            }
+        }
         if kind != "CronJob" && unpinned_extra_images(spec) {
             // An init container's or sidecar's own image without a digest (the jobs have none).
             want.insert(("CKV_K8S_43".to_string(), resource.clone()));
@@ -1020,6 +1179,19 @@ fn install_time_policy_variants_are_valid_kubernetes_objects() {
         ),
         ("payments", &["secretEnv.mountPath=/etc/payments"]),
         ("nightly", &["networkPolicy.egress.allowAll=false"]),
+        // Runtime defaults changed at install time: no sysctl, other sizes, another path.
+        (
+            "static-site",
+            &[
+                "podSecurityContext.sysctls=null",
+                "tmpDir.sizeLimit=1Gi",
+                "resources.limits.ephemeral-storage=4Gi",
+                "resources.requests.ephemeral-storage=128Mi",
+                "writablePaths[0].mountPath=/srv/cache",
+                "writablePaths[0].sizeLimit=2Gi",
+            ],
+        ),
+        ("legacy-portal", &["tmpDir.sizeLimit="]),
     ];
     let mut files = Vec::new();
     for (i, (c, args)) in variants.iter().enumerate() {

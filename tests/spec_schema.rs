@@ -346,6 +346,10 @@ const SCHEMA_ONLY: &[(&str, &str)] = &[
         "affinity",
         "a Kubernetes Affinity passed through as a map; the model checks its three top-level keys",
     ),
+    (
+        "writable_paths",
+        "an entry is a path or {path, size}: the parser reads it with a visitor of its own (RawWritablePath, whose test covers both forms) and RawWritableDir's fields are path and size",
+    ),
 ];
 
 #[test]
@@ -594,6 +598,26 @@ const BAD: &[(&str, &str)] = &[
     (
         "bad port type",
         "name: a\nimage: x\ntag: \"1\"\nports:\n  - {name: web, type: udp, port: 8080}\n",
+    ),
+    (
+        "one millicore, meant one CPU",
+        "name: a\nimage: x\ntag: \"1\"\nresource_request: {cpu: 1, memory: 128}\n",
+    ),
+    (
+        "millibytes of memory",
+        "name: a\nimage: x\ntag: \"1\"\nresource_limits: {memory: 512m}\n",
+    ),
+    (
+        "a relative writable path",
+        "name: a\nimage: x\ntag: \"1\"\nwritable_paths: [var/cache]\n",
+    ),
+    (
+        "an unknown security profile",
+        "name: a\nimage: x\ntag: \"1\"\nsecurity_profile: privileged\n",
+    ),
+    (
+        "baseline with security",
+        "name: a\nimage: x\ntag: \"1\"\nsecurity_profile: baseline\nsecurity: {run_as_user: 1000}\n",
     ),
 ];
 

@@ -121,13 +121,16 @@ line, in this order, and is the only caller. Called with the root context.
 {{- end -}}
 {{- end -}}
 
-{{/* The mount paths of tmpDir, the secretEnv files and persistence.volumes, in this order
-     (JSON list). */}}
+{{/* The mount paths of tmpDir, writablePaths, the secretEnv files and persistence.volumes, in
+     this order (JSON list). */}}
 {{- define "svc.mountPaths" -}}
 {{- $v := .Values -}}
 {{- $paths := list -}}
 {{- if $v.tmpDir.enabled -}}
 {{- $paths = append $paths $v.tmpDir.mountPath -}}
+{{- end -}}
+{{- range $v.writablePaths -}}
+{{- $paths = append $paths .mountPath -}}
 {{- end -}}
 {{- if and $v.secretEnv.keys $v.secretEnv.mountPath -}}
 {{- $paths = append $paths $v.secretEnv.mountPath -}}
@@ -140,8 +143,8 @@ line, in this order, and is the only caller. Called with the root context.
 {{- toJson $paths -}}
 {{- end -}}
 
-{{/* tmpDir, secretEnv, persistence.volumes: volume names and mount paths of the pods do not clash,
-     and every secretEnv key is a file name. */}}
+{{/* tmpDir, writablePaths, secretEnv, persistence.volumes: volume names and mount paths of the
+     pods do not clash, and every secretEnv key is a file name. */}}
 {{- define "svc.check.mounts" -}}
 {{- $v := .Values -}}
 {{- $vols := list -}}
@@ -150,8 +153,13 @@ line, in this order, and is the only caller. Called with the root context.
 {{- $vols = append $vols "tmp" -}}
 {{- $paths = append $paths $v.tmpDir.mountPath -}}
 {{- end -}}
+{{- range $i, $w := $v.writablePaths -}}
+{{- if has $w.mountPath $paths -}}{{- fail (printf "writablePaths[%d].mountPath %q is used twice (tmpDir.mountPath included)" $i $w.mountPath) -}}{{- end -}}
+{{- $vols = append $vols (include "svc.writableVolumeName" $w.mountPath) -}}
+{{- $paths = append $paths $w.mountPath -}}
+{{- end -}}
 {{- if and $v.secretEnv.keys $v.secretEnv.mountPath -}}
-{{- if has $v.secretEnv.mountPath $paths -}}{{- fail (printf "secretEnv.mountPath %q is also tmpDir.mountPath" $v.secretEnv.mountPath) -}}{{- end -}}
+{{- if has $v.secretEnv.mountPath $paths -}}{{- fail (printf "secretEnv.mountPath %q is also tmpDir.mountPath or a writablePaths mountPath" $v.secretEnv.mountPath) -}}{{- end -}}
 {{- $vols = append $vols "secrets" -}}
 {{- $paths = append $paths $v.secretEnv.mountPath -}}
 {{- range $i, $key := $v.secretEnv.keys -}}
@@ -161,7 +169,7 @@ line, in this order, and is the only caller. Called with the root context.
 {{- if $v.workload.enabled -}}
 {{- range $i, $vol := $v.persistence.volumes -}}
 {{- if has $vol.name $vols -}}{{- fail (printf "persistence.volumes[%d].name %q is used twice or reserved (\"tmp\" and \"secrets\" are the volumes of tmpDir and secretEnv)" $i $vol.name) -}}{{- end -}}
-{{- if has $vol.mountPath $paths -}}{{- fail (printf "persistence.volumes[%d].mountPath %q is used twice (tmpDir.mountPath and secretEnv.mountPath included)" $i $vol.mountPath) -}}{{- end -}}
+{{- if has $vol.mountPath $paths -}}{{- fail (printf "persistence.volumes[%d].mountPath %q is used twice (tmpDir, writablePaths and secretEnv.mountPath included)" $i $vol.mountPath) -}}{{- end -}}
 {{- $vols = append $vols $vol.name -}}
 {{- $paths = append $paths $vol.mountPath -}}
 {{- end -}}
@@ -175,7 +183,7 @@ line, in this order, and is the only caller. Called with the root context.
 {{- $size := 0 -}}
 {{- range $i, $f := .Values.configFiles -}}
 {{- if has $f.key $keys -}}{{- fail (printf "configFiles[%d].key %q is used twice: every key is one file of the ConfigMap" $i $f.key) -}}{{- end -}}
-{{- if has $f.mountPath $paths -}}{{- fail (printf "configFiles[%d].mountPath %q is used twice (tmpDir, secretEnv and persistence mounts included)" $i $f.mountPath) -}}{{- end -}}
+{{- if has $f.mountPath $paths -}}{{- fail (printf "configFiles[%d].mountPath %q is used twice (tmpDir, writablePaths, secretEnv and persistence mounts included)" $i $f.mountPath) -}}{{- end -}}
 {{- $keys = append $keys $f.key -}}
 {{- $paths = append $paths $f.mountPath -}}
 {{- $size = add $size (len $f.key) (len $f.content) -}}

@@ -141,11 +141,15 @@ securityContext:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- $volumes := ternary (list) $v.persistence.volumes $isJob }}
-{{- if or $v.tmpDir.enabled $volumes $secretFiles $v.configFiles }}
+{{- if or $v.tmpDir.enabled $v.writablePaths $volumes $secretFiles $v.configFiles }}
 volumeMounts:
   {{- if $v.tmpDir.enabled }}
   - name: "tmp"
     mountPath: {{ $v.tmpDir.mountPath | quote }}
+  {{- end }}
+  {{- range $v.writablePaths }}
+  - name: {{ include "svc.writableVolumeName" .mountPath | quote }}
+    mountPath: {{ .mountPath | quote }}
   {{- end }}
   {{- if $secretFiles }}
   - name: "secrets"

@@ -62,3 +62,12 @@ max 63 chars.
 {{- define "svc.statefulSetName" -}}
 {{- include "svc.fullname" . | trunc 52 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/* Volume name of a writablePaths entry, from its mount path: "w-", the path as a DNS label
+     (lowercased, other characters as "-", at most 40 characters) and the first 8 hex digits
+     of the path's sha256, so that two paths never share a name. At most 51 characters.
+     Call with the mount path. */}}
+{{- define "svc.writableVolumeName" -}}
+{{- $slug := regexReplaceAll "[^a-z0-9]+" (lower .) "-" | trimAll "-" | trunc 40 | trimSuffix "-" -}}
+{{- printf "w-%s-%s" $slug (sha256sum . | trunc 8) -}}
+{{- end -}}

@@ -78,7 +78,7 @@ spec:
     {{- end }}
   {{- end }}
   {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
-  {{- if or $v.tmpDir.enabled $secretFiles $v.configFiles }}
+  {{- if or $v.tmpDir.enabled $v.writablePaths $secretFiles $v.configFiles }}
   volumes:
     {{- if $v.tmpDir.enabled }}
     - name: "tmp"
@@ -88,6 +88,11 @@ spec:
       {{- else }}
       emptyDir: {}
       {{- end }}
+    {{- end }}
+    {{- range $v.writablePaths }}
+    - name: {{ include "svc.writableVolumeName" .mountPath | quote }}
+      emptyDir:
+        sizeLimit: {{ .sizeLimit | toJson }}
     {{- end }}
     {{- if $secretFiles }}
     {{- /* The Secret's keys as read-only files (0440, group fsGroup), not environment variables. */}}

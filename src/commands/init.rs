@@ -335,7 +335,8 @@ fn render(s: &Starter) -> String {
     add("");
     if s.port.is_some() {
         add("# Health checks. Without them both probes are TCP checks of the port. A path makes");
-        add("# them HTTP GETs; liveness_probe_path and readiness_probe_path set one each, and");
+        add("# readiness an HTTP GET (liveness stays a TCP check: a failing dependency does not");
+        add("# restart pods); liveness_probe_path and readiness_probe_path set one each, and");
         add("# healthcheck_command (a list) runs a command instead.");
         add("# healthcheck_path: /healthz");
     } else {
@@ -355,13 +356,18 @@ fn render(s: &Starter) -> String {
     add("# autoscaling_target_mem_percentage: 80");
     add("");
     add("# Resources of each pod: cpu in millicores and memory in MB (Opta's units), or");
-    add("# Kubernetes quantities (\"500m\", \"1Gi\"). Limits default to twice the requests.");
+    add("# Kubernetes quantities (\"500m\", \"1Gi\"). Limits default to twice the requests;");
+    add("# ephemeral_storage (the node's disk: logs, /tmp) defaults to 64 requested, 1Gi limit.");
     add("resource_request:");
     add("  cpu: 100");
     add("  memory: 128");
     add("# resource_limits:");
     add("#   cpu: 500");
     add("#   memory: 512");
+    add("");
+    add("# The root filesystem is read-only and /tmp is writable (tmp_size, default 256).");
+    add("# Directories the image writes elsewhere, each an emptyDir with a size limit:");
+    add("# writable_paths: [/var/cache/app, {path: /var/run, size: 64}]");
     add("");
     add("# Public addresses, one Ingress each (needs an http port; IngressClass nginx unless");
     add("# ingress_class says otherwise): a host, host/path or /path. The path prefix is");

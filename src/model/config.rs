@@ -6,7 +6,7 @@
 use super::builder::Builder;
 use super::env::{EnvFrom, EnvRef};
 use super::extra_containers::ExtraContainer;
-use super::rules::config_map_key;
+use super::rules::{SYSTEM_DIRS, config_map_key, nested};
 use super::taken::Taken;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
@@ -35,14 +35,6 @@ pub struct ConfigFile {
 pub const CONFIG_MAP_MAX_BYTES: usize = 1024 * 1024;
 /// Above this, the release Helm stores (chart + manifest, each holding the files) gets large.
 const HELM_RELEASE_COMFORT_BYTES: usize = 256 * 1024;
-/// Mount points the runtime owns; a file there breaks the container or is refused.
-const SYSTEM_DIRS: &[&str] = &["/proc", "/sys", "/dev"];
-
-/// `a` is `b` or lies inside it, or the other way round.
-fn nested(a: &str, b: &str) -> bool {
-    let inside = |x: &str, dir: &str| x == dir || x.starts_with(&format!("{dir}/"));
-    inside(a, b) || inside(b, a)
-}
 
 impl Builder<'_> {
     pub(super) fn config(&mut self, raw: &RawService, taken: &Taken) -> Config {
@@ -104,6 +96,8 @@ impl Builder<'_> {
                 Some(format!("`{s}` is secrets_mount_path"))
             } else if let Some(v) = taken.volumes.iter().find(|v| nested(p, &v.path)) {
                 Some(format!("`{}` is a persistent_storage path", v.path))
+            } else if let Some(w) = taken.writable_paths.iter().find(|w| nested(p, &w.path)) {
+                Some(format!("`{}` is a writable path (an emptyDir)", w.path))
             } else {
                 out.iter()
                     .find(|o| nested(p, &o.path) || o.key == key)

@@ -1,11 +1,12 @@
 //! The service's own container: its image (from `image`, `tag` and `digest`, or the `--tag` and
-//! `--digest` flags, which win), its `commands` and `args`, and its CPU and memory requests and
-//! limits.
+//! `--digest` flags, which win), its `commands` and `args`, and its CPU, memory and
+//! ephemeral-storage requests and limits (read the same way for init containers and sidecars).
 
 use super::builder::Builder;
 use super::rules;
-use crate::diag::{Diagnostic, printable};
-use crate::spec::raw::RawService;
+use super::units;
+use crate::diag::{Diagnostic, FieldPath, printable};
+use crate::spec::raw::{RawResources, RawService};
 
 /// Values given on the command line that win over the spec.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +27,9 @@ pub struct Image {
 pub struct Resources {
     pub cpu_millis: u64,
     pub memory: (u64, &'static str),
+    /// Local ephemeral storage: the container's logs and writable layer, and (summed over the
+    /// pod's containers) its emptyDirs.
+    pub ephemeral_storage: (u64, &'static str),
 }
 
 impl Resources {
@@ -35,12 +39,21 @@ impl Resources {
     pub fn memory(&self) -> String {
         format!("{}{}", self.memory.0, self.memory.1)
     }
-    pub(super) fn memory_bytes(&self) -> u64 {
-        self.memory
-            .0
-            .saturating_mul(rules::unit_bytes(self.memory.1))
+    pub fn ephemeral_storage(&self) -> String {
+        format!("{}{}", self.ephemeral_storage.0, self.ephemeral_storage.1)
     }
 }
+
+/// The requests when the spec gives none: Opta's CPU and memory, and enough ephemeral storage
+/// for the container logs the kubelet keeps (5 files of 10Mi by default).
+pub const DEFAULT_REQUESTS: Resources = Resources {
+    cpu_millis: 100,
+    memory: (128, "Mi"),
+    ephemeral_storage: (64, "Mi"),
+};
+/// The ephemeral-storage limit when the spec gives none (at least the request, and grown to
+/// hold `/tmp`, the writable paths and the logs: see scratch.rs).
+pub const DEFAULT_EPHEMERAL_LIMIT: (u64, &str) = (1, "Gi");
 
 /// Where a value came from: a spec field or a command-line flag.
 #[derive(Clone, Copy)]
@@ -154,70 +167,100 @@ impl Builder<'_> {
     }
 
     pub(super) fn resources(&mut self, raw: &RawService) -> (Resources, Resources) {
-        let req_path = self.path("resource_request");
-        let lim_path = self.path("resource_limits");
-        let mut cpu = 100;
-        let mut mem = (128, "Mi");
-        if let Some(r) = &raw.resource_request {
-            match &r.cpu {
-                Some(q) => match rules::cpu_millis(q) {
-                    Ok(v) => cpu = v,
-                    Err(e) => self.fail(&req_path.key("cpu"), e),
-                },
-                None => self.fail(&req_path, "missing field `cpu` (millicores, e.g. 100)"),
-            }
-            match &r.memory {
-                Some(q) => match rules::memory(q) {
-                    Ok(v) => mem = v,
-                    Err(e) => self.fail(&req_path.key("memory"), e),
-                },
-                None => self.fail(&req_path, "missing field `memory` (megabytes, e.g. 128)"),
-            }
+        // Opta: a resource_request gives both CPU and memory.
+        self.read_resources(
+            (
+                &self.path("resource_request"),
+                &self.path("resource_limits"),
+            ),
+            (raw.resource_request.as_ref(), raw.resource_limits.as_ref()),
+            (&DEFAULT_REQUESTS, DEFAULT_EPHEMERAL_LIMIT),
+            true,
+        )
+    }
+
+    /// A `resource_request` and `resource_limits` pair. Each request given replaces `base`'s; a
+    /// CPU or memory limit not given is twice its request; an ephemeral-storage limit not given
+    /// is `base_ephemeral_limit`, or the request if that is more. No limit may be below its
+    /// request. `cpu_and_memory`: a request must give both.
+    pub(super) fn read_resources(
+        &mut self,
+        (req_path, lim_path): (&FieldPath, &FieldPath),
+        (request, limits): (Option<&RawResources>, Option<&RawResources>),
+        (base, base_ephemeral_limit): (&Resources, (u64, &'static str)),
+        cpu_and_memory: bool,
+    ) -> (Resources, Resources) {
+        let mut req = base.clone();
+        if let Some(r) = request {
+            self.read_resource_list(req_path, r, &mut req, (false, cpu_and_memory));
         }
-        let requests = Resources {
-            cpu_millis: cpu,
-            memory: mem,
+        let ephemeral_limit =
+            if units::bytes(req.ephemeral_storage) > units::bytes(base_ephemeral_limit) {
+                req.ephemeral_storage
+            } else {
+                base_ephemeral_limit
+            };
+        let mut lim = Resources {
+            cpu_millis: req.cpu_millis.saturating_mul(2),
+            memory: (req.memory.0.saturating_mul(2), req.memory.1),
+            ephemeral_storage: ephemeral_limit,
         };
-        // Limits are twice the requests unless the spec says otherwise, for CPU and memory both.
-        let mut limits = Resources {
-            cpu_millis: cpu.saturating_mul(2),
-            memory: (mem.0.saturating_mul(2), mem.1),
+        if let Some(l) = limits {
+            self.read_resource_list(lim_path, l, &mut lim, (true, false));
+        }
+        let below = |what: &str, l: String, r: String| {
+            format!("the {what} limit ({l}) is below the request ({r})")
         };
-        if let Some(l) = &raw.resource_limits {
-            if let Some(q) = &l.cpu {
-                match rules::cpu_millis(q) {
-                    Ok(v) => limits.cpu_millis = v,
-                    Err(e) => self.fail(&lim_path.key("cpu"), e),
-                }
-            }
-            if let Some(q) = &l.memory {
-                match rules::memory(q) {
-                    Ok(v) => limits.memory = v,
-                    Err(e) => self.fail(&lim_path.key("memory"), e),
-                }
-            }
+        if lim.cpu_millis < req.cpu_millis {
+            self.fail(&lim_path.key("cpu"), below("CPU", lim.cpu(), req.cpu()));
         }
-        if limits.cpu_millis < requests.cpu_millis {
-            self.fail(
-                &lim_path.key("cpu"),
-                format!(
-                    "the CPU limit ({}) is below the request ({})",
-                    limits.cpu(),
-                    requests.cpu()
-                ),
+        if units::bytes(lim.memory) < units::bytes(req.memory) {
+            let msg = below("memory", lim.memory(), req.memory());
+            self.fail(&lim_path.key("memory"), msg);
+        }
+        if units::bytes(lim.ephemeral_storage) < units::bytes(req.ephemeral_storage) {
+            let msg = below(
+                "ephemeral-storage",
+                lim.ephemeral_storage(),
+                req.ephemeral_storage(),
             );
+            self.fail(&lim_path.key("ephemeral_storage"), msg);
         }
-        if limits.memory_bytes() < requests.memory_bytes() {
-            self.fail(
-                &lim_path.key("memory"),
-                format!(
-                    "the memory limit ({}) is below the request ({})",
-                    limits.memory(),
-                    requests.memory()
-                ),
-            );
+        (req, lim)
+    }
+
+    /// The quantities given in one block, each replacing its value in `into`. An ephemeral-storage
+    /// request may be small; a limit, like CPU and memory, may not. `required`: CPU and memory
+    /// must be given.
+    fn read_resource_list(
+        &mut self,
+        path: &FieldPath,
+        given: &RawResources,
+        into: &mut Resources,
+        (limit, required): (bool, bool),
+    ) {
+        match &given.cpu {
+            Some(q) => match units::cpu_millis(q) {
+                Ok(v) => into.cpu_millis = v,
+                Err(e) => self.fail(&path.key("cpu"), e),
+            },
+            None if required => self.fail(path, "missing field `cpu` (millicores, e.g. 100)"),
+            None => {}
         }
-        (requests, limits)
+        match &given.memory {
+            Some(q) => match units::memory(q) {
+                Ok(v) => into.memory = v,
+                Err(e) => self.fail(&path.key("memory"), e),
+            },
+            None if required => self.fail(path, "missing field `memory` (megabytes, e.g. 128)"),
+            None => {}
+        }
+        if let Some(q) = &given.ephemeral_storage {
+            match units::size(q, "ephemeral_storage", limit) {
+                Ok(v) => into.ephemeral_storage = v,
+                Err(e) => self.fail(&path.key("ephemeral_storage"), e),
+            }
+        }
     }
 }
 
@@ -234,7 +277,7 @@ mod tests {
             &[],
         )
         .unwrap();
-        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(w, [crate::model::scaling::single_pod_floor(3)]);
         assert_eq!(
             s.image,
             Image {

@@ -56,7 +56,7 @@ impl Builder<'_> {
                 (&s.name, &s.image, &s.commands, &s.args),
                 (s.resource_request.as_ref(), s.resource_limits.as_ref()),
                 &mut names,
-                taken.requests,
+                (taken.requests, taken.limits),
             );
             for (j, p) in s.ports.iter().flatten().enumerate() {
                 let ppath = path.key("ports").index(j);
@@ -98,7 +98,7 @@ impl Builder<'_> {
                 (&s.name, &s.image, &s.commands, &s.args),
                 (s.resource_request.as_ref(), s.resource_limits.as_ref()),
                 &mut names,
-                taken.requests,
+                (taken.requests, taken.limits),
             ));
         }
         (init, sidecars)
@@ -116,7 +116,7 @@ impl Builder<'_> {
         ),
         (request, limits): (Option<&RawResources>, Option<&RawResources>),
         names: &mut Vec<String>,
-        service_requests: &Resources,
+        service: (&Resources, &Resources),
     ) -> ExtraContainer {
         let name = name.clone().unwrap_or_default();
         if name.is_empty() {
@@ -155,8 +155,15 @@ impl Builder<'_> {
                 "give `commands` (e.g. [\"/app/migrate\"]), or an `image` of its own",
             );
         }
-        let resources = (request.is_some() || limits.is_some())
-            .then(|| self.extra_resources(path, request, limits, service_requests));
+        // Requests default to the service's, each on its own; limits as the service's do.
+        let resources = (request.is_some() || limits.is_some()).then(|| {
+            self.read_resources(
+                (&path.key("resource_request"), &path.key("resource_limits")),
+                (request, limits),
+                (service.0, service.1.ephemeral_storage),
+                false,
+            )
+        });
         ExtraContainer {
             name,
             image: image.flatten(),
@@ -200,72 +207,6 @@ impl Builder<'_> {
             ));
         }
         Some(image.to_string())
-    }
-
-    /// Requests default to the service's (each of cpu and memory); limits to twice the requests.
-    fn extra_resources(
-        &mut self,
-        path: &FieldPath,
-        request: Option<&RawResources>,
-        limits: Option<&RawResources>,
-        service: &Resources,
-    ) -> (Resources, Resources) {
-        let mut req = service.clone();
-        let req_path = path.key("resource_request");
-        let lim_path = path.key("resource_limits");
-        if let Some(r) = request {
-            if let Some(q) = &r.cpu {
-                match rules::cpu_millis(q) {
-                    Ok(v) => req.cpu_millis = v,
-                    Err(e) => self.fail(&req_path.key("cpu"), e),
-                }
-            }
-            if let Some(q) = &r.memory {
-                match rules::memory(q) {
-                    Ok(v) => req.memory = v,
-                    Err(e) => self.fail(&req_path.key("memory"), e),
-                }
-            }
-        }
-        let mut lim = Resources {
-            cpu_millis: req.cpu_millis.saturating_mul(2),
-            memory: (req.memory.0.saturating_mul(2), req.memory.1),
-        };
-        if let Some(l) = limits {
-            if let Some(q) = &l.cpu {
-                match rules::cpu_millis(q) {
-                    Ok(v) => lim.cpu_millis = v,
-                    Err(e) => self.fail(&lim_path.key("cpu"), e),
-                }
-            }
-            if let Some(q) = &l.memory {
-                match rules::memory(q) {
-                    Ok(v) => lim.memory = v,
-                    Err(e) => self.fail(&lim_path.key("memory"), e),
-                }
-            }
-        }
-        if lim.cpu_millis < req.cpu_millis {
-            self.fail(
-                &lim_path.key("cpu"),
-                format!(
-                    "the CPU limit ({}) is below the request ({})",
-                    lim.cpu(),
-                    req.cpu()
-                ),
-            );
-        }
-        if lim.memory_bytes() < req.memory_bytes() {
-            self.fail(
-                &lim_path.key("memory"),
-                format!(
-                    "the memory limit ({}) is below the request ({})",
-                    lim.memory(),
-                    req.memory()
-                ),
-            );
-        }
-        (req, lim)
     }
 }
 

@@ -321,8 +321,9 @@ mod tests {
 
     #[test]
     fn cloud_only_fields_are_ignored_with_a_warning() {
-        let (_, warnings) =
-            crate::model::testing::model("links: [db]\nadditional_iam_roles: [r]\n");
+        let (_, warnings) = crate::model::testing::model(
+            "min_containers: 2\nlinks: [db]\nadditional_iam_roles: [r]\n",
+        );
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(
             warnings[0].starts_with(

@@ -10,13 +10,14 @@
 //! - `metadata`: the name, description, pod labels and annotations
 //! - `container`: the image, command and args, CPU and memory
 //! - `ports`: the ports and the probe port
-//! - `probes`: liveness, readiness and startup probes, their timing, gRPC health checks
+//! - `probes`: liveness, readiness and startup probes, their timing; `grpc`: gRPC health checks
 //! - `scaling`: replicas, the autoscaler's targets and speed
 //! - `availability`: the PodDisruptionBudget, graceful shutdown
 //! - `placement`: tolerations, topology spread, node selector, affinity, priority class
 //! - `ingress`: the `public_uri` routes and their Ingress settings
 //! - `traffic`: TLS for the routes' hosts, Gateway API routes instead of Ingresses
 //! - `storage`: persistent volumes
+//! - `scratch`: `/tmp`'s size, extra writable directories, the ephemeral-storage limit they need
 //! - `jobs`: cron jobs
 //! - `env`: env vars, secrets, variables from existing Secrets and ConfigMaps
 //! - `config`: config files, and the `Config` that gathers what lies beyond Opta's fields
@@ -24,7 +25,8 @@
 //! - `security`: the security context, the NetworkPolicy
 //! - `identity`: workload identity, image pull Secrets, Opta's cloud-only fields
 //! - `workload`: the pod settings beyond Opta, gathered from the concerns above
-//! - `rules`: the syntax of names, keys, quantities, paths and schedules, shared by all
+//! - `rules`: the syntax of names, keys, paths and schedules, shared by all; `units`: CPU, memory
+//!   and sizes, and the unit mistakes they can hide
 //! - `builder`: the `Builder` and its reporting helpers; `taken`: what the spec already claims,
 //!   for the configuration concerns' collision checks
 
@@ -34,6 +36,7 @@ pub mod config;
 pub mod container;
 pub mod env;
 pub mod extra_containers;
+pub mod grpc;
 pub mod identity;
 pub mod ingress;
 pub mod jobs;
@@ -43,10 +46,12 @@ pub mod ports;
 pub mod probes;
 pub mod rules;
 pub mod scaling;
+pub mod scratch;
 pub mod security;
 pub mod storage;
 mod taken;
 pub mod traffic;
+pub mod units;
 pub mod workload;
 
 use std::collections::BTreeMap;
@@ -63,7 +68,8 @@ pub use jobs::CronJob;
 pub use placement::Toleration;
 pub use ports::{AppProtocol, Port, PortKind};
 pub use probes::Probe;
-pub use security::{NetworkPolicy, Peer, Security};
+pub use scratch::{Scratch, WritablePath};
+pub use security::{NetworkPolicy, Peer, Profile, Security};
 pub use storage::Volume;
 
 #[derive(Clone, Debug)]
@@ -97,6 +103,8 @@ pub struct Service {
     pub security: Security,
     /// `secrets` become files in this directory instead of environment variables.
     pub secrets_mount_path: Option<String>,
+    /// `/tmp`'s size and the extra writable directories (scratch.rs).
+    pub scratch: Scratch,
     pub pdb: Pdb,
     pub network_policy: NetworkPolicy,
     /// Startup probe, topology spread, HPA behaviour, shutdown and scheduling (workload.rs).
@@ -153,7 +161,7 @@ impl Builder<'_> {
             (&mut liveness, &mut readiness),
             (min_replicas, max_replicas),
         );
-        let (requests, limits) = self.resources(raw);
+        let (requests, mut limits) = self.resources(raw);
         let ingress = self.ingress(raw, &ports, max_replicas);
         let tolerations = self.tolerations(raw);
         let cron_jobs = self.cron_jobs(raw);
@@ -166,6 +174,8 @@ impl Builder<'_> {
         let max_history = self.num(&self.path("max_history"), &raw.max_history, 25, (0, 10_000));
         let security = self.security(raw);
         let secrets_mount_path = self.secrets_mount_path(raw, &secret_keys, &volumes);
+        let scratch = self.scratch(raw, secrets_mount_path.as_deref(), &volumes);
+        self.fit_ephemeral_storage(raw, &scratch, &mut limits);
         let pdb = self.pdb(raw, min_replicas, max_replicas);
         let network_policy = self.network_policy(raw);
         let traffic = self.traffic(raw, &name, &ingress);
@@ -180,8 +190,10 @@ impl Builder<'_> {
                     .collect(),
                 secrets_mount_path: secrets_mount_path.as_deref(),
                 volumes: &volumes,
+                writable_paths: &scratch.writable,
                 ports: &ports,
                 requests: &requests,
+                limits: &limits,
                 max_replicas,
             },
         );
@@ -221,6 +233,7 @@ impl Builder<'_> {
             max_history,
             security,
             secrets_mount_path,
+            scratch,
             pdb,
             network_policy,
             workload,

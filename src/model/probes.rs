@@ -1,11 +1,15 @@
 //! The health checks. Opta's liveness and readiness probes: an HTTP GET of a path or a command,
-//! each from its own field or from the `healthcheck_*` fields they share. Beyond Opta: their
-//! timing, a startup probe, and native gRPC health checks of a grpc probe port.
+//! each from its own field or from the `healthcheck_*` fields they share — except that
+//! `healthcheck_path` alone makes liveness a TCP check of the probe port (unlike Opta), since a
+//! health endpoint that checks a dependency would otherwise restart every pod while the
+//! dependency is down. Beyond Opta: their timing, a startup probe (which makes the initial
+//! delays 0 unless given), and native gRPC health checks of a grpc probe port.
 
 use super::builder::Builder;
-use super::ports::{AppProtocol, Port, PortKind};
+pub use super::grpc::GrpcCheck;
+use super::ports::{Port, PortKind};
 use super::rules;
-use crate::diag::{FieldPath, printable};
+use crate::diag::FieldPath;
 use crate::spec::raw::{RawService, RawTiming};
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -44,15 +48,6 @@ pub const STARTUP_TIMING: ProbeTiming = ProbeTiming {
     timeout: 3,
     failure_threshold: 30,
 };
-
-/// A native gRPC health check (grpc.health.v1) of the probe port.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GrpcCheck {
-    /// The container port number: Kubernetes' GRPCAction takes no port name.
-    pub port: u32,
-    /// The service name sent in the health request; `None` asks about the whole server.
-    pub service: Option<String>,
-}
 
 impl Builder<'_> {
     pub(super) fn probe(
@@ -119,6 +114,10 @@ impl Builder<'_> {
                 raw.healthcheck_command.clone().unwrap_or_default(),
             ),
         };
+        // healthcheck_path alone: readiness GETs it, liveness only checks that the process
+        // accepts connections (a TCP check), so an endpoint that also checks a database cannot
+        // restart every pod while the database is down. liveness_probe_path still wins.
+        let readiness_only = kind == "liveness" && specific_path.is_none();
         let mut path = path;
         if let Some(p) = path.clone() {
             let r = rules::probe_path(&p).map_err(|e| format!("probe path {e}"));
@@ -133,14 +132,19 @@ impl Builder<'_> {
                 ),
                 Some(port) if port.kind == PortKind::Tcp => {
                     // Opta: a path probe on a tcp port is a TCP check.
-                    self.warnings.push(format!(
-                        "the probe port `{}` is a tcp port, so the {kind} probe is a TCP check and `{path_from}` is not used (as in Opta)",
-                        port.name
-                    ));
+                    if !readiness_only {
+                        self.warnings.push(format!(
+                            "the probe port `{}` is a tcp port, so the {kind} probe is a TCP check and `{path_from}` is not used (as in Opta)",
+                            port.name
+                        ));
+                    }
                     path = None;
                 }
                 Some(_) => {}
             }
+        }
+        if readiness_only {
+            path = None;
         }
         if !command.is_empty() && command[0].trim().is_empty() {
             self.fail(
@@ -191,10 +195,18 @@ impl Builder<'_> {
                 timing.and_then(|t| t.startup.as_ref()),
                 STARTUP_TIMING,
             );
+            // The startup probe guards the start: liveness and readiness begin as soon as it
+            // succeeds, unless the spec asks for a delay.
+            if raw.initial_liveness_delay.is_none() {
+                liveness.initial_delay = 0;
+            }
+            if raw.initial_readiness_delay.is_none() {
+                readiness.initial_delay = 0;
+            }
         }
         let grpc = self.grpc_check(raw, ports, probe_port);
         if let Some(check) = grpc {
-            self.grpc_paths(raw, &startup);
+            self.grpc_paths(raw, startup.is_some());
             let mut used = false;
             for p in [
                 Some(&mut *liveness),
@@ -322,98 +334,6 @@ impl Builder<'_> {
         }
         Some(probe)
     }
-
-    /// `grpc_health_check` (and its service name), checked against the probe port.
-    fn grpc_check(
-        &mut self,
-        raw: &RawService,
-        ports: &[Port],
-        probe_port: &Option<String>,
-    ) -> Option<GrpcCheck> {
-        let field = self.path("grpc_health_check");
-        let service_given = raw.grpc_health_service.is_some();
-        // Naming a health service asks for the check; only an explicit `false` contradicts it.
-        let on = self.flag(&field, &raw.grpc_health_check, service_given);
-        if let Some(s) = &raw.grpc_health_service {
-            let ok = !s.is_empty()
-                && s.len() <= 253
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
-            if !ok {
-                self.fail_help(
-                    &self.path("grpc_health_service"),
-                    format!(
-                        "`{}` is not a gRPC service name",
-                        printable(s)
-                    ),
-                    "a fully qualified service name such as `inventory.v1.Stock`, at most 253 letters, digits, `.`, `_`, `-` and `/`",
-                );
-            }
-            if !on {
-                self.fail(
-                    &self.path("grpc_health_service"),
-                    "grpc_health_service needs grpc_health_check: true",
-                );
-            }
-        }
-        if !on {
-            return None;
-        }
-        let port = probe_port
-            .as_ref()
-            .and_then(|n| ports.iter().find(|p| &p.name == n));
-        match port {
-            Some(p) if p.kind == PortKind::Http && p.protocol == Some(AppProtocol::Grpc) => {
-                Some(GrpcCheck {
-                    port: p.container_port,
-                    service: raw.grpc_health_service.clone(),
-                })
-            }
-            _ => {
-                let at = if raw.grpc_health_check.is_some() {
-                    field
-                } else {
-                    self.path("grpc_health_service")
-                };
-                self.fail_help(
-                    &at,
-                    match port {
-                        Some(p) => format!("the probe port `{}` is not a grpc port", p.name),
-                        None => "a gRPC health check needs a grpc port".to_string(),
-                    },
-                    "use `port: {grpc: N}`, or a `ports` entry with `type: http` and `protocol: grpc` (and `probe_port` naming it)",
-                );
-                None
-            }
-        }
-    }
-
-    /// With gRPC health checks, an HTTP path on the same port is a contradiction: refuse it
-    /// rather than guess (without `grpc_health_check`, a path stays an HTTP GET, as in Opta).
-    fn grpc_paths(&mut self, raw: &RawService, startup: &Option<Probe>) {
-        let mut fields = Vec::new();
-        for (specific, specific_field) in [
-            (&raw.liveness_probe_path, "liveness_probe_path"),
-            (&raw.readiness_probe_path, "readiness_probe_path"),
-        ] {
-            if specific.is_some() {
-                fields.push(specific_field);
-            } else if raw.healthcheck_path.is_some() {
-                fields.push("healthcheck_path");
-            }
-        }
-        if startup.is_some() && raw.startup_probe_path.is_some() {
-            fields.push("startup_probe_path");
-        }
-        fields.dedup();
-        for f in fields {
-            self.fail_help(
-                &self.path(f),
-                format!("`{f}` asks for an HTTP GET, but grpc_health_check makes the probes gRPC health checks"),
-                "remove the path (or use a command), or remove grpc_health_check",
-            );
-        }
-    }
 }
 
 #[cfg(test)]
@@ -424,9 +344,9 @@ mod tests {
     #[test]
     fn healthcheck_fields_feed_both_probes_and_specific_fields_win() {
         let (s, _) = model(
-            "port: {http: 8080}\nhealthcheck_path: /h\nreadiness_probe_path: /ready\ninitial_liveness_delay: 5\n",
+            "port: {http: 8080}\nhealthcheck_path: /h\nliveness_probe_path: /live\nreadiness_probe_path: /ready\ninitial_liveness_delay: 5\n",
         );
-        assert_eq!(s.liveness.path.as_deref(), Some("/h"));
+        assert_eq!(s.liveness.path.as_deref(), Some("/live"));
         assert_eq!(s.readiness.path.as_deref(), Some("/ready"));
         assert_eq!(
             (s.liveness.initial_delay, s.readiness.initial_delay),
@@ -435,6 +355,74 @@ mod tests {
         let (s, _) = model("healthcheck_command: [/bin/ok]\nliveness_probe_command: [/bin/live]\n");
         assert_eq!(s.liveness.command, ["/bin/live"]);
         assert_eq!(s.readiness.command, ["/bin/ok"]);
+    }
+
+    #[test]
+    fn healthcheck_path_alone_is_readiness_and_liveness_is_a_tcp_check() {
+        let (s, warnings) = model("port: {http: 8080}\nhealthcheck_path: /h\n");
+        assert_eq!(s.readiness.path.as_deref(), Some("/h"));
+        // No path, command or gRPC check: the chart renders a TCP check of the probe port.
+        assert_eq!(
+            (
+                s.liveness.path.clone(),
+                s.liveness.command.clone(),
+                s.liveness.grpc.clone()
+            ),
+            (None, vec![], None)
+        );
+        assert!(
+            !warnings.iter().any(|w| w.contains("probe")),
+            "{warnings:?}"
+        );
+        // A bad path is still refused (once, though both probes read it).
+        assert_eq!(
+            problems("port: {http: 8080}\nhealthcheck_path: h\n"),
+            [(
+                "healthcheck_path".to_string(),
+                "probe path must start with '/'".to_string()
+            )]
+        );
+        // A command is what the user wrote a check for: both probes keep running it.
+        let (s, _) = model("healthcheck_command: [/bin/ok]\n");
+        assert_eq!(
+            (s.liveness.command.clone(), s.readiness.command.clone()),
+            (vec!["/bin/ok".to_string()], vec!["/bin/ok".to_string()])
+        );
+        // On a tcp probe port only readiness has a path to give up.
+        let (_, warnings) =
+            model("ports:\n  - {name: db, type: tcp, port: 5432}\nhealthcheck_path: /h\n");
+        let probes: Vec<&String> = warnings
+            .iter()
+            .filter(|w| w.contains("probe port"))
+            .collect();
+        assert_eq!(
+            probes,
+            [
+                "the probe port `db` is a tcp port, so the readiness probe is a TCP check and `healthcheck_path` is not used (as in Opta)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_startup_probe_removes_the_initial_delays_unless_given() {
+        let (s, _) = model("port: {http: 8080}\nhealthcheck_path: /h\n");
+        assert_eq!(
+            (s.liveness.initial_delay, s.readiness.initial_delay),
+            (30, 30)
+        );
+        let (s, _) =
+            model("port: {http: 8080}\nhealthcheck_path: /h\nstartup_probe_path: /started\n");
+        assert_eq!(
+            (s.liveness.initial_delay, s.readiness.initial_delay),
+            (0, 0)
+        );
+        let (s, _) = model(
+            "port: {http: 8080}\nhealthcheck_path: /h\ninitial_startup_delay: 5\ninitial_readiness_delay: 7\n",
+        );
+        assert_eq!(
+            (s.liveness.initial_delay, s.readiness.initial_delay),
+            (0, 7)
+        );
     }
 
     #[test]
@@ -469,7 +457,7 @@ mod tests {
         );
         assert!(
             warnings.iter().any(|w| w.starts_with(
-                "the probe port `db` is a tcp port, so the liveness probe is a TCP check"
+                "the probe port `db` is a tcp port, so the readiness probe is a TCP check"
             )),
             "{warnings:?}"
         );
@@ -514,38 +502,6 @@ mod tests {
         assert_eq!(
             (startup.path, startup.command),
             (None, vec!["/bin/up".into()])
-        );
-    }
-
-    #[test]
-    fn grpc_checks_use_the_port_number_and_leave_commands_alone() {
-        let (s, _) = model(
-            "ports:\n  - {name: api, type: http, protocol: grpc, port: 9090}\n  - {name: m, type: tcp, port: 9100}\nprobe_port: api\ngrpc_health_service: a.v1.B\nreadiness_probe_command: [/bin/ready]\ninitial_startup_delay: 1\n",
-        );
-        let want = Some(GrpcCheck {
-            port: 9090,
-            service: Some("a.v1.B".into()),
-        });
-        assert_eq!(s.liveness.grpc, want);
-        assert_eq!(s.readiness.grpc, None);
-        assert_eq!(s.workload.startup.unwrap().grpc, want);
-    }
-
-    #[test]
-    fn grpc_checks_need_a_grpc_probe_port() {
-        assert_eq!(
-            problems("port: {http: 8080}\ngrpc_health_check: true\n"),
-            [(
-                "grpc_health_check".to_string(),
-                "the probe port `main` is not a grpc port".to_string()
-            )]
-        );
-        assert_eq!(
-            problems("port: {grpc: 9090}\ngrpc_health_check: true\nhealthcheck_path: /h\n"),
-            [(
-                "healthcheck_path".to_string(),
-                "`healthcheck_path` asks for an HTTP GET, but grpc_health_check makes the probes gRPC health checks".to_string()
-            )]
         );
     }
 }

@@ -1,5 +1,5 @@
-//! Kubernetes and OCI naming rules, quantities and cron schedules, as plain predicates.
-//! Each returns `Err(reason)` phrased for the user.
+//! Kubernetes and OCI naming rules, paths and cron schedules, as plain predicates.
+//! Each returns `Err(reason)` phrased for the user. Quantities are in units.rs.
 
 /// DNS-1123 label: chart names, port names' base rule, cron suffixes.
 pub fn dns_label(s: &str, max: usize) -> Result<(), String> {
@@ -232,77 +232,13 @@ pub fn probe_path(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// CPU in Opta's unit (millicores) or a Kubernetes quantity ("500m", "0.5", "2").
-pub fn cpu_millis(q: &crate::spec::raw::Quantity) -> Result<u64, String> {
-    use crate::spec::raw::Quantity;
-    let bad = || {
-        "must be millicores (e.g. 250) or a CPU quantity such as \"250m\" or \"0.5\"".to_string()
-    };
-    let millis = match q {
-        Quantity::Number(n) => *n,
-        Quantity::Text(t) => {
-            let t = t.trim();
-            if let Some(m) = t.strip_suffix('m') {
-                digits(m).ok_or_else(bad)?
-            } else {
-                let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
-                if frac.len() > 3 || (!frac.is_empty() && !frac.bytes().all(|b| b.is_ascii_digit()))
-                {
-                    return Err(bad());
-                }
-                let whole = digits(whole).ok_or_else(bad)?;
-                let frac_millis = format!("{frac:0<3}").parse::<u64>().map_err(|_| bad())?;
-                whole
-                    .checked_mul(1000)
-                    .and_then(|w| w.checked_add(frac_millis))
-                    .ok_or_else(bad)?
-            }
-        }
-    };
-    if millis == 0 || millis > 1_000_000 {
-        return Err("must be between 1 millicore and 1000 CPUs".into());
-    }
-    Ok(millis)
-}
+/// Mount points the container runtime owns; nothing of the spec may be mounted there.
+pub const SYSTEM_DIRS: &[&str] = &["/proc", "/sys", "/dev"];
 
-/// Memory: Opta's unit (MB, written as Mi) or a quantity with a binary or decimal suffix.
-/// Returns (amount, suffix) so that doubling keeps the user's unit: 128Mi → 256Mi.
-pub fn memory(q: &crate::spec::raw::Quantity) -> Result<(u64, &'static str), String> {
-    use crate::spec::raw::Quantity;
-    const UNITS: &[&str] = &["Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"];
-    let bad = || {
-        "must be megabytes (e.g. 512) or a memory quantity such as \"512Mi\" or \"1Gi\"".to_string()
-    };
-    let (n, unit) = match q {
-        Quantity::Number(n) => (*n, "Mi"),
-        Quantity::Text(t) => {
-            let t = t.trim();
-            let unit = UNITS
-                .iter()
-                .find(|u| t.ends_with(*u))
-                .copied()
-                .ok_or_else(bad)?;
-            (digits(&t[..t.len() - unit.len()]).ok_or_else(bad)?, unit)
-        }
-    };
-    let bytes = n.saturating_mul(unit_bytes(unit));
-    if n == 0 || bytes > (1u64 << 50) {
-        return Err("must be more than 0 and at most 1Pi".into());
-    }
-    Ok((n, unit))
-}
-
-pub fn unit_bytes(unit: &str) -> u64 {
-    match unit {
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        "Ti" => 1 << 40,
-        "k" => 1_000,
-        "M" => 1_000_000,
-        "G" => 1_000_000_000,
-        _ => 1_000_000_000_000,
-    }
+/// `a` is `b` or lies inside it, or the other way round (both absolute, normalised paths).
+pub fn nested(a: &str, b: &str) -> bool {
+    let inside = |x: &str, dir: &str| x == dir || x.starts_with(&format!("{dir}/"));
+    inside(a, b) || inside(b, a)
 }
 
 /// A CIDR such as `10.0.0.0/8` or `fd00::/8`, returned in canonical form. The address must be
@@ -340,7 +276,7 @@ pub fn cidr(s: &str) -> Result<String, String> {
     Ok(canonical)
 }
 
-fn digits(s: &str) -> Option<u64> {
+pub(super) fn digits(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -458,7 +394,6 @@ pub fn config_map_key(k: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::raw::Quantity;
 
     #[test]
     fn names() {
@@ -494,20 +429,6 @@ mod tests {
         assert!(image_tag("-x").is_err());
         assert!(image_digest(&format!("sha256:{}", "a".repeat(64))).is_ok());
         assert!(image_digest("sha256:xyz").is_err());
-    }
-
-    #[test]
-    fn quantities_in_opta_units_and_kubernetes_units() {
-        assert_eq!(cpu_millis(&Quantity::Number(250)), Ok(250));
-        assert_eq!(cpu_millis(&Quantity::Text("0.5".into())), Ok(500));
-        assert_eq!(cpu_millis(&Quantity::Text("2".into())), Ok(2000));
-        assert_eq!(cpu_millis(&Quantity::Text("300m".into())), Ok(300));
-        assert!(cpu_millis(&Quantity::Text("1.0005".into())).is_err());
-        assert!(cpu_millis(&Quantity::Number(0)).is_err());
-        assert_eq!(memory(&Quantity::Number(128)), Ok((128, "Mi")));
-        assert_eq!(memory(&Quantity::Text("1Gi".into())), Ok((1, "Gi")));
-        assert!(memory(&Quantity::Text("1GB".into())).is_err());
-        assert!(memory(&Quantity::Text("Mi".into())).is_err());
     }
 
     #[test]

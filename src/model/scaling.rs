@@ -20,6 +20,13 @@ impl ScaleRule {
     }
 }
 
+/// The warning for an autoscaler that may scale down to one pod (Opta's default floor).
+pub fn single_pod_floor(max: u32) -> String {
+    format!(
+        "min_containers is 1 (max_containers {max}): the autoscaler may run a single pod, and a node drain (a cluster upgrade, a node replacement) then evicts the only one, so nothing serves until it has started elsewhere; set min_containers: 2"
+    )
+}
+
 impl Builder<'_> {
     pub(super) fn replicas(&mut self, raw: &RawService) -> (u32, u32) {
         let min = self.num(
@@ -47,6 +54,8 @@ impl Builder<'_> {
                 "min_containers can only be 0 if max_containers is 0",
                 "max_containers: 0 makes a cron-only service with no pods",
             );
+        } else if min == 1 && max > 1 {
+            self.warnings.push(single_pod_floor(max));
         }
         (min, max)
     }
@@ -167,6 +176,20 @@ mod tests {
     }
 
     #[test]
+    fn an_autoscaler_with_a_floor_of_one_pod_is_warned_about() {
+        let (_, warnings) = model("");
+        assert_eq!(warnings, [super::single_pod_floor(3)]);
+        for quiet in [
+            "min_containers: 2\n",
+            "min_containers: 1\nmax_containers: 1\n",
+            "min_containers: 0\nmax_containers: 0\ncron_jobs: [{commands: [x], schedule: \"@daily\"}]\n",
+        ] {
+            let (_, warnings) = model(quiet);
+            assert!(warnings.is_empty(), "{quiet}: {warnings:?}");
+        }
+    }
+
+    #[test]
     fn a_zero_target_turns_it_off_but_not_both() {
         let (s, _) = model("autoscaling_target_mem_percentage: 0\n");
         assert_eq!((s.cpu_target, s.memory_target), (Some(80), None));
@@ -206,7 +229,7 @@ mod tests {
         let (s, warnings) = model(
             "autoscaling_behavior: {scale_up_max_percent_per_minute: 50, scale_up_max_pods_per_minute: 2, scale_down_stabilization_seconds: 600}\n",
         );
-        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(warnings, [super::single_pod_floor(3)]);
         let v = crate::values::Values::from_service(&s).autoscaling.behavior;
         assert_eq!(
             v,

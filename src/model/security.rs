@@ -1,14 +1,27 @@
 //! What the pods may do and who may talk to them: the security context (a non-root user,
 //! a read-only root filesystem, no privilege escalation, capabilities dropped, unless `security`
-//! relaxes them) and the NetworkPolicy (`network_policy`: allowed sources and destinations).
+//! relaxes them or `security_profile: baseline` gives them up as a whole) and the NetworkPolicy
+//! (`network_policy`: allowed sources and destinations).
 
 use super::builder::Builder;
 use super::rules;
 use crate::diag::{FieldPath, printable};
 use crate::spec::raw::RawService;
 
+/// The Pod Security Standard the pods are built to meet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Profile {
+    /// Everything "restricted" asks, with the `security` field's relaxations if any.
+    Restricted,
+    /// Only what "baseline" allows beyond it: the image's own user, a writable root filesystem,
+    /// the runtime's default capabilities, privilege escalation. RuntimeDefault seccomp, nothing
+    /// privileged, no host namespaces, ports or paths, as before.
+    Baseline,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Security {
+    pub profile: Profile,
     pub run_as_user: u32,
     pub run_as_group: u32,
     pub fs_group: u32,
@@ -38,7 +51,9 @@ pub struct NetworkPolicy {
 
 impl Builder<'_> {
     pub(super) fn security(&mut self, raw: &RawService) -> Security {
+        let profile = self.security_profile(raw);
         let default = Security {
+            profile,
             run_as_user: 10001,
             run_as_group: 10001,
             fs_group: 10001,
@@ -52,6 +67,7 @@ impl Builder<'_> {
         };
         let path = self.path("security");
         let out = Security {
+            profile,
             run_as_user: self.num(
                 &path.key("run_as_user"),
                 &s.run_as_user,
@@ -120,6 +136,41 @@ impl Builder<'_> {
             self.warnings.push(format!("security: the pods {}, so they no longer meet the Pod Security Standard \"restricted\"", relaxed.join(", ")));
         }
         out
+    }
+
+    /// `security_profile`: `restricted` (the default) or `baseline`, which is loud about what it
+    /// gives up and cannot be combined with `security`'s finer relaxations.
+    fn security_profile(&mut self, raw: &RawService) -> Profile {
+        let Some(given) = &raw.security_profile else {
+            return Profile::Restricted;
+        };
+        let path = self.path("security_profile");
+        let profile = match given.trim() {
+            "restricted" => Profile::Restricted,
+            "baseline" => Profile::Baseline,
+            other => {
+                self.fail_help(
+                    &path,
+                    format!(
+                        "unknown security_profile `{}`: it is `restricted` or `baseline`",
+                        printable(other)
+                    ),
+                    "Pod Security Standards: `baseline` for images that need root, a writable root filesystem or the default capabilities",
+                );
+                return Profile::Restricted;
+            }
+        };
+        if profile == Profile::Baseline {
+            if raw.security.is_some() {
+                self.fail_help(
+                    &self.path("security"),
+                    "`security` and `security_profile: baseline` cannot be combined",
+                    "baseline runs the image as it was built (its own user, writable root filesystem, default capabilities); for finer relaxations keep the restricted profile and use `security` alone",
+                );
+            }
+            self.warnings.push("security_profile: baseline: the pods run as the image's own user (root if the image says so), with a writable root filesystem, the runtime's default capabilities and privilege escalation allowed. They meet the Pod Security Standard \"baseline\" but NOT \"restricted\": a namespace that enforces restricted refuses them. Prefer `writable_paths` (and a port above 1023, or the default unprivileged-port sysctl) when the image allows it".into());
+        }
+        profile
     }
 
     fn peers(&mut self, path: &FieldPath, list: &[String]) -> Vec<Peer> {
@@ -198,7 +249,7 @@ mod tests {
     #[test]
     fn pods_are_restricted_unless_relaxed_with_a_warning() {
         let (s, warnings) = model("");
-        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(warnings, [crate::model::scaling::single_pod_floor(3)]);
         let sec = &s.security;
         assert_eq!(
             (sec.run_as_user, sec.run_as_group, sec.fs_group),
@@ -206,12 +257,43 @@ mod tests {
         );
         assert!(sec.run_as_non_root && sec.read_only_root_filesystem);
         assert!(!sec.allow_privilege_escalation && sec.add_capabilities.is_empty());
-        let (_, warnings) = model("security: {add_capabilities: [NET_BIND_SERVICE, SYS_TIME]}\n");
+        let (_, warnings) = model(
+            "min_containers: 2\nsecurity: {add_capabilities: [NET_BIND_SERVICE, SYS_TIME]}\n",
+        );
         assert_eq!(
             warnings,
             [
                 "security: the pods adds capabilities beyond NET_BIND_SERVICE, so they no longer meet the Pod Security Standard \"restricted\""
             ]
+        );
+    }
+
+    #[test]
+    fn the_baseline_profile_is_loud_and_alone() {
+        let (s, warnings) = model("security_profile: baseline\n");
+        assert_eq!(s.security.profile, Profile::Baseline);
+        assert!(
+            warnings.iter().any(|w| w
+                .starts_with("security_profile: baseline: the pods run as the image's own user")
+                && w.contains("NOT \"restricted\"")),
+            "{warnings:?}"
+        );
+        let (s, _) = model("security_profile: restricted\n");
+        assert_eq!(s.security.profile, Profile::Restricted);
+        assert_eq!(
+            problems("security_profile: privileged\n"),
+            [(
+                "security_profile".to_string(),
+                "unknown security_profile `privileged`: it is `restricted` or `baseline`"
+                    .to_string()
+            )]
+        );
+        assert_eq!(
+            problems("security_profile: baseline\nsecurity: {run_as_user: 1000}\n"),
+            [(
+                "security".to_string(),
+                "`security` and `security_profile: baseline` cannot be combined".to_string()
+            )]
         );
     }
 

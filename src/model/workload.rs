@@ -70,7 +70,7 @@ mod tests {
     #[test]
     fn without_the_fields_nothing_changes_but_the_soft_spread() {
         let (s, warnings) = model("port: {http: 8080}\nhealthcheck_path: /h\n");
-        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(warnings, [crate::model::scaling::single_pod_floor(3)]);
         assert_eq!(s.liveness.timing, LIVENESS_TIMING);
         assert_eq!(s.readiness.timing, READINESS_TIMING);
         assert_eq!(

@@ -79,6 +79,12 @@ pub struct RawService {
 
     /// Pod Security Standards relaxations for images that need them (ours).
     pub security: Option<RawSecurity>,
+    /// `restricted` (default) or `baseline`: the Pod Security Standard the pods meet (ours).
+    pub security_profile: Option<String>,
+    /// Size of the `/tmp` emptyDir (ours).
+    pub tmp_size: Option<Quantity>,
+    /// Extra writable directories, each an emptyDir: a path or `{path, size}` (ours).
+    pub writable_paths: Option<Vec<super::raw_config::RawWritablePath>>,
     /// The PodDisruptionBudget (ours).
     pub pod_disruption_budget: Option<RawPdb>,
     /// The NetworkPolicy (ours).

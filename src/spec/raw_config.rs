@@ -1,13 +1,13 @@
 //! Shapes of our configuration fields (not Opta's): environment variables from existing Secrets
-//! and ConfigMaps, config files, init containers and sidecars. Meaning and rules live in
-//! `model::config`.
+//! and ConfigMaps, config files, init containers and sidecars, writable directories. Meaning and
+//! rules live in `model::config` and `model::scratch`.
 
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::scalars::{Lenient, RawResources};
+use super::scalars::{Lenient, Quantity, RawResources};
 
 /// `env_refs`: environment variables read from one key of an existing Secret or ConfigMap.
 /// A mapping `NAME: {secret|config_map, key, optional}` (order kept, like `env_vars`), or a list
@@ -106,6 +106,44 @@ pub struct RawSidecarPort {
     pub port: Option<Lenient<u32>>,
 }
 
+/// One entry of `writable_paths`: a directory the container may write, as an absolute path
+/// (`/var/cache/nginx`) or `{path, size}`. Serialized in the form it was written in, so
+/// interpolation round-trips.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum RawWritablePath {
+    Path(String),
+    Sized(RawWritableDir),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWritableDir {
+    pub path: Option<String>,
+    /// The emptyDir's sizeLimit: MB, or a quantity such as `256Mi`.
+    pub size: Option<Quantity>,
+}
+
+impl<'de> Deserialize<'de> for RawWritablePath {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawWritablePath;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an absolute path, or {path, size}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawWritablePath, E> {
+                Ok(RawWritablePath::Path(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawWritablePath, A::Error> {
+                RawWritableDir::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawWritablePath::Sized)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +151,34 @@ mod tests {
     #[derive(Deserialize)]
     struct Doc {
         env_refs: EnvRefs,
+    }
+
+    #[test]
+    fn writable_paths_are_paths_or_sized_entries() {
+        #[derive(Deserialize)]
+        struct W {
+            writable_paths: Vec<RawWritablePath>,
+        }
+        let w: W = serde_saphyr::from_str(
+            "writable_paths:\n  - /var/run\n  - {path: /var/cache/nginx, size: 256Mi}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            w.writable_paths,
+            vec![
+                RawWritablePath::Path("/var/run".into()),
+                RawWritablePath::Sized(RawWritableDir {
+                    path: Some("/var/cache/nginx".into()),
+                    size: Some(Quantity::Text("256Mi".into())),
+                }),
+            ]
+        );
+        let err = serde_saphyr::from_str::<W>("writable_paths:\n  - {path: /x, sise: 1}\n");
+        assert!(err.is_err());
+        // Interpolation writes the entries back as they were written.
+        let yaml = serde_saphyr::to_string(&w.writable_paths).unwrap();
+        let back: Vec<RawWritablePath> = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(back, w.writable_paths);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub struct RawResources {
     pub cpu: Option<Quantity>,
     pub memory: Option<Quantity>,
+    /// Local ephemeral storage: logs, writable layers and emptyDirs (ours).
+    pub ephemeral_storage: Option<Quantity>,
 }
 
 /// A number or boolean that may still be text: `"80"`, or `"{vars.port}"` before interpolation.

@@ -25,10 +25,8 @@ pub(super) fn image(s: &Service) -> ImageValues {
 
 /// Requests and limits as a container's `resources` (the service's and extra containers').
 pub(super) fn resources(requests: &Resources, limits: &Resources) -> Value {
-    json!({
-        "requests": {"cpu": requests.cpu(), "memory": requests.memory()},
-        "limits": {"cpu": limits.cpu(), "memory": limits.memory()},
-    })
+    let list = |r: &Resources| json!({"cpu": r.cpu(), "memory": r.memory(), "ephemeral-storage": r.ephemeral_storage()});
+    json!({"requests": list(requests), "limits": list(limits)})
 }
 
 #[cfg(test)]
@@ -55,8 +53,8 @@ mod tests {
         assert_eq!(
             resources(&s.requests, &s.limits),
             json!({
-                "requests": {"cpu": "250m", "memory": "1Gi"},
-                "limits": {"cpu": "500m", "memory": "2Gi"},
+                "requests": {"cpu": "250m", "memory": "1Gi", "ephemeral-storage": "64Mi"},
+                "limits": {"cpu": "500m", "memory": "2Gi", "ephemeral-storage": "1Gi"},
             })
         );
     }

@@ -73,9 +73,10 @@ mod tests {
         );
         assert_eq!(
             sidecar["resources"],
+            // Ephemeral storage is the service's, request and limit, unless given.
             json!({
-                "requests": {"cpu": "50m", "memory": "128Mi"},
-                "limits": {"cpu": "100m", "memory": "256Mi"},
+                "requests": {"cpu": "50m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+                "limits": {"cpu": "100m", "memory": "256Mi", "ephemeral-storage": "1Gi"},
             })
         );
     }

@@ -42,7 +42,7 @@ pub use ports::{PortValues, ServiceValues};
 pub use probes::{GrpcValues, ProbeValues};
 pub use scaling::Autoscaling;
 pub use security::{EgressValues, NetworkPolicyValues};
-pub use storage::{Persistence, TmpDir, VolumeValues};
+pub use storage::{Persistence, TmpDir, VolumeValues, WritablePathValues};
 pub use traffic::{GatewayValues, TlsValues};
 pub use workload::Workload;
 
@@ -68,6 +68,7 @@ pub struct Values {
     pub pod_security_context: Value,
     pub security_context: Value,
     pub tmp_dir: TmpDir,
+    pub writable_paths: Vec<WritablePathValues>,
     pub service_account: ServiceAccount,
     pub automount_service_account_token: bool,
     pub pod_annotations: BTreeMap<String, String>,
@@ -113,7 +114,8 @@ impl Values {
             resources: container::resources(&s.requests, &s.limits),
             pod_security_context: security::pod_security_context(s),
             security_context: security::security_context(s),
-            tmp_dir: storage::tmp_dir(),
+            tmp_dir: storage::tmp_dir(s),
+            writable_paths: storage::writable_paths(s),
             service_account: identity::service_account(s),
             automount_service_account_token: false,
             pod_annotations: s.pod_annotations.clone(),
@@ -186,6 +188,7 @@ mod tests {
                 "podSecurityContext",
                 "securityContext",
                 "tmpDir",
+                "writablePaths",
                 "serviceAccount",
                 "automountServiceAccountToken",
                 "podAnnotations",

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::model::{Peer, Service};
+use crate::model::{Peer, Profile, Service};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,19 +22,42 @@ pub struct EgressValues {
     pub to: Vec<Value>,
 }
 
+/// The sysctl every pod sets: a process without privileges may bind any port (80 included),
+/// the way a root one may. It is in Kubernetes' safe set (namespaced to the pod's network), which
+/// Pod Security "baseline" and "restricted" allow.
+pub const UNPRIVILEGED_PORTS_SYSCTL: &str = "net.ipv4.ip_unprivileged_port_start";
+
 pub(super) fn pod_security_context(s: &Service) -> Value {
     let sec = &s.security;
-    json!({
-        "runAsNonRoot": sec.run_as_non_root,
-        "runAsUser": sec.run_as_user,
-        "runAsGroup": sec.run_as_group,
-        "fsGroup": sec.fs_group,
-        "seccompProfile": {"type": "RuntimeDefault"},
-    })
+    let sysctls = json!([{"name": UNPRIVILEGED_PORTS_SYSCTL, "value": "0"}]);
+    match sec.profile {
+        Profile::Restricted => json!({
+            "runAsNonRoot": sec.run_as_non_root,
+            "runAsUser": sec.run_as_user,
+            "runAsGroup": sec.run_as_group,
+            "fsGroup": sec.fs_group,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "sysctls": sysctls,
+        }),
+        // The image's own user and group; fsGroup still makes the mounted files readable.
+        Profile::Baseline => json!({
+            "fsGroup": sec.fs_group,
+            "seccompProfile": {"type": "RuntimeDefault"},
+            "sysctls": sysctls,
+        }),
+    }
 }
 
 pub(super) fn security_context(s: &Service) -> Value {
     let sec = &s.security;
+    if sec.profile == Profile::Baseline {
+        // The runtime's default capabilities (no drop, none added) and a writable root filesystem.
+        return json!({
+            "allowPrivilegeEscalation": true,
+            "privileged": false,
+            "readOnlyRootFilesystem": false,
+        });
+    }
     let mut capabilities = json!({"drop": ["ALL"]});
     if !sec.add_capabilities.is_empty() {
         capabilities["add"] = json!(sec.add_capabilities);
@@ -92,6 +115,22 @@ mod tests {
         assert_eq!(
             security_context(&s)["capabilities"],
             json!({"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]})
+        );
+    }
+
+    #[test]
+    fn every_pod_may_bind_low_ports_and_baseline_keeps_the_image_user() {
+        let (s, _) = model("");
+        let want = json!([{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]);
+        assert_eq!(pod_security_context(&s)["sysctls"], want);
+        let (s, _) = model("security_profile: baseline\n");
+        assert_eq!(
+            pod_security_context(&s),
+            json!({"fsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}, "sysctls": want})
+        );
+        assert_eq!(
+            security_context(&s),
+            json!({"allowPrivilegeEscalation": true, "privileged": false, "readOnlyRootFilesystem": false})
         );
     }
 

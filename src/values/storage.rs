@@ -1,4 +1,5 @@
-//! Where the container may write: the `/tmp` scratch volume and the persistent volumes.
+//! Where the container may write: the `/tmp` scratch volume, the extra writable directories and
+//! the persistent volumes.
 
 use serde::Serialize;
 
@@ -8,6 +9,15 @@ use crate::model::Service;
 #[serde(rename_all = "camelCase")]
 pub struct TmpDir {
     pub enabled: bool,
+    pub mount_path: String,
+    pub size_limit: String,
+}
+
+/// An extra writable directory: an emptyDir (its volume name derived from the path by the
+/// chart) mounted in every container.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WritablePathValues {
     pub mount_path: String,
     pub size_limit: String,
 }
@@ -31,12 +41,24 @@ pub struct VolumeValues {
 
 /// `/tmp`: a writable emptyDir in every container, since the root filesystem is read-only by
 /// default.
-pub(super) fn tmp_dir() -> TmpDir {
+pub(super) fn tmp_dir(s: &Service) -> TmpDir {
+    let (n, unit) = s.scratch.tmp_size;
     TmpDir {
         enabled: true,
         mount_path: "/tmp".into(),
-        size_limit: String::new(),
+        size_limit: format!("{n}{unit}"),
     }
+}
+
+pub(super) fn writable_paths(s: &Service) -> Vec<WritablePathValues> {
+    s.scratch
+        .writable
+        .iter()
+        .map(|w| WritablePathValues {
+            mount_path: w.path.clone(),
+            size_limit: format!("{}{}", w.size.0, w.size.1),
+        })
+        .collect()
 }
 
 pub(super) fn persistence(s: &Service) -> Persistence {
@@ -75,8 +97,23 @@ mod tests {
             })
         );
         assert_eq!(
-            serde_json::to_value(tmp_dir()).unwrap(),
-            json!({"enabled": true, "mountPath": "/tmp", "sizeLimit": ""})
+            serde_json::to_value(tmp_dir(&s)).unwrap(),
+            json!({"enabled": true, "mountPath": "/tmp", "sizeLimit": "256Mi"})
+        );
+    }
+
+    #[test]
+    fn writable_paths_are_mount_paths_with_size_limits() {
+        let (s, _) = model(
+            "tmp_size: 1Gi\nwritable_paths: [/var/run, {path: /var/cache/nginx, size: 300}]\n",
+        );
+        assert_eq!(tmp_dir(&s).size_limit, "1Gi");
+        assert_eq!(
+            serde_json::to_value(writable_paths(&s)).unwrap(),
+            json!([
+                {"mountPath": "/var/run", "sizeLimit": "128Mi"},
+                {"mountPath": "/var/cache/nginx", "sizeLimit": "300Mi"},
+            ])
         );
     }
 }

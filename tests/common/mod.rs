@@ -209,6 +209,20 @@ pub const EXAMPLES: &[Example] = &[
         charts: &["ledger-store"],
         auto: &[],
     },
+    // Images that bind port 80 or write outside /tmp, and the baseline profile for those that
+    // need more.
+    Example {
+        spec: "port80.yaml",
+        args: &[],
+        charts: &["static-site"],
+        auto: &[],
+    },
+    Example {
+        spec: "baseline.yaml",
+        args: &[],
+        charts: &["legacy-portal"],
+        auto: &[],
+    },
 ];
 
 /// A packaged chart: its example, its name and its archive.
