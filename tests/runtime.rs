@@ -34,8 +34,12 @@
 //!    the service's pods (the same expectation, and the kernel's view printed by the job).
 //!
 //! Beyond the examples:
-//! - `port_80_without_the_sysctl_is_denied`: a service on port 80 with busybox httpd's own
-//!   command, its rendered pod without that sysctl, exits with `httpd: bind: Permission denied`.
+//! - `port_80_serves_with_the_pods_sysctl`: a service on port 80 with busybox httpd's own
+//!   command serves on 80. **Expected to fail until the chart's defaults set
+//!   `podSecurityContext.sysctls` (`net.ipv4.ip_unprivileged_port_start=0`; issue 12 part 2)**,
+//!   with `httpd: bind: Permission denied`.
+//! - `port_80_without_the_sysctl_is_denied`: the same image with that sysctl absent from the
+//!   rendered pod exits with `httpd: bind: Permission denied`: the sysctl is what makes it work.
 //! - `an_image_that_writes_outside_its_volumes_fails_read_only`: an image whose entrypoint
 //!   creates /var/cache/app/client_temp before serving (as nginx's official image does in
 //!   /var/cache/nginx), under the chart's defaults, exits with `mkdir: can't create directory '/var/cache/app/client_temp': Read-only
@@ -404,6 +408,47 @@ fn web80() -> (harness::Chart, &'static harness::Runtime) {
     let rt = runtime();
     let mut charts = generate(&test_spec("web80.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"));
     (charts.remove(0), rt)
+}
+
+#[test]
+fn port_80_serves_with_the_pods_sysctl() {
+    let (chart, rt) = web80();
+    // The image's own command: busybox httpd on port 80, as the chart's non-root user.
+    let values = local_values(&chart, &rt.web, false);
+    let docs = render(&chart, "rt-web80", &values).unwrap_or_else(|e| panic!("{e}"));
+    let srcs = sources(&docs);
+    let w = workload(&srcs).expect("a Deployment");
+    let pod = rt
+        .play("web80", w, &docs, Options::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    // kube play ignores spec.securityContext.sysctls. Runtime::play hands podman the rendered
+    // pod's sysctls (pod.sysctls), and only those, as default_sysctls of this pod's own
+    // containers.conf (CONTAINERS_CONF): never unconditionally, so a render without the sysctl
+    // runs without it (port_80_without_the_sysctl_is_denied).
+    if let Err(e) = pod.wait_serving(SERVE_LIMIT) {
+        panic!(
+            "port 80 is not served. EXPECTED TO FAIL until the chart's defaults set \
+             podSecurityContext.sysctls with {UNPRIVILEGED_PORT_START}=0 (issue 12 part 2): \
+             the rendered pod carries the sysctls {:?}.\n{e}",
+            pod.sysctls
+        );
+    }
+    assert!(
+        pod.sysctls
+            .iter()
+            .any(|s| s.starts_with(&format!("{UNPRIVILEGED_PORT_START}="))),
+        "port 80 is served without {UNPRIVILEGED_PORT_START} in the pod spec ({:?}): this \
+         runtime lets non-root processes bind it anyway",
+        pod.sysctls
+    );
+    match pod.http_get(80, "/index.html") {
+        Ok((200, _)) => {}
+        other => panic!("GET /index.html on port 80: {other:?}\n{}", pod.report()),
+    }
+    let bad = pod.check_serving();
+    if !bad.is_empty() {
+        fail("web80", &bad, &pod);
+    }
 }
 
 #[test]
