@@ -40,9 +40,12 @@
 //!   with `httpd: bind: Permission denied`.
 //! - `port_80_without_the_sysctl_is_denied`: the same image with that sysctl absent from the
 //!   rendered pod exits with `httpd: bind: Permission denied`: the sysctl is what makes it work.
-//! - `an_image_that_writes_outside_its_volumes_fails_read_only`: an image whose entrypoint
-//!   creates /var/cache/app/client_temp before serving (as nginx's official image does in
-//!   /var/cache/nginx), under the chart's defaults, exits with `mkdir: can't create directory '/var/cache/app/client_temp': Read-only
+//! - `writable_paths_are_writable`: a spec with `writable_paths: [/var/cache/app]` and an image
+//!   whose entrypoint creates /var/cache/app/client_temp before serving (as nginx's official
+//!   image does in /var/cache/nginx) serves, and writes nowhere else. **Expected to fail until
+//!   `writable_paths` lands (issue 12 part 2)**: today `generate` rejects the field.
+//! - `an_image_that_writes_outside_its_volumes_fails_read_only`: that image under today's
+//!   defaults exits with `mkdir: can't create directory '/var/cache/app/client_temp': Read-only
 //!   file system`.
 //! - `run_as_non_root_is_the_kubelets_check_not_podmans`: without a UID (runAsUser removed) and
 //!   an image without USER, podman 4.3 runs the container as root (UID 0): it does not implement
@@ -517,6 +520,46 @@ fn writable_mount(pod_spec: &Value, path: &str) -> bool {
                 && m["readOnly"].as_bool() != Some(true)
                 && m["name"].as_str().is_some_and(|n| empty_dirs.contains(&n))
         })
+}
+
+#[test]
+fn writable_paths_are_writable() {
+    let rt = runtime();
+    let (_dir, spec) = cache_spec("writable_paths: [/var/cache/app]\n");
+    let charts = generate(&spec, &[]).unwrap_or_else(|e| {
+        panic!(
+            "generate rejects `writable_paths`. EXPECTED TO FAIL until writable_paths lands \
+             (issue 12 part 2).\n{e}"
+        )
+    });
+    let chart = &charts[0];
+    // The writer image's own entrypoint: mkdir under /var/cache/app, then serve on 8080.
+    let values = local_values(chart, &rt.writer, false);
+    let docs = render(chart, "rt-cache-writable", &values).unwrap_or_else(|e| panic!("{e}"));
+    let srcs = sources(&docs);
+    let w = workload(&srcs).expect("a Deployment");
+    assert!(
+        writable_mount(&w.template["spec"], "/var/cache/app"),
+        "the rendered pod has no writable emptyDir at /var/cache/app:\n{}",
+        serde_json::to_string_pretty(&w.template["spec"]).unwrap()
+    );
+    let pod = rt
+        .play("cache-writable", w, &docs, Options::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = pod.wait_serving(SERVE_LIMIT) {
+        panic!("{e}");
+    }
+    assert!(
+        pod.logs("app")
+            .contains("hks-writer: /var/cache/app/client_temp created"),
+        "{}",
+        pod.report()
+    );
+    // /var/cache/app and /tmp writable, every other directory read-only.
+    let bad = pod.check_serving();
+    if !bad.is_empty() {
+        fail("writable_paths", &bad, &pod);
+    }
 }
 
 #[test]
