@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-test-tools.sh
-# Debian packages for the repository tests: a real OCI registry and gnupg (apt, idempotent).
+# Debian packages (apt, idempotent): a real OCI registry and gnupg for the repository tests;
+# podman, buildah, runc and busybox-static for the runtime tier (tests/runtime.rs, as root).
 scripts/install-test-services.sh
 # shellcheck source=scripts/tools-env.sh
 . scripts/tools-env.sh
