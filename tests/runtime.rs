@@ -53,14 +53,17 @@
 //!   root`; this harness applies that check itself (`harness::kubelet_run_as_non_root`) before
 //!   any pod starts.
 //!
-//! Messages for the README's troubleshooting, as observed here:
-//! - `httpd: bind: Permission denied` — a non-root process binding a port below 1024 without
-//!   the pod sysctl `net.ipv4.ip_unprivileged_port_start`.
-//! - `...: Read-only file system` (busybox: `mkdir: can't create directory 'PATH': Read-only
-//!   file system`; nginx says `mkdir() "PATH" failed (30: Read-only file system)`) — the image
-//!   writes outside /tmp and the pod's volumes.
+//! Messages for the README's troubleshooting:
+//! - `httpd: bind: Permission denied` (observed; other servers say `bind: permission denied` or
+//!   `EACCES`) — a non-root process binding a port below 1024 without the pod sysctl
+//!   `net.ipv4.ip_unprivileged_port_start`.
+//! - `... Read-only file system` (observed: busybox's `mkdir: can't create directory
+//!   '/var/cache/app/client_temp': Read-only file system`; nginx's official image, not run here,
+//!   logs `mkdir() "/var/cache/nginx/client_temp" failed (30: Read-only file system)`) — the
+//!   image writes outside /tmp and the pod's volumes.
 //! - `container has runAsNonRoot and image will run as root (pod: ..., container: ...)` — a
-//!   kubelet's, when no UID is set and the image has no numeric USER (podman does not say it).
+//!   kubelet's (from its source; podman has no such check, so it is not observed here), when no
+//!   UID is set and the image has no numeric USER.
 //!
 //! # How the pods run
 //!
