@@ -50,8 +50,8 @@
 //! - `run_as_non_root_is_the_kubelets_check_not_podmans`: without a UID (runAsUser removed) and
 //!   an image without USER, podman 4.3 runs the container as root (UID 0): it does not implement
 //!   runAsNonRoot. A kubelet refuses it with `container has runAsNonRoot and image will run as
-//!   root`; this harness applies that check itself (`harness::kubelet_run_as_non_root`) before
-//!   any pod starts.
+//!   root`; this harness applies that check itself (`kubelet_run_as_non_root`, in
+//!   tests/runtime/expect.rs) before any pod starts.
 //!
 //! Messages for the README's troubleshooting:
 //! - `httpd: bind: Permission denied` (observed; other servers say `bind: permission denied` or
@@ -130,7 +130,8 @@
 //! reaches, as a node reaches pod IPs. Images are built from scratch with buildah out of
 //! Debian's busybox-static (`localhost/hks-test/web` and `.../writer`, tagged with the run):
 //! busybox and its applets, /www with the probe paths, tests/runtime/image/ (hks-serve,
-//! hks-fake, hks-writer) and the example programs as hks-fake (`harness::FAKE_PROGRAMS`).
+//! hks-fake, hks-writer) and the example programs as hks-fake (`FAKE_PROGRAMS`, in
+//! tests/runtime/images.rs).
 //! Every pod is removed by name when its test ends, the images, the network and the store when
 //! the test binary exits (and at the next run, a store whose process is gone). Every child and
 //! every wait has a time limit; a failure prints the pod's `podman ps -a` and logs.
