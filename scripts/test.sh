@@ -9,8 +9,9 @@
 #                             check what the charts contain (cli, bad_specs, spec_schema,
 #                             authoring, deploy, e2e_helm, security) with the real helms; skips
 #                             the plugin install/release builds (plugin.rs), chart repositories
-#                             and the OCI registry (repo.rs), fault injection (faults.rs), the
-#                             property tests (property.rs), the fuzzers and the benchmark.
+#                             and the OCI registry (repo.rs), the pods run by podman
+#                             (runtime.rs), fault injection (faults.rs), the property tests
+#                             (property.rs), the fuzzers and the benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +27,8 @@ export CARGO_INCREMENTAL=0
 
 scripts/install-test-tools.sh
 if [ "$quick" -eq 0 ]; then
-  # Debian packages for the repository tests: a real OCI registry and gnupg (apt, idempotent).
+  # Debian packages (apt, idempotent): a real OCI registry and gnupg for the repository tests;
+  # podman, buildah, runc and busybox-static for the runtime tier (tests/runtime.rs, as root).
   scripts/install-test-services.sh
 fi
 # shellcheck source=scripts/tools-env.sh
