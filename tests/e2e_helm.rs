@@ -484,7 +484,135 @@ fn check_against_spec(
     check_network_policy(spec, chart, docs)?;
     check_workload_extras(spec, docs)?;
     check_cron_jobs(spec, &fullname, docs, auto_repo)?;
+    check_release_job(spec, &fullname, docs, auto_repo)?;
     check_config(spec, &fullname, docs)
+}
+
+/// An object of the release phase (the Job, its ServiceAccount and its config files).
+fn is_release_hook(d: &Value) -> bool {
+    d["metadata"]["labels"]["app.kubernetes.io/component"] == "release"
+}
+
+/// `release_command`: one Job `<fullname>-release`, a Helm pre-install/pre-upgrade hook and an
+/// Argo CD PreSync hook, replaced by the next release but never deleted after it; its pod the
+/// service's (image, env, secrets, resources, security: check_container; config files:
+/// check_config) run as a hook ServiceAccount with the chart's annotations, made before it, as
+/// is its copy of the config files.
+fn check_release_job(
+    spec: &Value,
+    fullname: &str,
+    docs: &[Value],
+    auto_repo: &str,
+) -> Result<(), String> {
+    let hooks: Vec<&Value> = docs.iter().filter(|d| is_release_hook(d)).collect();
+    let Some(command) = spec.get("release_command") else {
+        return ensure(hooks.is_empty() && find(docs, "Job").is_empty(), || {
+            "release objects without release_command".into()
+        });
+    };
+    let name = format!("{fullname}-release");
+    let hook = |weight: &str, job: bool| {
+        let mut a = json!({
+            "helm.sh/hook": "pre-install,pre-upgrade",
+            "helm.sh/hook-weight": weight,
+            "helm.sh/hook-delete-policy": "before-hook-creation",
+            "argocd.argoproj.io/hook": "PreSync",
+            "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+            "argocd.argoproj.io/sync-wave": weight,
+        });
+        if job {
+            a["helm.sh/hook-output-log-policy"] = json!("hook-failed");
+        }
+        a
+    };
+    let jobs = find(docs, "Job");
+    ensure(
+        jobs.len() == 1 && jobs[0]["metadata"]["name"] == name.as_str(),
+        || format!("want one Job {name}, found {jobs:?}"),
+    )?;
+    let job = jobs[0];
+    ensure(job["metadata"]["annotations"] == hook("0", true), || {
+        format!("{name}: annotations {}", job["metadata"]["annotations"])
+    })?;
+    let timeout = int(&spec["timeout"], 300);
+    let want = json!({
+        "backoffLimit": int(&spec["release_retries"], 0),
+        "activeDeadlineSeconds": int(&spec["release_timeout"], timeout),
+    });
+    for key in ["backoffLimit", "activeDeadlineSeconds"] {
+        ensure(job["spec"][key] == want[key], || {
+            format!("{name}: {key} {} want {}", job["spec"][key], want[key])
+        })?;
+    }
+    ensure(job["spec"].get("ttlSecondsAfterFinished").is_none(), || {
+        format!("{name}: a TTL would delete the logs")
+    })?;
+    let pod = pod_spec(job);
+    let c = &pod["containers"][0];
+    ensure(
+        c["name"] == "release" && c["command"] == *command && c.get("args").is_none(),
+        || format!("{name}: container {} command {}", c["name"], c["command"]),
+    )?;
+    ensure(pod["restartPolicy"] == "Never", || {
+        format!("{name}: restartPolicy")
+    })?;
+    ensure(pod.get("initContainers").is_none(), || {
+        format!("{name}: init containers and sidecars are the service's pods' only")
+    })?;
+    ensure(
+        pod_meta(job)["labels"]["app.kubernetes.io/component"] == "release",
+        || format!("{name}: its pods must not match the Service"),
+    )?;
+    check_container(spec, fullname, job, true, auto_repo)?;
+    // Its ServiceAccount: the chart's annotations, a hook made first.
+    ensure(pod["serviceAccountName"] == name.as_str(), || {
+        format!("{name}: runs as {}", pod["serviceAccountName"])
+    })?;
+    let sa = hooks
+        .iter()
+        .find(|d| d["kind"] == "ServiceAccount")
+        .ok_or_else(|| format!("{name}: no hook ServiceAccount"))?;
+    let chart_sa = find(docs, "ServiceAccount")
+        .into_iter()
+        .find(|d| !is_release_hook(d))
+        .ok_or("no ServiceAccount")?;
+    let mut want = hook("-10", false);
+    for (k, v) in chart_sa["metadata"]["annotations"]
+        .as_object()
+        .into_iter()
+        .flatten()
+    {
+        want[k] = v.clone();
+    }
+    ensure(
+        sa["metadata"]["name"] == name.as_str()
+            && sa["metadata"]["annotations"] == want
+            && sa["automountServiceAccountToken"] == false,
+        || format!("{name}: hook ServiceAccount {sa}"),
+    )?;
+    // Its config files: a hook copy of the chart's, made first.
+    let copy = hooks.iter().find(|d| d["kind"] == "ConfigMap");
+    match spec["config_files"].as_object() {
+        Some(files) if !files.is_empty() => {
+            let copy = copy.ok_or_else(|| format!("{name}: no hook ConfigMap"))?;
+            let want: serde_json::Map<String, Value> = files
+                .iter()
+                .map(|(p, c)| (p[1..].replace('/', "_"), c.clone()))
+                .collect();
+            ensure(
+                copy["metadata"]["name"] == format!("{name}-config")
+                    && copy["metadata"]["annotations"] == hook("-10", false)
+                    && copy["data"] == Value::Object(want),
+                || format!("{name}: hook ConfigMap {copy}"),
+            )?;
+        }
+        _ => ensure(copy.is_none(), || {
+            format!("{name}: a ConfigMap without files")
+        })?,
+    }
+    ensure(hooks.len() == 1 + 1 + usize::from(copy.is_some()), || {
+        format!("{name}: {} release objects", hooks.len())
+    })
 }
 
 /// A PodDisruptionBudget exactly when it is enabled and more than one replica can run; it selects
@@ -1118,9 +1246,9 @@ fn check_workload_extras(spec: &Value, docs: &[Value]) -> Result<(), String> {
             )?,
         }
     }
-    // Scheduling applies to every pod: the service's and the cron jobs'.
+    // Scheduling applies to every pod: the service's, the cron jobs' and the release Job's.
     for d in docs.iter().filter(|d| {
-        ["Deployment", "StatefulSet", "CronJob"].contains(&d["kind"].as_str().unwrap_or(""))
+        ["Deployment", "StatefulSet", "CronJob", "Job"].contains(&d["kind"].as_str().unwrap_or(""))
     }) {
         let pod = pod_spec(d);
         let name = format!("{}/{}", d["kind"], d["metadata"]["name"]);
@@ -1133,9 +1261,9 @@ fn check_workload_extras(spec: &Value, docs: &[Value]) -> Result<(), String> {
                 format!("{name}: {key} {} want {}", pod[key], spec[field])
             })?;
         }
-        if d["kind"] == "CronJob" {
+        if d["kind"] == "CronJob" || d["kind"] == "Job" {
             ensure(pod["topologySpreadConstraints"].is_null(), || {
-                format!("{name}: cron pods are not spread")
+                format!("{name}: job pods are not spread")
             })?;
         }
     }
@@ -1513,7 +1641,10 @@ fn check_identity(spec: &Value, docs: &[Value]) -> Result<(), String> {
             want.insert(annotation.into(), json!(v));
         }
     }
-    let sa = find(docs, "ServiceAccount");
+    let sa: Vec<&Value> = find(docs, "ServiceAccount")
+        .into_iter()
+        .filter(|d| !is_release_hook(d))
+        .collect();
     let sa = sa.first().ok_or("no ServiceAccount")?;
     let got = sa["metadata"]
         .get("annotations")
@@ -1532,7 +1663,7 @@ fn check_identity(spec: &Value, docs: &[Value]) -> Result<(), String> {
     for d in docs {
         if !matches!(
             d["kind"].as_str(),
-            Some("Deployment" | "StatefulSet" | "CronJob")
+            Some("Deployment" | "StatefulSet" | "CronJob" | "Job")
         ) {
             continue;
         }
@@ -1551,6 +1682,11 @@ fn check_identity(spec: &Value, docs: &[Value]) -> Result<(), String> {
             },
             || format!("{name}: azure.workload.identity/use label {label}"),
         )?;
+        if d["kind"] == "Job" {
+            // The release Job runs as its own hook ServiceAccount, with the same annotations
+            // (check_release_job).
+            continue;
+        }
         ensure(pod["serviceAccountName"] == sa["metadata"]["name"], || {
             format!("{name}: not the chart's ServiceAccount")
         })?;
@@ -2021,13 +2157,18 @@ fn check_config(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), Stri
         .filter(|d| {
             matches!(
                 d["kind"].as_str(),
-                Some("Deployment" | "StatefulSet" | "CronJob")
+                Some("Deployment" | "StatefulSet" | "CronJob" | "Job")
             )
         })
         .collect();
-    let config_maps = find(docs, "ConfigMap");
+    // The chart's ConfigMap; the release Job's hook copy is check_release_job's.
+    let config_maps: Vec<&Value> = find(docs, "ConfigMap")
+        .into_iter()
+        .filter(|d| !is_release_hook(d))
+        .collect();
     let cm_name = format!("{fullname}-config");
-    if files.is_empty() || pods.is_empty() {
+    let service_pods = pods.iter().any(|d| d["kind"] != "Job");
+    if files.is_empty() || !service_pods {
         ensure(config_maps.is_empty(), || {
             "a ConfigMap without config files or pods".into()
         })?;
@@ -2055,7 +2196,7 @@ fn check_config(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), Stri
     for d in pods {
         let name = format!("{}/{}", d["kind"], d["metadata"]["name"]);
         let pod = pod_spec(d);
-        let cron = d["kind"] == "CronJob";
+        let cron = d["kind"] == "CronJob" || d["kind"] == "Job";
         let got_inits = pod["initContainers"]
             .as_array()
             .cloned()
@@ -2168,6 +2309,10 @@ fn check_config(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), Stri
                 .flatten()
                 .find(|v| v["name"] == "config-files")
                 .ok_or_else(|| format!("{name}: no config-files volume"))?;
+            let cm_name = match d["kind"] == "Job" {
+                true => format!("{fullname}-release-config"),
+                false => cm_name.clone(),
+            };
             let want = json!({"name": cm_name, "defaultMode": 0o444});
             ensure(vol["configMap"] == want, || {
                 format!(
@@ -2499,5 +2644,99 @@ fn the_unprivileged_port_sysctl_can_be_removed_at_install_time() {
                 }
             }
         }
+    }
+}
+
+/// The release phase as helm runs it: `install --dry-run=client` (Helm 4 needs no cluster for it)
+/// lists the hooks in the order helm creates them — by weight, then by name: the ServiceAccount
+/// and the config copy (-10) before the Job (0) — apart from the release's other objects, which
+/// helm creates only after every pre-install hook has succeeded; NOTES name the command that
+/// reads the Job's logs. The values: off, a TTL, and no program are checked at install time.
+#[test]
+fn the_release_phase_runs_first_and_its_logs_are_one_command_away() {
+    let accounts = chart_path("accounts");
+    let helm4 = &helms()[1].1;
+    let o = run(Command::new(helm4)
+        .args(["install", "r"])
+        .arg(accounts)
+        .args(["--namespace", "ci", "--dry-run=client"]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let (hooks, rest) = out.split_once("\nMANIFEST:\n").expect("a MANIFEST section");
+    let hooks = hooks.split_once("\nHOOKS:\n").expect("a HOOKS section").1;
+    let hooks: Vec<Value> = serde_saphyr::from_multiple(hooks).unwrap();
+    let order: Vec<(&str, &str)> = hooks
+        .iter()
+        .filter(|d| !d.is_null())
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap(),
+                d["metadata"]["annotations"]["helm.sh/hook-weight"]
+                    .as_str()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("ServiceAccount", "-10"),
+            ("ConfigMap", "-10"),
+            ("Job", "0")
+        ]
+    );
+    assert!(!rest.contains("kind: Job"), "the Job is a hook only");
+    assert!(
+        rest.contains("  its logs:  kubectl --namespace ci logs job/r-accounts-release\n"),
+        "NOTES:\n{rest}"
+    );
+    for (name, helm) in helms() {
+        let docs = render(&helm, accounts, &["--set", "releaseJob.enabled=false"]).unwrap();
+        assert!(
+            !docs.iter().any(is_release_hook),
+            "{name}: releaseJob.enabled=false must render no release object"
+        );
+        let docs = render(
+            &helm,
+            accounts,
+            &["--set", "releaseJob.ttlSecondsAfterFinished=3600"],
+        )
+        .unwrap();
+        assert_eq!(
+            find(&docs, "Job")[0]["spec"]["ttlSecondsAfterFinished"],
+            3600,
+            "{name}"
+        );
+        let err = render(
+            &helm,
+            accounts,
+            &["--set", "releaseJob.ttlSecondsAfterFinished=5"],
+        )
+        .expect_err("a TTL under a minute");
+        assert!(err.contains("schema"), "{name}: {err}");
+        let err = render(&helm, accounts, &["--set-json", "releaseJob.command=[]"])
+            .expect_err("no program");
+        assert!(
+            err.contains("releaseJob.command is empty") && err.contains("validate.yaml:"),
+            "{name}: {err}"
+        );
+        // Without a ServiceAccount of the chart's, the Job runs as the one named.
+        let docs = render(
+            &helm,
+            accounts,
+            &[
+                "--set",
+                "serviceAccount.create=false",
+                "--set",
+                "serviceAccount.name=accounts-runner",
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            pod_spec(find(&docs, "Job")[0])["serviceAccountName"],
+            "accounts-runner",
+            "{name}"
+        );
+        assert!(find(&docs, "ServiceAccount").is_empty(), "{name}");
     }
 }

@@ -6,7 +6,7 @@
 //! # What the tests prove
 //!
 //! For every example (`example_*`, one test per example; table below), each pod the chart makes
-//! (the workload's and every CronJob's) runs on a local test image, and:
+//! (the workload's, every CronJob's and the release Job's) runs on a local test image, and:
 //! 1. **Identity and confinement**, read from inside the running container (PID 1's
 //!    `/proc/1/status`: Uid, Gid, Groups, CapPrm, CapEff, CapBnd, NoNewPrivs, Seccomp; its
 //!    `/proc/1/mounts`) and from `podman inspect` (User, ReadonlyRootfs, no-new-privileges,
@@ -30,8 +30,11 @@
 //! 6. **Init containers** run before the service: each leaves a marker in the pod's /tmp
 //!    emptyDir that the service lists when it starts; the marker holds the init container's own
 //!    identity (podman deletes an init container once it has run), checked as in 1.
-//! 7. **CronJobs**: each CronJob's pod runs to completion (exit 0) with the security settings of
-//!    the service's pods (the same expectation, and the kernel's view printed by the job).
+//! 7. **CronJobs** and the **release Job** (`release_command`): each one's pod runs to completion
+//!    (exit 0) with the security settings of the service's pods (the same expectation, and the
+//!    kernel's view printed by the job); the release Job reads its own copy of the config files
+//!    (a hook ConfigMap) and the service's secrets. Here it runs after the service's pod, so the
+//!    two can be compared; helm runs it before.
 //!
 //! Beyond the examples:
 //! - `port_80_serves_with_the_pods_sysctl`: a service on port 80 with busybox httpd's own
@@ -165,6 +168,7 @@
 //! | opta-service.yaml | web, api | serve | an Opta service file: two charts |
 //! | resilient.yaml | orders | serve | gRPC probes (TCP here), exec startup probe, preStop sleep |
 //! | placement.yaml | ledger-store | serve | startup probe path, StatefulSet |
+//! | release.yaml | accounts | serve | the release Job: migrations with the service's secrets and config files |
 
 mod common;
 #[path = "runtime/harness.rs"]
@@ -263,12 +267,12 @@ fn restricted(what: &str, e: &Expect) -> Vec<String> {
     bad
 }
 
-/// Run one CronJob's pod to completion, or fail with what went wrong.
+/// Run one CronJob's (or the release Job's) pod to completion, or fail with what went wrong.
 fn run_cron_job(label: &str, job: &Source, docs: &[Value], service: Option<&Expect>) {
     let rt = runtime();
     let pod = rt
         .play(label, job, docs, Options::default())
-        .unwrap_or_else(|e| panic!("CronJob {}: {e}", job.name));
+        .unwrap_or_else(|e| panic!("{} {}: {e}", job.kind, job.name));
     let c = &pod.containers[0];
     let mut bad = Vec::new();
     match pod.wait_exit(&c.name, JOB_LIMIT) {
@@ -298,7 +302,7 @@ fn run_cron_job(label: &str, job: &Source, docs: &[Value], service: Option<&Expe
     }
     bad.extend(pod.check_inspect(c, &e));
     if !bad.is_empty() {
-        fail(&format!("CronJob {}", job.name), &bad, &pod);
+        fail(&format!("{} {}", job.kind, job.name), &bad, &pod);
     }
 }
 
@@ -385,6 +389,7 @@ examples! {
     example_placement => "placement.yaml",
     example_port80 => "port80.yaml",
     example_baseline => "baseline.yaml",
+    example_release => "release.yaml",
 }
 
 #[test]

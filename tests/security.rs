@@ -1,7 +1,7 @@
 //! Secure by default, checked on every example chart as rendered by Helm 3 and Helm 4:
 //!
 //! - every Pod Security Standards "restricted" rule (and the baseline rules it includes) on every
-//!   pod template: Deployments, StatefulSets and the job templates of CronJobs; sysctls only
+//!   pod template: Deployments, StatefulSets, the job templates of CronJobs and the release Job; sysctls only
 //!   from the safe set of the oldest Kubernetes the charts install on (the unprivileged-port
 //!   sysctl every pod sets among them); a `security_profile: baseline` example passes every
 //!   baseline rule and is reported failing exactly the restricted rules it gives up;
@@ -663,7 +663,7 @@ fn workloads(docs: &[Value]) -> Vec<(String, String)> {
         .filter(|d| {
             matches!(
                 d["kind"].as_str(),
-                Some("Deployment" | "StatefulSet" | "CronJob")
+                Some("Deployment" | "StatefulSet" | "CronJob" | "Job")
             )
         })
         .map(|d| {
@@ -727,7 +727,7 @@ fn expected_failures(spec: &Value, docs: &[Value], pinned: bool) -> BTreeSet<(St
                 want.insert((id.to_string(), resource.clone()));
             }
         }
-        if kind != "CronJob" && unpinned_extra_images(spec) {
+        if kind != "CronJob" && kind != "Job" && unpinned_extra_images(spec) {
             // An init container's or sidecar's own image without a digest (the jobs have none).
             want.insert(("CKV_K8S_43".to_string(), resource.clone()));
         }

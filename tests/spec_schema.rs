@@ -619,6 +619,18 @@ const BAD: &[(&str, &str)] = &[
         "baseline with security",
         "name: a\nimage: x\ntag: \"1\"\nsecurity_profile: baseline\nsecurity: {run_as_user: 1000}\n",
     ),
+    (
+        "an empty release command",
+        "name: a\nimage: x\ntag: \"1\"\nrelease_command: []\n",
+    ),
+    (
+        "a release timeout without a release command",
+        "name: a\nimage: x\ntag: \"1\"\nrelease_timeout: 60\n",
+    ),
+    (
+        "release retries out of range",
+        "name: a\nimage: x\ntag: \"1\"\nrelease_command: [x]\nrelease_retries: 11\n",
+    ),
 ];
 
 #[test]

@@ -244,6 +244,14 @@ line, in this order, and is the only caller. Called with the root context.
 {{- end -}}
 {{- end -}}
 
+{{/* releaseJob: a program to run, within helm's wait. */}}
+{{- define "svc.check.releaseJob" -}}
+{{- $r := .Values.releaseJob -}}
+{{- if and $r.enabled (not $r.command) -}}
+{{- fail "releaseJob.command is empty: releaseJob.enabled needs the program to run (release_command)" -}}
+{{- end -}}
+{{- end -}}
+
 {{/* image.repository: given (a spec with image: AUTO leaves it to install time). */}}
 {{- define "svc.check.image" -}}
 {{- $_ := required "image.repository is required: this chart was generated from a spec with image: AUTO; install with --set image.repository=REGISTRY/IMAGE" .Values.image.repository -}}

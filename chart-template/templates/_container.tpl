@@ -7,6 +7,8 @@ environment, the mounts and the security context.
 Container. Call with (dict "root" $ "component" "server") for the main
 container "app", or (dict "root" $ "component" "cronjob" "job" $job) for a
 cron job container "job" (no ports, no probes, no persistence mounts), or
+(dict "root" $ "component" "release") for the release Job's container
+"release" (releaseJob.command; like a cron job's), or
 (dict "root" $ "component" "init"|"sidecar" "extra" $entry) for an entry of
 initContainers or sidecars (its own name, image, command, args, resources and
 ports; no probes; a sidecar restarts always). All share env and mounts.
@@ -14,15 +16,18 @@ ports; no probes; a sidecar restarts always). All share env and mounts.
 {{- define "svc.container" -}}
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
-{{- $isJob := eq .component "cronjob" -}}
+{{- $isJob := has .component (list "cronjob" "release") -}}
 {{- $extra := .extra -}}
 {{- $command := $v.command -}}
 {{- $args := $v.args -}}
 {{- $ports := ternary (list) $v.ports $isJob -}}
 {{- $resources := $v.resources -}}
-{{- if $isJob -}}
+{{- if eq .component "cronjob" -}}
 {{- $command = .job.command -}}
 {{- $args = .job.args -}}
+{{- else if eq .component "release" -}}
+{{- $command = $v.releaseJob.command -}}
+{{- $args = list -}}
 {{- end -}}
 {{- if $extra -}}
 {{- $command = $extra.command -}}
@@ -34,7 +39,7 @@ ports; no probes; a sidecar restarts always). All share env and mounts.
 name: {{ $extra.name | quote }}
 image: {{ default (include "svc.image" $root) $extra.image | quote }}
 {{- else }}
-name: {{ ternary "job" "app" $isJob }}
+name: {{ ternary (ternary "release" "job" (eq .component "release")) "app" $isJob }}
 image: {{ include "svc.image" $root | quote }}
 {{- end }}
 imagePullPolicy: {{ $v.image.pullPolicy | quote }}

@@ -4,12 +4,16 @@ define is prefixed "svc." (never the chart name, which varies). Only keys of the
 are read. User strings always go through `quote`, structures through `toYaml`/`toJson`; `tpl` is
 never used. The helpers are grouped by what they serve:
 
-  _names.tpl      names of the objects (fullname, ServiceAccount, Secret, ConfigMap, StatefulSet)
+  _names.tpl      names of the objects (fullname, ServiceAccount, Secret, ConfigMap, StatefulSet,
+                  the release Job and its hook ServiceAccount and ConfigMap)
   _labels.tpl     labels and selectors of the objects and of the pod templates
   _image.tpl      the container image reference
   _probes.tpl     the liveness, readiness and startup probes of the service's container
-  _container.tpl  a container: the service's, a cron job's, an init container's or a sidecar's
-  _pod.tpl        the pod template of the Deployment or StatefulSet and of the CronJobs
+  _container.tpl  a container: the service's, a cron job's, the release Job's, an init
+                  container's or a sidecar's
+  _pod.tpl        the pod template of the Deployment or StatefulSet, the CronJobs and the
+                  release Job
+  _hooks.tpl      the hook annotations of the release phase (Helm and Argo CD)
   _service.tpl    the ports of the Services
   _checks.tpl     the render-time checks of the values, run by validate.yaml (and only there)
   _helpers.tpl    this file: value formatting and the workload's replica bounds

@@ -71,3 +71,22 @@ max 63 chars.
 {{- $slug := regexReplaceAll "[^a-z0-9]+" (lower .) "-" | trimAll "-" | trunc 40 | trimSuffix "-" -}}
 {{- printf "w-%s-%s" $slug (sha256sum . | trunc 8) -}}
 {{- end -}}
+
+{{/* The release phase (releaseJob): the Job, and when the chart makes the pods' ServiceAccount
+     (serviceAccount.create), the hook ServiceAccount the Job runs as; else the Job runs as
+     serviceAccount.name, which exists beforehand. */}}
+{{- define "svc.releaseJobName" -}}
+{{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-release" "max" 63) -}}
+{{- end -}}
+{{- define "svc.releaseServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-release" "max" 63) -}}
+{{- else -}}
+{{- include "svc.serviceAccountName" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The release Job's own copy of the config files (a hook, like the Job). */}}
+{{- define "svc.releaseConfigMapName" -}}
+{{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-release-config" "max" 63) -}}
+{{- end -}}

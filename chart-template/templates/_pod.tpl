@@ -1,16 +1,20 @@
 {{/*
-The pod template (metadata and spec) of the Deployment or StatefulSet and of the CronJobs.
+The pod template (metadata and spec) of the Deployment or StatefulSet, of the CronJobs and of the
+release Job.
 */}}
 
 {{/*
-Pod template (metadata + spec) shared by the workload and the cron jobs.
-Call with (dict "root" $ "component" "server") or
-(dict "root" $ "component" "cronjob" "job" $job).
+Pod template (metadata + spec) shared by the workload and the jobs.
+Call with (dict "root" $ "component" "server"),
+(dict "root" $ "component" "cronjob" "job" $job) or (dict "root" $ "component" "release"),
+the release Job, which runs as its own hook ServiceAccount and reads its own hook copy of the
+config files (on a first install the chart's own do not exist yet when it runs).
 */}}
 {{- define "svc.podTemplate" -}}
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
-{{- $isJob := eq .component "cronjob" -}}
+{{- $isJob := has .component (list "cronjob" "release") -}}
+{{- $isRelease := eq .component "release" -}}
 {{- $annotations := dict -}}
 {{- range $k, $val := $v.podAnnotations -}}
 {{- $_ := set $annotations $k $val -}}
@@ -35,7 +39,7 @@ spec:
   {{- with $v.priorityClassName }}
   priorityClassName: {{ . | quote }}
   {{- end }}
-  serviceAccountName: {{ include "svc.serviceAccountName" $root | quote }}
+  serviceAccountName: {{ include (ternary "svc.releaseServiceAccountName" "svc.serviceAccountName" $isRelease) $root | quote }}
   automountServiceAccountToken: {{ $v.automountServiceAccountToken | toJson }}
   {{- with $v.podSecurityContext }}
   securityContext:
@@ -110,7 +114,7 @@ spec:
     {{- /* Read-only for everyone (0444): configuration, not secrets. */}}
     - name: "config-files"
       configMap:
-        name: {{ include "svc.configMapName" $root | quote }}
+        name: {{ include (ternary "svc.releaseConfigMapName" "svc.configMapName" $isRelease) $root | quote }}
         defaultMode: 292
     {{- end }}
   {{- end }}

@@ -20,6 +20,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/_helpers.tpl"),
     ),
     (
+        "templates/_hooks.tpl",
+        include_str!("../../chart-template/templates/_hooks.tpl"),
+    ),
+    (
         "templates/_image.tpl",
         include_str!("../../chart-template/templates/_image.tpl"),
     ),
@@ -74,6 +78,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
     (
         "templates/poddisruptionbudget.yaml",
         include_str!("../../chart-template/templates/poddisruptionbudget.yaml"),
+    ),
+    (
+        "templates/release-job.yaml",
+        include_str!("../../chart-template/templates/release-job.yaml"),
     ),
     (
         "templates/service-headless.yaml",

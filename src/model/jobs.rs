@@ -1,5 +1,7 @@
 //! Opta's `cron_jobs`: commands run on a schedule in the service's image, as CronJobs, with a
-//! time zone and a concurrency policy (Opta's `Forbid` unless given).
+//! time zone and a concurrency policy (Opta's `Forbid` unless given). And ours, the release
+//! phase (`release_command`): a command run to completion before every install and upgrade, as a
+//! Helm hook Job, within a deadline no longer than helm's own wait (`timeout`).
 
 use super::builder::Builder;
 use super::rules;
@@ -16,7 +18,69 @@ pub struct CronJob {
     pub concurrency_policy: String,
 }
 
+/// The release phase: `release_command` run once before every install and upgrade.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReleaseJob {
+    /// The program and its arguments.
+    pub command: Vec<String>,
+    /// Seconds the Job may run (`activeDeadlineSeconds`), at most helm's `timeout`.
+    pub timeout_seconds: u32,
+    /// Runs again after a failure (`backoffLimit`).
+    pub retries: u32,
+}
+
 impl Builder<'_> {
+    /// `release_command`, `release_timeout` and `release_retries`. `timeout` is helm's wait for
+    /// the whole install or upgrade, hooks included: a deadline beyond it would leave the job
+    /// running after helm has given up on the release.
+    pub(super) fn release_job(&mut self, raw: &RawService, timeout: u32) -> Option<ReleaseJob> {
+        let Some(command) = &raw.release_command else {
+            for (field, given) in [
+                ("release_timeout", raw.release_timeout.is_some()),
+                ("release_retries", raw.release_retries.is_some()),
+            ] {
+                if given {
+                    self.fail_help(
+                        &self.path(field),
+                        format!("`{field}` needs `release_command`"),
+                        "e.g. release_command: [\"/app/bin/migrate\"]",
+                    );
+                }
+            }
+            return None;
+        };
+        let path = self.path("release_command");
+        if command.is_empty() || command[0].trim().is_empty() {
+            self.fail_help(
+                &path,
+                "`release_command` needs the program to run (and its arguments)",
+                "e.g. release_command: [\"bin/rails\", \"db:migrate\"]",
+            );
+        }
+        let timeout_path = self.path("release_timeout");
+        let timeout_seconds = self.num(&timeout_path, &raw.release_timeout, timeout, (1, 86_400));
+        if timeout_seconds > timeout {
+            self.fail_help(
+                &timeout_path,
+                format!(
+                    "release_timeout ({timeout_seconds}) is longer than `timeout` ({timeout}), helm's wait for the whole install or upgrade: helm would fail the release while the release command still runs"
+                ),
+                format!("raise `timeout` to at least {timeout_seconds}, or shorten release_timeout"),
+            );
+        }
+        let retries = self.num(
+            &self.path("release_retries"),
+            &raw.release_retries,
+            0,
+            (0, 10),
+        );
+        Some(ReleaseJob {
+            command: command.clone(),
+            timeout_seconds,
+            retries,
+        })
+    }
+
     pub(super) fn cron_jobs(&mut self, raw: &RawService) -> Vec<CronJob> {
         let mut out: Vec<CronJob> = Vec::new();
         for (i, c) in raw.cron_jobs.iter().flatten().enumerate() {
@@ -132,6 +196,64 @@ mod tests {
                     time_zone: Some("Europe/Paris".into()),
                     concurrency_policy: "Replace".into(),
                 },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_release_command_runs_within_helms_wait() {
+        let (s, _) = model("release_command: [bin/rails, \"db:migrate\"]\n");
+        assert_eq!(
+            s.release,
+            Some(ReleaseJob {
+                command: vec!["bin/rails".into(), "db:migrate".into()],
+                timeout_seconds: 300,
+                retries: 0,
+            })
+        );
+        let (s, _) = model(
+            "release_command: [/app/migrate]\ntimeout: 900\nrelease_timeout: \"600\"\nrelease_retries: 2\n",
+        );
+        let r = s.release.unwrap();
+        assert_eq!((r.timeout_seconds, r.retries), (600, 2));
+        // Without the field there is no release phase.
+        assert_eq!(model("").0.release, None);
+    }
+
+    #[test]
+    fn the_release_command_is_refused_when_it_cannot_work() {
+        assert_eq!(
+            problems("release_command: [\" \"]\nrelease_timeout: 301\nrelease_retries: 11\n"),
+            [
+                (
+                    "release_command".to_string(),
+                    "`release_command` needs the program to run (and its arguments)".to_string()
+                ),
+                (
+                    "release_timeout".to_string(),
+                    "release_timeout (301) is longer than `timeout` (300), helm's wait for the whole install or upgrade: helm would fail the release while the release command still runs".to_string()
+                ),
+                (
+                    "release_retries".to_string(),
+                    "must be between 0 and 10 (found 11)".to_string()
+                ),
+            ]
+        );
+        assert_eq!(
+            problems("release_command: []\n")[0].1,
+            "`release_command` needs the program to run (and its arguments)"
+        );
+        assert_eq!(
+            problems("release_timeout: 60\nrelease_retries: 1\n"),
+            [
+                (
+                    "release_timeout".to_string(),
+                    "`release_timeout` needs `release_command`".to_string()
+                ),
+                (
+                    "release_retries".to_string(),
+                    "`release_retries` needs `release_command`".to_string()
+                ),
             ]
         );
     }

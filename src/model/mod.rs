@@ -18,7 +18,7 @@
 //! - `traffic`: TLS for the routes' hosts, Gateway API routes instead of Ingresses
 //! - `storage`: persistent volumes
 //! - `scratch`: `/tmp`'s size, extra writable directories, the ephemeral-storage limit they need
-//! - `jobs`: cron jobs
+//! - `jobs`: cron jobs, the release phase (`release_command`)
 //! - `env`: env vars, secrets, variables from existing Secrets and ConfigMaps
 //! - `config`: config files, and the `Config` that gathers what lies beyond Opta's fields
 //! - `extra_containers`: init containers and sidecars
@@ -64,7 +64,7 @@ use builder::Builder;
 pub use availability::{IntOrPercent, Pdb};
 pub use container::{Image, Overrides, Resources};
 pub use ingress::{Ingress, Route};
-pub use jobs::CronJob;
+pub use jobs::{CronJob, ReleaseJob};
 pub use placement::Toleration;
 pub use ports::{AppProtocol, Port, PortKind};
 pub use probes::Probe;
@@ -93,6 +93,8 @@ pub struct Service {
     pub ingress: Ingress,
     pub tolerations: Vec<Toleration>,
     pub cron_jobs: Vec<CronJob>,
+    /// `release_command`: a hook Job before every install and upgrade (jobs.rs).
+    pub release: Option<ReleaseJob>,
     pub volumes: Vec<Volume>,
     pub pod_annotations: BTreeMap<String, String>,
     pub pod_labels: BTreeMap<String, String>,
@@ -172,6 +174,7 @@ impl Builder<'_> {
         let (command, args) = self.command(raw);
         let timeout_seconds = self.num(&self.path("timeout"), &raw.timeout, 300, (1, 86_400));
         let max_history = self.num(&self.path("max_history"), &raw.max_history, 25, (0, 10_000));
+        let release = self.release_job(raw, timeout_seconds);
         let security = self.security(raw);
         let secrets_mount_path = self.secrets_mount_path(raw, &secret_keys, &volumes);
         let scratch = self.scratch(raw, secrets_mount_path.as_deref(), &volumes);
@@ -198,7 +201,7 @@ impl Builder<'_> {
             },
         );
         self.cloud_only(raw);
-        if max_replicas == 0 && cron_jobs.is_empty() {
+        if max_replicas == 0 && cron_jobs.is_empty() && release.is_none() {
             self.warnings.push(
                 "max_containers is 0 and there are no cron_jobs: the chart will deploy nothing but a ServiceAccount".into(),
             );
@@ -224,6 +227,7 @@ impl Builder<'_> {
             ingress,
             tolerations,
             cron_jobs,
+            release,
             volumes,
             pod_annotations,
             pod_labels,

@@ -76,6 +76,13 @@ pub struct RawService {
     pub args: Option<Vec<String>>,
     pub timeout: Option<Lenient<u32>>,
     pub max_history: Option<Lenient<u32>>,
+    /// The release phase (ours): a command run to completion in the service's image before
+    /// every install and upgrade (a Helm hook Job), e.g. database migrations.
+    pub release_command: Option<Vec<String>>,
+    /// Seconds the release command may run (`activeDeadlineSeconds`); default `timeout`.
+    pub release_timeout: Option<Lenient<u32>>,
+    /// Times a failed release command is run again (`backoffLimit`); default 0.
+    pub release_retries: Option<Lenient<u32>>,
 
     /// Pod Security Standards relaxations for images that need them (ours).
     pub security: Option<RawSecurity>,

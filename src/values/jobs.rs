@@ -1,8 +1,8 @@
-//! The CronJobs, with the Job settings the spec does not give.
+//! The CronJobs, with the Job settings the spec does not give, and the release phase's Job.
 
 use serde::Serialize;
 
-use crate::model::CronJob;
+use crate::model::{CronJob, Service};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -20,6 +20,38 @@ pub struct CronJobValues {
     pub successful_jobs_history_limit: u32,
     pub failed_jobs_history_limit: u32,
     pub ttl_seconds_after_finished: Option<u32>,
+}
+
+/// The release phase (`release_command`): a Job run as a Helm hook (pre-install, pre-upgrade)
+/// and an Argo CD PreSync hook, kept until the next release so its logs stay readable.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseJobValues {
+    pub enabled: bool,
+    pub command: Vec<String>,
+    pub active_deadline_seconds: u32,
+    pub backoff_limit: u32,
+    /// null: kept until the next release replaces it (its logs with it).
+    pub ttl_seconds_after_finished: Option<u32>,
+}
+
+pub(super) fn release_job(s: &Service) -> ReleaseJobValues {
+    match &s.release {
+        Some(r) => ReleaseJobValues {
+            enabled: true,
+            command: r.command.clone(),
+            active_deadline_seconds: r.timeout_seconds,
+            backoff_limit: r.retries,
+            ttl_seconds_after_finished: None,
+        },
+        None => ReleaseJobValues {
+            enabled: false,
+            command: Vec::new(),
+            active_deadline_seconds: s.timeout_seconds,
+            backoff_limit: 0,
+            ttl_seconds_after_finished: None,
+        },
+    }
 }
 
 pub(super) fn cron_job(c: &CronJob) -> CronJobValues {
@@ -45,6 +77,32 @@ mod tests {
     use super::*;
     use crate::model::testing::model;
     use serde_json::json;
+
+    #[test]
+    fn the_release_job_is_off_without_a_release_command() {
+        let (s, _) = model("timeout: 120\n");
+        assert_eq!(
+            serde_json::to_value(release_job(&s)).unwrap(),
+            json!({
+                "enabled": false,
+                "command": [],
+                "activeDeadlineSeconds": 120,
+                "backoffLimit": 0,
+                "ttlSecondsAfterFinished": null,
+            })
+        );
+        let (s, _) = model("release_command: [/app/migrate, up]\nrelease_retries: 1\n");
+        assert_eq!(
+            serde_json::to_value(release_job(&s)).unwrap(),
+            json!({
+                "enabled": true,
+                "command": ["/app/migrate", "up"],
+                "activeDeadlineSeconds": 300,
+                "backoffLimit": 1,
+                "ttlSecondsAfterFinished": null,
+            })
+        );
+    }
 
     #[test]
     fn a_cron_job_gets_the_chart_job_defaults() {

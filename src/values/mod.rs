@@ -36,7 +36,7 @@ pub use env::{EnvFromValues, EnvRefValues, EnvValue, SecretEnv};
 pub use extra_containers::{ExtraContainerValues, ExtraPortValues};
 pub use identity::ServiceAccount;
 pub use ingress::{IngressValues, RouteValues, StickySession};
-pub use jobs::CronJobValues;
+pub use jobs::{CronJobValues, ReleaseJobValues};
 pub use placement::TopologySpreadValues;
 pub use ports::{PortValues, ServiceValues};
 pub use probes::{GrpcValues, ProbeValues};
@@ -85,6 +85,7 @@ pub struct Values {
     pub gateway: GatewayValues,
     pub persistence: Persistence,
     pub cron_jobs: Vec<CronJobValues>,
+    pub release_job: ReleaseJobValues,
     // Configuration beyond Opta (`model::config`).
     pub env_refs: Vec<EnvRefValues>,
     pub env_from: Vec<EnvFromValues>,
@@ -132,6 +133,7 @@ impl Values {
             gateway: GatewayValues::from(s.traffic.gateway.as_ref()),
             persistence: storage::persistence(s),
             cron_jobs: s.cron_jobs.iter().map(jobs::cron_job).collect(),
+            release_job: jobs::release_job(s),
             env_refs: s.config.env_refs.iter().map(env::env_ref).collect(),
             env_from: s.config.env_from.iter().map(env::env_from).collect(),
             config_files: s.config.files.iter().map(config::config_file).collect(),
@@ -205,6 +207,7 @@ mod tests {
                 "gateway",
                 "persistence",
                 "cronJobs",
+                "releaseJob",
                 "envRefs",
                 "envFrom",
                 "configFiles",

@@ -223,6 +223,13 @@ pub const EXAMPLES: &[Example] = &[
         charts: &["legacy-portal"],
         auto: &[],
     },
+    // The release phase (database migrations before every install and upgrade).
+    Example {
+        spec: "release.yaml",
+        args: &[],
+        charts: &["accounts"],
+        auto: &[],
+    },
 ];
 
 /// A packaged chart: its example, its name and its archive.

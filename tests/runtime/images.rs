@@ -27,6 +27,7 @@ pub const FAKE_PROGRAMS: &[&str] = &[
     "/app/orders",
     "/app/rollup",
     "/app/bin/send-invoices",
+    "/app/bin/migrate",
     "/bin/report",
     "/bin/cleanup",
     "/bin/grpc_health_probe",

@@ -192,6 +192,7 @@ fn pod_objects(docs: &[Value]) -> Vec<(String, String, Value)> {
             let body = match kind.as_str() {
                 "Deployment" | "StatefulSet" => d["spec"]["template"].clone(),
                 "CronJob" => d["spec"]["jobTemplate"]["spec"]["template"].clone(),
+                "Job" => d["spec"]["template"].clone(),
                 "ConfigMap" => d["data"].clone(),
                 _ => return None,
             };
@@ -202,7 +203,7 @@ fn pod_objects(docs: &[Value]) -> Vec<(String, String, Value)> {
     out
 }
 
-/// A pod the chart makes: the workload's template or a CronJob's.
+/// A pod the chart makes: the workload's template, a CronJob's or the release Job's.
 pub struct Source {
     pub kind: String,
     pub name: String,
@@ -230,6 +231,7 @@ pub fn sources(docs: &[Value]) -> Vec<Source> {
                     d["spec"]["jobTemplate"]["spec"]["template"].clone(),
                     Vec::new(),
                 ),
+                "Job" => (d["spec"]["template"].clone(), Vec::new()),
                 _ => return None,
             };
             Some(Source {
@@ -244,9 +246,15 @@ pub fn sources(docs: &[Value]) -> Vec<Source> {
 
 /// The workload (Deployment or StatefulSet) among `sources`, if the chart has one.
 pub fn workload(sources: &[Source]) -> Option<&Source> {
-    sources.iter().find(|s| s.kind != "CronJob")
+    sources
+        .iter()
+        .find(|s| s.kind == "Deployment" || s.kind == "StatefulSet")
 }
 
+/// The pods that run to completion: every CronJob's, and the release Job's (release_command).
 pub fn cron_jobs(sources: &[Source]) -> Vec<&Source> {
-    sources.iter().filter(|s| s.kind == "CronJob").collect()
+    sources
+        .iter()
+        .filter(|s| s.kind == "CronJob" || s.kind == "Job")
+        .collect()
 }
