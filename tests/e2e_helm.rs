@@ -474,6 +474,21 @@ fn check_against_spec(
                 w["spec"]["serviceName"] == format!("{fullname}-headless"),
                 || "StatefulSet must use the headless Service".into(),
             )?;
+            // What happens to the claims, written out: Retain unless the spec says Delete.
+            let r = &spec["persistent_storage_retention"];
+            let want = json!({
+                "whenDeleted": r["when_deleted"].as_str().unwrap_or("Retain"),
+                "whenScaled": r["when_scaled"].as_str().unwrap_or("Retain"),
+            });
+            ensure(
+                w["spec"]["persistentVolumeClaimRetentionPolicy"] == want,
+                || {
+                    format!(
+                        "persistentVolumeClaimRetentionPolicy {} want {want}",
+                        w["spec"]["persistentVolumeClaimRetentionPolicy"]
+                    )
+                },
+            )?;
         }
     }
     check_ingresses(spec, docs)?;

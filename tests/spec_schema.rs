@@ -620,6 +620,10 @@ const BAD: &[(&str, &str)] = &[
         "name: a\nimage: x\ntag: \"1\"\nsecurity_profile: baseline\nsecurity: {run_as_user: 1000}\n",
     ),
     (
+        "an unknown claim retention policy",
+        "name: a\nimage: x\ntag: \"1\"\npersistent_storage: [{path: /d, size: 1}]\npersistent_storage_retention: {when_deleted: Keep}\n",
+    ),
+    (
         "an empty release command",
         "name: a\nimage: x\ntag: \"1\"\nrelease_command: []\n",
     ),

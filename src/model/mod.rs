@@ -70,7 +70,7 @@ pub use ports::{AppProtocol, Port, PortKind};
 pub use probes::Probe;
 pub use scratch::{Scratch, WritablePath};
 pub use security::{NetworkPolicy, Peer, Profile, Security};
-pub use storage::Volume;
+pub use storage::{Retention, Volume};
 
 #[derive(Clone, Debug)]
 pub struct Service {
@@ -96,6 +96,8 @@ pub struct Service {
     /// `release_command`: a hook Job before every install and upgrade (jobs.rs).
     pub release: Option<ReleaseJob>,
     pub volumes: Vec<Volume>,
+    /// What happens to the claims of `volumes` (storage.rs).
+    pub claim_retention: Retention,
     pub pod_annotations: BTreeMap<String, String>,
     pub pod_labels: BTreeMap<String, String>,
     pub command: Vec<String>,
@@ -168,6 +170,7 @@ impl Builder<'_> {
         let tolerations = self.tolerations(raw);
         let cron_jobs = self.cron_jobs(raw);
         let volumes = self.volumes(raw);
+        let claim_retention = self.retention(raw, &volumes, (min_replicas, max_replicas));
         let pod_annotations =
             self.annotations(&self.path("pod_annotations"), raw.pod_annotations.as_ref());
         let pod_labels = self.labels(raw);
@@ -229,6 +232,7 @@ impl Builder<'_> {
             cron_jobs,
             release,
             volumes,
+            claim_retention,
             pod_annotations,
             pod_labels,
             command,

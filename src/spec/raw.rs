@@ -70,6 +70,8 @@ pub struct RawService {
     pub tolerations: Option<Vec<RawToleration>>,
     pub cron_jobs: Option<Vec<RawCronJob>>,
     pub persistent_storage: Option<Vec<RawStorage>>,
+    /// What happens to the claims when the StatefulSet is deleted or scaled down (ours).
+    pub persistent_storage_retention: Option<RawRetention>,
     pub pod_annotations: Option<BTreeMap<String, String>>,
     pub pod_labels: Option<BTreeMap<String, String>>,
     pub commands: Option<Vec<String>>,
@@ -181,6 +183,16 @@ pub struct RawStorage {
     pub size: Option<Lenient<u32>>,
     /// StorageClass of the claim (ours; default: the cluster's default class).
     pub storage_class: Option<String>,
+}
+
+/// `persistent_storage_retention`: the StatefulSet's `persistentVolumeClaimRetentionPolicy`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetention {
+    /// `Retain` (default) or `Delete`: the claims when the StatefulSet is deleted.
+    pub when_deleted: Option<String>,
+    /// `Retain` (default) or `Delete`: the claims of the pods a scale-down removes.
+    pub when_scaled: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

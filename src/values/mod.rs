@@ -42,7 +42,7 @@ pub use ports::{PortValues, ServiceValues};
 pub use probes::{GrpcValues, ProbeValues};
 pub use scaling::Autoscaling;
 pub use security::{EgressValues, NetworkPolicyValues};
-pub use storage::{Persistence, TmpDir, VolumeValues, WritablePathValues};
+pub use storage::{ClaimRetention, Persistence, TmpDir, VolumeValues, WritablePathValues};
 pub use traffic::{GatewayValues, TlsValues};
 pub use workload::Workload;
 

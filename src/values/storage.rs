@@ -27,7 +27,16 @@ pub struct WritablePathValues {
 pub struct Persistence {
     pub storage_class_name: String,
     pub access_mode: String,
+    /// The StatefulSet's `persistentVolumeClaimRetentionPolicy`.
+    pub claim_retention_policy: ClaimRetention,
     pub volumes: Vec<VolumeValues>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimRetention {
+    pub when_deleted: String,
+    pub when_scaled: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -65,6 +74,10 @@ pub(super) fn persistence(s: &Service) -> Persistence {
     Persistence {
         storage_class_name: String::new(),
         access_mode: "ReadWriteOnce".into(),
+        claim_retention_policy: ClaimRetention {
+            when_deleted: s.claim_retention.when_deleted.clone(),
+            when_scaled: s.claim_retention.when_scaled.clone(),
+        },
         volumes: s
             .volumes
             .iter()
@@ -93,6 +106,7 @@ mod tests {
             json!({
                 "storageClassName": "",
                 "accessMode": "ReadWriteOnce",
+                "claimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
                 "volumes": [{"name": "data-0", "mountPath": "/data", "size": "5Gi", "storageClassName": "fast"}],
             })
         );
