@@ -3,6 +3,8 @@
 //! and the rendered objects are checked against what the spec says.
 
 mod common;
+#[path = "support/fake_api.rs"]
+mod fake_api;
 
 use std::process::Command;
 
@@ -394,8 +396,12 @@ fn check_against_spec(
                     && h["spec"]["scaleTargetRef"]["name"] == w["metadata"]["name"],
                 || "HPA targets the wrong object".into(),
             )?;
-            ensure(w["spec"].get("replicas").is_none(), || {
-                "the workload sets replicas although the HPA owns them".into()
+            // Offline (lookup finds nothing), an autoscaled workload starts at its floor.
+            ensure(w["spec"]["replicas"] == min, || {
+                format!(
+                    "an autoscaled workload must start at min_containers {min}, not {}",
+                    w["spec"]["replicas"]
+                )
             })?;
             for (metric, field) in [
                 ("cpu", "autoscaling_target_cpu_percentage"),
@@ -2753,5 +2759,136 @@ fn the_release_phase_runs_first_and_its_logs_are_one_command_away() {
             "{name}"
         );
         assert!(find(&docs, "ServiceAccount").is_empty(), "{name}");
+    }
+}
+
+/// The replica count while an HPA runs the workload (`svc.replicas`), rendered by both helms
+/// offline and against a fake API server that answers the chart's lookups: the floor when nothing
+/// is live, the live count under the release's HPA (never moved, so server-side apply cannot
+/// conflict with the HPA), the larger of the live count and the floor when a fixed count becomes
+/// autoscaled; and a lookup refused for lack of RBAC fails the render with helm's own message.
+#[test]
+fn the_workload_starts_at_its_floor_and_keeps_its_live_count() {
+    use fake_api::{FakeApi, owned};
+    let accounts = chart_path("accounts"); // a Deployment, autoscaled 2-5
+    let chat = chart_path("chat"); // a StatefulSet, 3 fixed
+    let deployment = "/apis/apps/v1/namespaces/ci/deployments/r-accounts";
+    let hpa = "/apis/autoscaling/v2/namespaces/ci/horizontalpodautoscalers/r-accounts";
+    let live = |replicas: i64| {
+        owned(
+            deployment,
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {}, "spec": {"replicas": replicas}}),
+        )
+    };
+    let live_hpa = owned(
+        hpa,
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {}, "spec": {"minReplicas": 2, "maxReplicas": 5}}),
+    );
+    let replicas = |docs: &[Value], kind: &str| find(docs, kind)[0]["spec"]["replicas"].clone();
+    let manual = ["--set", "autoscaling.manageReplicas=false"];
+    for (name, helm) in helms() {
+        // Offline, install or upgrade alike: the floor; or nothing, left to the HPA.
+        for extra in [&[] as &[&str], &["--is-upgrade"]] {
+            let docs = render(&helm, accounts, extra).unwrap();
+            assert_eq!(replicas(&docs, "Deployment"), 2, "{name} {extra:?}");
+        }
+        let docs = render(&helm, accounts, &manual).unwrap();
+        assert!(
+            find(&docs, "Deployment")[0]["spec"]
+                .get("replicas")
+                .is_none(),
+            "{name}"
+        );
+
+        // (objects live, values, what the render must write)
+        type Case<'a> = (Vec<(String, Value)>, Vec<&'a str>, Value);
+        let cases: Vec<Case> = vec![
+            // A first install: nothing live.
+            (vec![], vec![], json!(2)),
+            // Upgrades under the HPA: its count, whatever the floor.
+            (vec![live(4), live_hpa.clone()], vec![], json!(4)),
+            (vec![live(1), live_hpa.clone()], vec![], json!(1)),
+            // A fixed count becoming autoscaled: never fewer pods, never below the floor.
+            (vec![live(1)], vec![], json!(2)),
+            (vec![live(3)], vec![], json!(3)),
+            // Left to the HPA, or a fixed count: what the values say.
+            (
+                vec![live(4), live_hpa.clone()],
+                manual.to_vec(),
+                Value::Null,
+            ),
+            (
+                vec![live(5), live_hpa.clone()],
+                vec![
+                    "--set",
+                    "autoscaling.enabled=false",
+                    "--set",
+                    "workload.replicas=3",
+                ],
+                json!(3),
+            ),
+        ];
+        for (objects, values, want) in cases {
+            let api = FakeApi::start(Value::Object(objects.iter().cloned().collect()), &[]);
+            let docs = api
+                .render(name, &helm, accounts, &values)
+                .unwrap_or_else(|e| {
+                    panic!("{name} {values:?}: {e}\nrequests: {:?}", api.requests())
+                });
+            let live: Vec<&String> = objects.iter().map(|(p, _)| p).collect();
+            assert_eq!(
+                replicas(&docs, "Deployment"),
+                want,
+                "{name}: live {live:?}, values {values:?}"
+            );
+        }
+
+        // A StatefulSet under the release's HPA keeps its count too.
+        let sts = "/apis/apps/v1/namespaces/ci/statefulsets/r-chat";
+        let sts_hpa = "/apis/autoscaling/v2/namespaces/ci/horizontalpodautoscalers/r-chat";
+        let api = FakeApi::start(
+            Value::Object(
+                [
+                    owned(sts, json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {}, "spec": {"replicas": 5}})),
+                    owned(sts_hpa, json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {}, "spec": {}})),
+                ]
+                .into_iter()
+                .collect(),
+            ),
+            &[],
+        );
+        let autoscaled = [
+            "--set",
+            "autoscaling.enabled=true",
+            "--set",
+            "autoscaling.minReplicas=2",
+            "--set",
+            "autoscaling.maxReplicas=6",
+        ];
+        let docs = api.render(name, &helm, chat, &autoscaled).unwrap();
+        assert_eq!(replicas(&docs, "StatefulSet"), 5, "{name}");
+        // Helm 3 reads nothing but discovery and the two lookups.
+        if name == "helm3" {
+            let reads: Vec<String> = api
+                .requests()
+                .into_iter()
+                .filter(|r| r.contains("/namespaces/"))
+                .collect();
+            assert_eq!(
+                reads,
+                [format!("GET {sts}"), format!("GET {sts_hpa}")],
+                "{name}"
+            );
+        }
+
+        // A deployer who may not read the workload: helm fails the render, naming the lookup.
+        let api = FakeApi::start(json!({}), &[deployment]);
+        let err = api
+            .render(name, &helm, accounts, &[])
+            .expect_err("a forbidden lookup fails the render");
+        assert!(
+            err.contains("forbidden") && err.contains("_helpers.tpl"),
+            "{name}: {err}"
+        );
     }
 }

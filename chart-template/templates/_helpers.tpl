@@ -16,7 +16,8 @@ never used. The helpers are grouped by what they serve:
   _hooks.tpl      the hook annotations of the release phase (Helm and Argo CD)
   _service.tpl    the ports of the Services
   _checks.tpl     the render-time checks of the values, run by validate.yaml (and only there)
-  _helpers.tpl    this file: value formatting and the workload's replica bounds
+  _helpers.tpl    this file: value formatting, the workload's replica bounds and its replica
+                  count (read from the cluster with lookup)
 
 The objects' templates are named after their kind (deployment.yaml, service.yaml, ...);
 validate.yaml renders nothing: it runs the checks of _checks.tpl.
@@ -59,4 +60,47 @@ validate.yaml renders nothing: it runs the checks of _checks.tpl.
 {{- end -}}
 {{- define "svc.maxReplicas" -}}
 {{- if .Values.autoscaling.enabled -}}{{- int64 .Values.autoscaling.maxReplicas -}}{{- else -}}{{- int64 .Values.workload.replicas -}}{{- end -}}
+{{- end -}}
+
+{{/* The workload's spec.replicas, or nothing: then the field is left out and the HPA alone sets
+     it. A fixed count (no autoscaling) is workload.replicas. Autoscaled, with
+     autoscaling.manageReplicas, the count the workload must not go below while helm applies it:
+     - nothing live (a first install; and helm template, Argo CD, --dry-run=client, where lookup
+       finds nothing): autoscaling.minReplicas, so it starts at its floor;
+     - the workload live, under this release's HPA: its live count, exactly, so the apply never
+       moves what the HPA set (server-side apply would conflict with the HPA's field manager);
+       the HPA itself raises it to a new minReplicas within seconds;
+     - the workload live without the HPA (a fixed count until now): the larger of its count and
+       autoscaling.minReplicas, so switching to autoscaling never removes a pod.
+     Leaving the field out instead would make helm remove it from a live object, which resets
+     it to 1 (the API server's default). The lookups read only kinds this chart renders (the
+     workload and the HPA), which helm itself must read to install or upgrade them. */}}
+{{- define "svc.replicas" -}}
+{{- $v := .Values -}}
+{{- if not $v.autoscaling.enabled -}}
+{{- int64 $v.workload.replicas -}}
+{{- else if $v.autoscaling.manageReplicas -}}
+{{- $stateful := not (empty $v.persistence.volumes) -}}
+{{- $kind := ternary "StatefulSet" "Deployment" $stateful -}}
+{{- $name := ternary (include "svc.statefulSetName" .) (include "svc.fullname" .) $stateful -}}
+{{- $live := lookup "apps/v1" $kind .Release.Namespace $name -}}
+{{- $hpa := dict -}}
+{{- if $live -}}
+{{- $hpa = lookup "autoscaling/v2" "HorizontalPodAutoscaler" .Release.Namespace (include "svc.fullname" .) -}}
+{{- end -}}
+{{- include "svc.replicasFrom" (dict "min" $v.autoscaling.minReplicas "live" $live "hpa" $hpa) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The autoscaled count from what lookup found (see svc.replicas). Call with
+     (dict "min" N "live" <the live workload or {}> "hpa" <the live HPA or {}>). */}}
+{{- define "svc.replicasFrom" -}}
+{{- $min := int64 .min -}}
+{{- $spec := dig "spec" (dict) .live -}}
+{{- if hasKey $spec "replicas" -}}
+{{- $count := int64 $spec.replicas -}}
+{{- if .hpa -}}{{- $count -}}{{- else -}}{{- max $min $count -}}{{- end -}}
+{{- else -}}
+{{- $min -}}
+{{- end -}}
 {{- end -}}

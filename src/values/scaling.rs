@@ -12,6 +12,8 @@ pub struct Autoscaling {
     pub enabled: bool,
     pub min_replicas: u32,
     pub max_replicas: u32,
+    /// Write the workload's replicas while autoscaled (from the cluster: `svc.replicas`).
+    pub manage_replicas: bool,
     #[serde(rename = "targetCPUUtilizationPercentage")]
     pub target_cpu: Option<u32>,
     pub target_memory_utilization_percentage: Option<u32>,
@@ -25,6 +27,7 @@ pub(super) fn autoscaling(s: &Service) -> Autoscaling {
         enabled: autoscaled,
         min_replicas: s.min_replicas.max(1),
         max_replicas: s.max_replicas.max(1),
+        manage_replicas: true,
         target_cpu: s.cpu_target,
         target_memory_utilization_percentage: s.memory_target,
         behavior: hpa_behavior(&s.workload),
@@ -76,6 +79,7 @@ mod tests {
                 "enabled": true,
                 "minReplicas": 1,
                 "maxReplicas": 3,
+                "manageReplicas": true,
                 "targetCPUUtilizationPercentage": 80,
                 "targetMemoryUtilizationPercentage": null,
                 "behavior": {},
