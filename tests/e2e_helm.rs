@@ -2892,3 +2892,227 @@ fn the_workload_starts_at_its_floor_and_keeps_its_live_count() {
         );
     }
 }
+
+/// Preflight: against a fake API server, each missing object the pods need fails the render
+/// before anything is installed, the message starting with the value at fault and giving the
+/// command that makes it; present objects (optional ones may be missing) render. Nothing is
+/// checked offline, when the namespace does not exist (no "default" ServiceAccount), with
+/// preflight.enabled=false, or (for PriorityClass and StorageClass) without
+/// preflight.clusterScoped.
+#[test]
+fn preflight_names_the_missing_object_and_how_to_make_it() {
+    use fake_api::FakeApi;
+    let ns = |kind: &str, name: &str| format!("/api/v1/namespaces/ci/{kind}/{name}");
+    let obj = |kind: &str, name: &str, data: Value| -> (String, Value) {
+        let plural = format!("{}s", kind.to_lowercase());
+        (
+            ns(&plural, name),
+            json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "ci"}, "data": data}),
+        )
+    };
+    let default_sa = obj("ServiceAccount", "default", Value::Null);
+    let cluster = |path: &str, kind: &str| -> (String, Value) {
+        let name = path.rsplit('/').next().unwrap();
+        (
+            path.to_string(),
+            json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}}),
+        )
+    };
+    // (chart, objects live, values, Ok(()) or the start of the error and a part of its command)
+    type Case = (
+        &'static str,
+        Vec<(String, Value)>,
+        Vec<&'static str>,
+        Result<(), [&'static str; 2]>,
+    );
+    let secret = |keys: &[&str]| {
+        obj(
+            "Secret",
+            "r-accounts-secrets",
+            Value::Object(
+                keys.iter()
+                    .map(|k| (k.to_string(), json!("eA==")))
+                    .collect(),
+            ),
+        )
+    };
+    let catalog_all = vec![
+        default_sa.clone(),
+        obj("ConfigMap", "catalog-settings", json!({})),
+        obj("Secret", "catalog-db", json!({"password": "eA=="})),
+        obj("ConfigMap", "cluster-info", json!({"REGION": "eu"})),
+    ];
+    let without = |drop: &str, with: Vec<(String, Value)>| -> Vec<(String, Value)> {
+        with.into_iter()
+            .filter(|(p, _)| !p.ends_with(drop))
+            .collect()
+    };
+    let sc = "/apis/storage.k8s.io/v1/storageclasses/fast-ssd";
+    let pc = "/apis/scheduling.k8s.io/v1/priorityclasses/business-critical";
+    let cases: Vec<Case> = vec![
+        // secretEnv
+        (
+            "accounts",
+            vec![default_sa.clone()],
+            vec![],
+            Err([
+                "secretEnv.secretName: the Secret \"r-accounts-secrets\" does not exist in namespace \"ci\"",
+                "kubectl --namespace ci create secret generic r-accounts-secrets --from-literal=DATABASE_URL=...",
+            ]),
+        ),
+        (
+            "accounts",
+            vec![default_sa.clone(), secret(&["OTHER"])],
+            vec![],
+            Err([
+                "secretEnv.keys[0] \"DATABASE_URL\": the Secret \"r-accounts-secrets\" in namespace \"ci\" has no such key (its keys: [\"OTHER\"])",
+                "preflight.enabled=false",
+            ]),
+        ),
+        (
+            "accounts",
+            vec![default_sa.clone(), secret(&["DATABASE_URL"])],
+            vec![],
+            Ok(()),
+        ),
+        // Not checked: the namespace does not exist (or helm does not read the cluster), or off.
+        ("accounts", vec![], vec![], Ok(())),
+        (
+            "accounts",
+            vec![default_sa.clone()],
+            vec!["--set", "preflight.enabled=false"],
+            Ok(()),
+        ),
+        // envFrom and envRefs, optional ones excepted.
+        (
+            "catalog",
+            without("catalog-settings", catalog_all.clone()),
+            vec![],
+            Err([
+                "envFrom[0]: the ConfigMap \"catalog-settings\" does not exist in namespace \"ci\"",
+                "kubectl --namespace ci create configmap catalog-settings",
+            ]),
+        ),
+        (
+            "catalog",
+            without("catalog-db", catalog_all.clone()),
+            vec![],
+            Err([
+                "envRefs[0] \"DB_PASSWORD\": the Secret \"catalog-db\" does not exist in namespace \"ci\"",
+                "kubectl --namespace ci create secret generic catalog-db",
+            ]),
+        ),
+        (
+            "catalog",
+            without("catalog-db", catalog_all.clone())
+                .into_iter()
+                .chain([obj("Secret", "catalog-db", json!({"user": "eA=="}))])
+                .collect(),
+            vec![],
+            Err([
+                "envRefs[0] \"DB_PASSWORD\": the Secret \"catalog-db\" in namespace \"ci\" has no key \"password\"",
+                "(its keys: [\"user\"])",
+            ]),
+        ),
+        (
+            "catalog",
+            without("cluster-info", catalog_all.clone()),
+            vec![],
+            Err([
+                "envRefs[2] \"REGION\": the ConfigMap \"cluster-info\" does not exist",
+                "create configmap cluster-info",
+            ]),
+        ),
+        ("catalog", catalog_all.clone(), vec![], Ok(())),
+        // Pull Secrets; a TLS Secret without cert-manager (with cert-manager it comes later).
+        (
+            "ledger-ui",
+            vec![
+                default_sa.clone(),
+                obj("Secret", "acme-wildcard", json!({})),
+            ],
+            vec![],
+            Err([
+                "imagePullSecrets[0] \"acr-pull\": the Secret does not exist in namespace \"ci\"",
+                "kubectl --namespace ci create secret docker-registry acr-pull",
+            ]),
+        ),
+        (
+            "ledger-ui",
+            vec![default_sa.clone(), obj("Secret", "acr-pull", json!({}))],
+            vec![],
+            Err([
+                "ingress.tls.secrets[\"ledger.acme.example\"] \"acme-wildcard\": the TLS Secret does not exist in namespace \"ci\"",
+                "kubectl --namespace ci create secret tls acme-wildcard --cert=CERT.pem --key=KEY.pem",
+            ]),
+        ),
+        (
+            "billing",
+            vec![
+                default_sa.clone(),
+                obj("Secret", "acme-registry", json!({})),
+            ],
+            vec![],
+            Ok(()),
+        ),
+        // Cluster-scoped kinds only when asked.
+        ("chat", vec![default_sa.clone()], vec![], Ok(())),
+        (
+            "chat",
+            vec![default_sa.clone()],
+            vec!["--set", "preflight.clusterScoped=true"],
+            Err([
+                "persistence.volumes[1].storageClassName \"fast-ssd\": no such StorageClass in the cluster",
+                "kubectl get storageclass",
+            ]),
+        ),
+        (
+            "chat",
+            vec![default_sa.clone(), cluster(sc, "StorageClass")],
+            vec!["--set", "preflight.clusterScoped=true"],
+            Ok(()),
+        ),
+        (
+            "orders",
+            vec![default_sa.clone()],
+            vec!["--set", "preflight.clusterScoped=true"],
+            Err([
+                "priorityClassName \"business-critical\": no such PriorityClass in the cluster",
+                "kubectl create priorityclass business-critical",
+            ]),
+        ),
+        (
+            "orders",
+            vec![default_sa.clone(), cluster(pc, "PriorityClass")],
+            vec!["--set", "preflight.clusterScoped=true"],
+            Ok(()),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, helm) in helms() {
+        for (chart, objects, values, want) in &cases {
+            let api = FakeApi::start(Value::Object(objects.iter().cloned().collect()), &[]);
+            let got = api.render(name, &helm, chart_path(chart), values);
+            let live: Vec<&String> = objects.iter().map(|(p, _)| p).collect();
+            let label = format!("{name} {chart} {values:?} live {live:?}");
+            match (want, got) {
+                (Ok(()), Ok(_)) => {}
+                (Ok(()), Err(e)) => failures.push(format!("{label}: refused: {e}")),
+                (Err(_), Ok(_)) => failures.push(format!("{label}: rendered")),
+                (Err([start, command]), Err(e)) => {
+                    // helm: "... validate.yaml:LINE:COL): <message>"
+                    let message = e.split("): ").nth(1).unwrap_or("");
+                    if !(e.contains("validate.yaml:")
+                        && message.starts_with(start)
+                        && message.contains(command))
+                    {
+                        failures.push(format!("{label}: want {start:?} ... {command:?}, got {e}"));
+                    }
+                }
+            }
+        }
+        // Offline, nothing is looked up.
+        render(&helm, chart_path("accounts"), &[] as &[&str]).unwrap();
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -256,3 +256,123 @@ line, in this order, and is the only caller. Called with the root context.
 {{- define "svc.check.image" -}}
 {{- $_ := required "image.repository is required: this chart was generated from a spec with image: AUTO; install with --set image.repository=REGISTRY/IMAGE" .Values.image.repository -}}
 {{- end -}}
+
+{{/* Preflight (preflight.*): the objects the pods need but the chart does not make are looked
+     up before anything is installed or changed, and a missing one fails the render at once with
+     the command that makes it, instead of pods that wait out helm's timeout. */}}
+
+{{/* "true" when the preflight checks run: preflight.enabled, and helm reads the cluster. lookup
+     finds nothing offline (helm template, lint, --dry-run=client, Argo CD) as it finds nothing
+     for a missing object; the release namespace's "default" ServiceAccount, which Kubernetes
+     makes in every namespace, tells the two apart. Only when the chart makes its own
+     ServiceAccount: helm then reads ServiceAccounts itself before installing, so this read needs
+     no permission the deployer lacks. A namespace that does not exist yet (--create-namespace)
+     looks offline, and holds nothing to check. */}}
+{{- define "svc.preflight" -}}
+{{- if and .Values.preflight.enabled .Values.serviceAccount.create (lookup "v1" "ServiceAccount" .Release.Namespace "default") -}}true{{- end -}}
+{{- end -}}
+
+{{/* The end of every preflight message. */}}
+{{- define "svc.preflightSkip" -}}
+(preflight.enabled=false skips these checks)
+{{- end -}}
+
+{{/* secretEnv: the Secret exists and has every key. */}}
+{{- define "svc.check.preflightSecretEnv" -}}
+{{- $v := .Values -}}
+{{- if and $v.secretEnv.keys (include "svc.preflight" .) -}}
+{{- $ns := .Release.Namespace -}}
+{{- $name := include "svc.secretName" . -}}
+{{- $secret := lookup "v1" "Secret" $ns $name -}}
+{{- if not $secret -}}
+{{- $literals := list -}}
+{{- range $v.secretEnv.keys -}}{{- $literals = append $literals (printf "--from-literal=%s=..." .) -}}{{- end -}}
+{{- fail (printf "secretEnv.secretName: the Secret %q does not exist in namespace %q; the pods cannot start without it. Create it first: kubectl --namespace %s create secret generic %s %s %s" $name $ns $ns $name (join " " $literals) (include "svc.preflightSkip" .)) -}}
+{{- end -}}
+{{- $data := default (dict) $secret.data -}}
+{{- range $i, $key := $v.secretEnv.keys -}}
+{{- if not (hasKey $data $key) -}}
+{{- fail (printf "secretEnv.keys[%d] %q: the Secret %q in namespace %q has no such key (its keys: %s); the pods cannot start without it %s" $i $key $name $ns (keys $data | sortAlpha | toJson) (include "svc.preflightSkip" $)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* envRefs, envFrom: every object that is not optional exists, with the keys envRefs read. */}}
+{{- define "svc.check.preflightEnv" -}}
+{{- if and (or .Values.envRefs .Values.envFrom) (include "svc.preflight" .) -}}
+{{- $ns := .Release.Namespace -}}
+{{- range $list, $entries := dict "envRefs" .Values.envRefs "envFrom" .Values.envFrom -}}
+{{- range $i, $e := $entries -}}
+{{- if not $e.optional -}}
+{{- $kind := ternary "Secret" "ConfigMap" (ne $e.secret "") -}}
+{{- $name := default $e.configMap $e.secret -}}
+{{- $at := ternary (printf "envRefs[%d] %q" $i $e.name) (printf "envFrom[%d]" $i) (eq $list "envRefs") -}}
+{{- $obj := lookup "v1" $kind $ns $name -}}
+{{- if not $obj -}}
+{{- $create := ternary (printf "create secret generic %s" $name) (printf "create configmap %s" $name) (eq $kind "Secret") -}}
+{{- fail (printf "%s: the %s %q does not exist in namespace %q; the pods cannot start without it (or mark it optional). Create it first: kubectl --namespace %s %s --from-literal=KEY=... %s" $at $kind $name $ns $ns $create (include "svc.preflightSkip" $)) -}}
+{{- end -}}
+{{- if eq $list "envRefs" -}}
+{{- $data := merge (dict) (default (dict) $obj.data) (default (dict) $obj.binaryData) -}}
+{{- if not (hasKey $data $e.key) -}}
+{{- fail (printf "%s: the %s %q in namespace %q has no key %q (its keys: %s); the pods cannot start without it (or mark it optional) %s" $at $kind $name $ns $e.key (keys $data | sortAlpha | toJson) (include "svc.preflightSkip" $)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* imagePullSecrets: every Secret exists (else the kubelet pulls without it, and a private
+     image fails with ErrImagePull). */}}
+{{- define "svc.check.preflightPullSecrets" -}}
+{{- if and .Values.imagePullSecrets (include "svc.preflight" .) -}}
+{{- $ns := .Release.Namespace -}}
+{{- range $i, $name := .Values.imagePullSecrets -}}
+{{- if not (lookup "v1" "Secret" $ns $name) -}}
+{{- fail (printf "imagePullSecrets[%d] %q: the Secret does not exist in namespace %q; a private image cannot be pulled without it. Create it first: kubectl --namespace %s create secret docker-registry %s --docker-server=REGISTRY --docker-username=USER --docker-password=... %s" $i $name $ns $ns $name (include "svc.preflightSkip" $)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ingress.tls.secrets: without a cert-manager issuer, every host's Secret exists (else the
+     ingress controller serves its default certificate). */}}
+{{- define "svc.check.preflightTls" -}}
+{{- $ing := .Values.ingress -}}
+{{- if and $ing.enabled $ing.routes $ing.tls.enabled (not .Values.gateway.enabled) (not (or $ing.tls.clusterIssuer $ing.tls.issuer)) (include "svc.preflight" .) -}}
+{{- $ns := .Release.Namespace -}}
+{{- range $host, $name := $ing.tls.secrets -}}
+{{- if not (lookup "v1" "Secret" $ns $name) -}}
+{{- fail (printf "ingress.tls.secrets[%q] %q: the TLS Secret does not exist in namespace %q; HTTPS for %s would get the ingress controller's default certificate. Create it first: kubectl --namespace %s create secret tls %s --cert=CERT.pem --key=KEY.pem %s" $host $name $ns $host $ns $name (include "svc.preflightSkip" $)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* priorityClassName (preflight.clusterScoped): the PriorityClass exists (else the API server
+     refuses every pod, and the workload never gets one). */}}
+{{- define "svc.check.preflightPriorityClass" -}}
+{{- if and .Values.priorityClassName .Values.preflight.clusterScoped (include "svc.preflight" .) -}}
+{{- if not (lookup "scheduling.k8s.io/v1" "PriorityClass" "" .Values.priorityClassName) -}}
+{{- fail (printf "priorityClassName %q: no such PriorityClass in the cluster; the API server would refuse every pod. `kubectl get priorityclass` lists them; a cluster administrator creates it: kubectl create priorityclass %s --value=1000 (preflight.clusterScoped=false skips this check)" .Values.priorityClassName .Values.priorityClassName) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* persistence (preflight.clusterScoped): every named StorageClass exists (else the claims stay
+     Pending, and so do the pods). */}}
+{{- define "svc.check.preflightStorageClasses" -}}
+{{- $p := .Values.persistence -}}
+{{- if and .Values.workload.enabled $p.volumes .Values.preflight.clusterScoped (include "svc.preflight" .) -}}
+{{- range $i, $vol := $p.volumes -}}
+{{- $class := default $p.storageClassName $vol.storageClassName -}}
+{{- $at := ternary (printf "persistence.volumes[%d].storageClassName" $i) "persistence.storageClassName" (ne (toString $vol.storageClassName) "") -}}
+{{- if and $class (not (lookup "storage.k8s.io/v1" "StorageClass" "" $class)) -}}
+{{- fail (printf "%s %q: no such StorageClass in the cluster; the claims would stay Pending, and the pods with them. `kubectl get storageclass` lists them (preflight.clusterScoped=false skips this check)" $at $class) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

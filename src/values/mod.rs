@@ -15,6 +15,7 @@ mod ingress;
 mod jobs;
 mod placement;
 mod ports;
+mod preflight;
 mod probes;
 mod scaling;
 mod security;
@@ -39,6 +40,7 @@ pub use ingress::{IngressValues, RouteValues, StickySession};
 pub use jobs::{CronJobValues, ReleaseJobValues};
 pub use placement::TopologySpreadValues;
 pub use ports::{PortValues, ServiceValues};
+pub use preflight::PreflightValues;
 pub use probes::{GrpcValues, ProbeValues};
 pub use scaling::Autoscaling;
 pub use security::{EgressValues, NetworkPolicyValues};
@@ -92,6 +94,7 @@ pub struct Values {
     pub config_files: Vec<ConfigFileValues>,
     pub init_containers: Vec<ExtraContainerValues>,
     pub sidecars: Vec<ExtraContainerValues>,
+    pub preflight: PreflightValues,
 }
 
 impl Values {
@@ -149,6 +152,7 @@ impl Values {
                 .iter()
                 .map(|c| extra_containers::extra_container(c, true))
                 .collect(),
+            preflight: preflight::preflight(),
         }
     }
 }
@@ -213,6 +217,7 @@ mod tests {
                 "configFiles",
                 "initContainers",
                 "sidecars",
+                "preflight",
             ]
         );
     }
