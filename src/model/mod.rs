@@ -16,7 +16,7 @@
 //! - `placement`: tolerations, topology spread, node selector, affinity, priority class
 //! - `ingress`: the `public_uri` routes and their Ingress settings
 //! - `traffic`: TLS for the routes' hosts, Gateway API routes instead of Ingresses
-//! - `storage`: persistent volumes
+//! - `storage`: persistent volumes, and what happens to their claims
 //! - `scratch`: `/tmp`'s size, extra writable directories, the ephemeral-storage limit they need
 //! - `jobs`: cron jobs, the release phase (`release_command`)
 //! - `env`: env vars, secrets, variables from existing Secrets and ConfigMaps
