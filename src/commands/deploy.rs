@@ -9,7 +9,7 @@ use clap::Args;
 use super::{ChartArgs, SpecArgs};
 use crate::chart::Chart;
 use crate::diag::Error;
-use crate::helm::{self, Action, HelmEnv, Plan};
+use crate::helm::{self, Action, DeploySettings, HelmEnv};
 use crate::pipeline::{self, Messages};
 
 /// The long help of `install` and `upgrade`.
@@ -83,7 +83,7 @@ fn deploy(action: Action, a: &DeployArgs) -> Result<i32, Error> {
     let version = helm::version(&helm)?;
     let (temp, chart, messages) = temp_chart(&a.spec, &a.chart)?;
     messages.print();
-    let plan = Plan {
+    let settings = DeploySettings {
         release: a.release.clone(),
         timeout_seconds: chart.timeout_seconds,
         max_history: chart.max_history,
@@ -94,7 +94,7 @@ fn deploy(action: Action, a: &DeployArgs) -> Result<i32, Error> {
         version.major,
         action,
         &temp.path,
-        &plan,
+        &settings,
         &HelmEnv::from_env(),
         &a.helm_args,
     );

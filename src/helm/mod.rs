@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use binary::{locate, version};
 pub use command_line::{
-    Action, HelmEnv, Plan, check_release, deploy_args, push_args, template_args,
+    Action, DeploySettings, HelmEnv, check_release, deploy_args, push_args, template_args,
 };
 pub use process::run;
 
