@@ -40,7 +40,7 @@ impl HelmEnv {
 
     /// `--namespace` and `--kube-context` as helm was given them. The child inherits every
     /// `HELM_*` and `KUBECONFIG` variable too; the flags make the command line say it.
-    fn flags(&self, out: &mut Vec<OsString>) {
+    pub(super) fn flags(&self, out: &mut Vec<OsString>) {
         if let Some(ns) = &self.namespace {
             out.extend(["--namespace".into(), ns.into()]);
         }
