@@ -117,11 +117,14 @@ pub struct Finding {
 }
 
 /// What the rules need to know beyond the pair: names for the commands they suggest, the new
-/// manifest (the Services in front of a workload) and the templates of the objects being added.
+/// manifest (the Services in front of a workload) and the objects being added.
 #[derive(Clone, Debug)]
 pub struct Context<'a> {
     pub release: &'a str,
     pub namespace: &'a str,
+    /// The spec to give `helm k8s-service` commands (`SPEC` when the plan was made from a chart).
+    pub spec: &'a str,
     pub new_objects: &'a [Object],
-    pub added_templates: Vec<String>,
+    /// The objects the upgrade adds.
+    pub added: Vec<&'a Object>,
 }

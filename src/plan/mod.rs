@@ -29,6 +29,8 @@ pub struct Target {
     pub old: String,
     /// The new spec or chart.
     pub new: String,
+    /// The spec the way forward names in its `helm k8s-service` commands (`SPEC` for a chart).
+    pub spec: String,
 }
 
 /// Compare two manifests object by object.
@@ -102,8 +104,9 @@ pub fn compare(old: &Manifest, new: &Manifest, target: &Target) -> Report {
     let ctx = Context {
         release: &target.release,
         namespace: &target.namespace,
+        spec: &target.spec,
         new_objects: &new.objects,
-        added_templates: fresh.iter().filter_map(|o| o.template.clone()).collect(),
+        added: fresh.clone(),
     };
     pairs.extend(gone.iter().map(|o| Pair {
         old: Some(*o),

@@ -159,9 +159,6 @@ fn line(c: &Change) -> String {
     match (c.summary.as_str(), c.verdict) {
         ("", Verdict::Added | Verdict::Removed) => head,
         ("", _) => format!("{head}: {}", c.reason),
-        (s, _) if c.previous.is_some() => {
-            format!("{head}: {}", c.reason.split(':').next().unwrap_or(s))
-        }
         (s, _) => format!("{head}: {s}"),
     }
 }

@@ -36,8 +36,8 @@ pub(super) fn kubectl(ctx: &Context, rest: &str) -> String {
 
 pub(super) fn upgrade_anyway(ctx: &Context, extra: &str) -> String {
     format!(
-        "helm k8s-service upgrade {} SPEC -n {} --accept-plan{extra}",
-        ctx.release, ctx.namespace
+        "helm k8s-service upgrade {} {} -n {} --accept-plan{extra}",
+        ctx.release, ctx.spec, ctx.namespace
     )
 }
 
@@ -151,6 +151,8 @@ pub(super) fn summarize(d: &[Delta], template: &str) -> String {
             None => groups.push((group, vec![field])),
         }
     }
+    // The containers first: what changes in them is usually why the pods restart.
+    groups.sort_by_key(|(g, _)| g == "pod");
     groups
         .iter()
         .map(|(g, f)| format!("{g}: {}", f.join(", ")))

@@ -14,12 +14,14 @@ pub fn kind_switch(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding> {
         return None;
     }
     let mut f = finding("kind-switch", Verdict::Replaced, "kind", &[]);
-    f.summary = format!("{} becomes {}", old.label(), new.label());
+    f.summary = "deleted and created in the same step: an outage".into();
     let labels = new.at(&["spec", "template", "metadata", "labels"]);
     let services: Vec<String> = ctx
         .new_objects
         .iter()
         .filter(|s| s.is("", "Service"))
+        // A Service the upgrade adds serves nothing yet.
+        .filter(|s| !ctx.added.iter().any(|a| a.key == s.key))
         .filter(|s| {
             s.at(&["spec", "selector"])
                 .and_then(Value::as_object)
@@ -43,7 +45,11 @@ pub fn kind_switch(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding> {
     let who = if services.is_empty() {
         "no pod serves".to_string()
     } else {
-        format!("{} has no ready endpoint", services.join(" and "))
+        format!(
+            "{} {} no ready endpoint",
+            services.join(" and "),
+            if services.len() == 1 { "has" } else { "have" }
+        )
     };
     f.reason = format!(
         "helm deletes {} and creates {} in the same step: {who} from the deletion until the first new pod passes its readiness probe (at least {delay} s after it starts, plus scheduling, volume provisioning and the image pull)",
@@ -51,7 +57,7 @@ pub fn kind_switch(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding> {
         new.label()
     );
     let mut templates: Vec<String> = new.template.iter().cloned().collect();
-    for t in &ctx.added_templates {
+    for t in ctx.added.iter().filter_map(|o| o.template.as_ref()) {
         if !templates.contains(t) {
             templates.push(t.clone());
         }
@@ -62,9 +68,10 @@ pub fn kind_switch(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding> {
         .collect();
     f.way_forward = vec![
         format!(
-            "without an outage, in steps: first create the new {} beside the old one (its pods carry the same labels, so they join the Service): helm k8s-service template {} SPEC -n {} -- {} | {}",
+            "without an outage, in steps: first create the new {} beside the old one (its pods carry the same labels, so they join the Service): helm k8s-service template {} {} -n {} -- {} | {}",
             new.key.kind,
             ctx.release,
+            ctx.spec,
             ctx.namespace,
             show.join(" "),
             kubectl(ctx, "apply -f -")

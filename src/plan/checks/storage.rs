@@ -77,16 +77,12 @@ pub fn claim_templates(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding>
         ));
     }
     for (name, claim, size) in &grown {
-        let class = claim
-            .pointer("/spec/storageClassName")
-            .and_then(Value::as_str)
-            .map_or(
-                "DEFAULT-CLASS (the one `kubectl get storageclass` marks default)".to_string(),
-                str::to_string,
-            );
-        steps.push(format!(
-            "check that the StorageClass can expand volumes (it must print true): kubectl get storageclass {class} -o jsonpath='{{.allowVolumeExpansion}}'"
-        ));
+        steps.push(match claim.pointer("/spec/storageClassName").and_then(Value::as_str) {
+            Some(class) => format!(
+                "check that the StorageClass can expand volumes (it must print true): kubectl get storageclass {class} -o jsonpath='{{.allowVolumeExpansion}}'"
+            ),
+            None => "check that the default StorageClass can expand volumes (its EXPANSION must be true): kubectl get storageclass -o custom-columns='NAME:.metadata.name,DEFAULT:.metadata.annotations.storageclass\\.kubernetes\\.io/is-default-class,EXPANSION:.allowVolumeExpansion'".to_string(),
+        });
         let size = brief(size.as_ref());
         steps.push(format!(
             "expand every pod's {name} claim: for pvc in $({} | grep '/{name}-{}-[0-9]*$'); do {}; done",

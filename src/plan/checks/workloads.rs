@@ -26,8 +26,8 @@ pub fn selector(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding> {
     let old_pods = selector_arg(old, &["spec", "selector", "matchLabels"])
         .unwrap_or_else(|| "OLD-SELECTOR".into());
     let new_release = format!(
-        "or install the service under a new release name beside this one, move the traffic, then uninstall this one: helm k8s-service install NEW-NAME SPEC -n {}; helm uninstall {} -n {}",
-        ctx.namespace, ctx.release, ctx.namespace
+        "or install the service under a new release name beside this one, move the traffic, then uninstall this one: helm k8s-service install NEW-NAME {} -n {}; helm uninstall {} -n {}",
+        ctx.spec, ctx.namespace, ctx.release, ctx.namespace
     );
     f.way_forward = match old.key.kind.as_str() {
         "StatefulSet" => vec![

@@ -24,11 +24,18 @@ fn obj(doc: Value) -> Object {
 }
 
 fn ctx(new: &[Object]) -> Context<'_> {
+    // The headless Service a kind switch brings along.
+    let mut headless = obj(json!({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "shop-chat-headless"}
+    }));
+    headless.template = Some("templates/service-headless.yaml".into());
+    let headless: &'static Object = Box::leak(Box::new(headless));
     Context {
         release: "shop",
         namespace: "prod",
+        spec: "web.yaml",
         new_objects: new,
-        added_templates: vec!["templates/service-headless.yaml".into()],
+        added: vec![headless],
     }
 }
 
@@ -450,7 +457,7 @@ fn pod_template() {
     assert_eq!(rules(&found), [("pod-template", Verdict::Restart)]);
     assert_eq!(
         found[0].summary,
-        "pod: metadata.annotations; container app: image"
+        "container app: image; pod: metadata.annotations"
     );
     assert!(
         found[0]
