@@ -500,3 +500,15 @@ fn verdicts_order_and_exit_codes() {
     assert_eq!(codes, [4, 3, 3, 2, 0, 0, 0]);
     assert!(Verdict::ScaleDown.blocks_upgrade() && !Verdict::Restart.blocks_upgrade());
 }
+
+#[test]
+fn the_readme_lists_every_rule() {
+    let readme = include_str!("../../../README.md");
+    for rule in RULES {
+        assert!(
+            readme.contains(&format!("| `{}` |", rule.id)),
+            "README.md (Upgrade plans) has no row for the rule `{}`",
+            rule.id
+        );
+    }
+}
