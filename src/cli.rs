@@ -147,6 +147,10 @@ mod tests {
             "json\n:4\n"
         );
         assert_eq!(
+            complete(&cli, &words(&["plan", "r", "s.yaml", "--output", ""])),
+            "text\njson\n:4\n"
+        );
+        assert_eq!(
             complete(&cli, &words(&["init", "--schema-url", ""])),
             ":0\n"
         );
