@@ -162,3 +162,80 @@ fn line(c: &Change) -> String {
         (s, _) => format!("{head}: {s}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(verdict: Verdict, kind: &str, summary: &str) -> Change {
+        Change {
+            verdict,
+            rule: "r",
+            object: ObjectRef {
+                api_version: "v1".into(),
+                kind: kind.into(),
+                namespace: "prod".into(),
+                name: "x".into(),
+            },
+            previous: None,
+            field: Some("spec.f".into()),
+            fields: vec!["spec.f".into()],
+            summary: summary.into(),
+            reason: "because".into(),
+            way_forward: vec!["do this".into()],
+        }
+    }
+
+    fn report(changes: Vec<Change>) -> Report {
+        Report::new(
+            "shop",
+            "prod",
+            ("a.yaml".into(), "b.yaml".into()),
+            changes,
+            3,
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn the_worst_change_comes_first_and_decides() {
+        let r = report(vec![
+            change(Verdict::InPlace, "Service", "1 → 2"),
+            change(Verdict::Impossible, "StatefulSet", "a → b"),
+            change(Verdict::Restart, "Deployment", "container app: image"),
+        ]);
+        assert_eq!(
+            (r.verdict, r.exit_code, r.blocks_upgrade),
+            ("impossible", 4, true)
+        );
+        let text = r.text();
+        let order: Vec<usize> = ["\nimpossible (", "\nrestart (", "\nin-place ("]
+            .iter()
+            .map(|h| text.find(h).unwrap())
+            .collect();
+        assert!(order.is_sorted(), "{text}");
+        assert!(
+            text.contains("  StatefulSet/x spec.f: a → b\n      why: because\n      1. do this\n"),
+            "{text}"
+        );
+        // Only the blocking changes spell out their steps.
+        assert!(
+            text.contains("  Deployment/x spec.f: container app: image\n\nin-place"),
+            "{text}"
+        );
+        assert!(text.ends_with("3 objects unchanged.\nVerdict: impossible (exit 4): `upgrade` refuses this plan; follow the steps above, or run it with --accept-plan.\n"), "{text}");
+    }
+
+    #[test]
+    fn nothing_to_do() {
+        let r = report(Vec::new());
+        assert_eq!(
+            (r.verdict, r.exit_code, r.blocks_upgrade),
+            ("none", 0, false)
+        );
+        assert_eq!(
+            r.text(),
+            "Plan for release shop in namespace prod: a.yaml → b.yaml\nNo changes: 3 objects stay as they are.\nVerdict: none (exit 0).\n"
+        );
+    }
+}
