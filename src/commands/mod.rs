@@ -7,8 +7,10 @@ pub mod deploy;
 pub mod generate;
 pub mod init;
 pub mod package;
+pub mod plan;
 pub mod push;
 pub mod repo_index;
+pub mod rollback;
 pub mod schema;
 pub mod validate;
 
@@ -16,8 +18,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::chart::Chart;
 use crate::diag::{Error, printable};
-use crate::pipeline::{ChartMeta, SpecInput};
+use crate::helm;
+use crate::pipeline::{self, ChartMeta, Messages, SpecInput};
 
 /// The spec and what to change in it: every command that builds a chart takes these.
 #[derive(Args, Debug, Clone)]
@@ -83,4 +87,63 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 fn ensure_dir(dir: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::msg(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// A chart for helm: the one chart of a spec packaged into a temporary directory (removed with
+/// the guard), or a chart given as it is.
+pub struct TempChart {
+    _dir: Option<tempfile::TempDir>,
+    pub path: PathBuf,
+}
+
+/// The one chart of the spec, packaged into a temporary directory.
+fn temp_chart(spec: &SpecArgs, chart: &ChartArgs) -> Result<(TempChart, Chart, Messages), Error> {
+    let (mut charts, messages) = pipeline::build_charts(&spec.input(), &chart.meta())?;
+    if charts.len() != 1 {
+        let names: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
+        return Err(Error::msg(format!(
+            "{} makes {} charts ({}); pick one with --module NAME",
+            spec.spec.display(),
+            charts.len(),
+            names.join(", ")
+        )));
+    }
+    let (dir, mut paths) = helm::temp_archives(&charts)?;
+    let path = paths.remove(0);
+    Ok((
+        TempChart {
+            _dir: Some(dir),
+            path,
+        },
+        charts.remove(0),
+        messages,
+    ))
+}
+
+/// Whether a path names a chart rather than a spec: a directory with a Chart.yaml, or an archive.
+pub(crate) fn is_chart(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    path.join("Chart.yaml").is_file() || name.ends_with(".tgz") || name.ends_with(".tar.gz")
+}
+
+/// SPEC, or a chart: what `plan` compares.
+fn spec_or_chart(
+    path: &Path,
+    spec: &SpecArgs,
+    chart: &ChartArgs,
+) -> Result<(TempChart, Messages), Error> {
+    if is_chart(path) {
+        return Ok((
+            TempChart {
+                _dir: None,
+                path: path.to_path_buf(),
+            },
+            Messages::default(),
+        ));
+    }
+    let spec = SpecArgs {
+        spec: path.to_path_buf(),
+        ..spec.clone()
+    };
+    temp_chart(&spec, chart).map(|(t, _, m)| (t, m))
 }

@@ -12,9 +12,9 @@ pub enum Action {
     Upgrade { install: bool },
 }
 
-/// How a release is deployed, from the spec and the flags.
+/// How a release is deployed (timeout, history, rollback and wait), from the spec and the flags.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub struct DeploySettings {
     pub release: String,
     pub timeout_seconds: u32,
     pub max_history: u32,
@@ -40,7 +40,7 @@ impl HelmEnv {
 
     /// `--namespace` and `--kube-context` as helm was given them. The child inherits every
     /// `HELM_*` and `KUBECONFIG` variable too; the flags make the command line say it.
-    fn flags(&self, out: &mut Vec<OsString>) {
+    pub(super) fn flags(&self, out: &mut Vec<OsString>) {
         if let Some(ns) = &self.namespace {
             out.extend(["--namespace".into(), ns.into()]);
         }
@@ -57,7 +57,7 @@ pub fn deploy_args(
     major: u64,
     action: Action,
     chart: &Path,
-    plan: &Plan,
+    settings: &DeploySettings,
     env: &HelmEnv,
     user: &[OsString],
 ) -> Vec<OsString> {
@@ -71,19 +71,19 @@ pub fn deploy_args(
             }
         }
     }
-    a.push(plan.release.clone().into());
+    a.push(settings.release.clone().into());
     a.push(chart.as_os_str().to_owned());
     env.flags(&mut a);
     a.push("--timeout".into());
-    a.push(format!("{}s", plan.timeout_seconds).into());
+    a.push(format!("{}s", settings.timeout_seconds).into());
     // `helm install` has no --history-max or --cleanup-on-fail: a first release has no history.
     let upgrading = matches!(action, Action::Upgrade { .. });
     if upgrading {
         a.push("--history-max".into());
-        a.push(plan.max_history.to_string().into());
+        a.push(settings.max_history.to_string().into());
     }
-    let rollback = plan.rollback && plan.wait;
-    match (major, rollback, plan.wait) {
+    let rollback = settings.rollback && settings.wait;
+    match (major, rollback, settings.wait) {
         (3, true, _) => a.push("--atomic".into()),
         (_, true, _) => a.push("--rollback-on-failure".into()),
         _ => {}
@@ -91,7 +91,7 @@ pub fn deploy_args(
     if rollback && upgrading {
         a.push("--cleanup-on-fail".into());
     }
-    if plan.wait {
+    if settings.wait {
         a.push(
             if major == 3 {
                 "--wait"
@@ -144,8 +144,8 @@ pub fn check_release(name: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
 
-    fn plan() -> Plan {
-        Plan {
+    fn settings() -> DeploySettings {
+        DeploySettings {
             release: "shop".into(),
             timeout_seconds: 300,
             max_history: 25,
@@ -171,7 +171,7 @@ mod tests {
                 3,
                 Action::Upgrade { install: true },
                 chart,
-                &plan(),
+                &settings(),
                 &env,
                 &user
             )),
@@ -200,7 +200,7 @@ mod tests {
                 4,
                 Action::Upgrade { install: false },
                 chart,
-                &plan(),
+                &settings(),
                 &env,
                 &user
             )),
@@ -228,7 +228,7 @@ mod tests {
                 3,
                 Action::Install,
                 chart,
-                &plan(),
+                &settings(),
                 &HelmEnv::default(),
                 &[]
             )),
@@ -247,7 +247,7 @@ mod tests {
                 4,
                 Action::Install,
                 chart,
-                &plan(),
+                &settings(),
                 &HelmEnv::default(),
                 &[]
             )),
@@ -266,9 +266,9 @@ mod tests {
     #[test]
     fn rollback_and_wait_can_be_turned_off() {
         let chart = Path::new("c.tgz");
-        let no_rollback = Plan {
+        let no_rollback = DeploySettings {
             rollback: false,
-            ..plan()
+            ..settings()
         };
         assert_eq!(
             strs(deploy_args(
@@ -290,9 +290,9 @@ mod tests {
                 "--wait=watcher"
             ]
         );
-        let no_wait = Plan {
+        let no_wait = DeploySettings {
             wait: false,
-            ..plan()
+            ..settings()
         };
         assert_eq!(
             strs(deploy_args(
