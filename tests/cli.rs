@@ -314,3 +314,48 @@ fn many_specs_in_one_invocation_and_a_bad_one_writes_nothing() {
     );
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }
+
+/// Runs `args` with stdout a pipe whose reader is already gone (`... | head -c0`).
+fn closed_stdout(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = Command::new(bin())
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = root().join("examples/hello.yaml");
+    let dest = dir.path().join("charts");
+    let generated = dir.path().join("generated");
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let cases: Vec<Vec<&std::ffi::OsStr>> = vec![
+        vec![os("schema")],
+        vec![os("__completion-yaml")],
+        vec![os("validate"), spec.as_os_str()],
+        vec![os("validate"), os("-o"), os("json"), spec.as_os_str()],
+        vec![os("package"), spec.as_os_str(), os("-d"), dest.as_os_str()],
+        vec![
+            os("generate"),
+            spec.as_os_str(),
+            os("-o"),
+            generated.as_os_str(),
+        ],
+        vec![os("init"), os("-")],
+    ];
+    for args in cases {
+        let o = closed_stdout(&args);
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panick"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+    // What the command was for is done before it prints.
+    assert!(dest.join("hello-0.1.0.tgz").is_file());
+}

@@ -14,13 +14,13 @@ pub struct CompleteArgs {
 
 /// `__complete`: print the candidates for the last of `words`.
 pub fn run(cli: &clap::Command, a: &CompleteArgs) -> i32 {
-    print!("{}", complete(cli, &a.words));
+    super::out(&complete(cli, &a.words));
     0
 }
 
 /// `__completion-yaml`: print completion.yaml.
 pub fn run_completion_yaml(cli: &clap::Command) -> i32 {
-    print!("{}", completion_yaml(cli));
+    super::out(&completion_yaml(cli));
     0
 }
 

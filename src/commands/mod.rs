@@ -23,6 +23,30 @@ use crate::diag::{Error, printable};
 use crate::helm;
 use crate::pipeline::{self, ChartMeta, Messages, SpecInput};
 
+/// Write `text` to stdout: every command prints its output through this, never `print!`.
+///
+/// A reader that stops early (`schema | head -1`) closes the pipe, and `print!` would then panic
+/// (exit 101, "failed printing to stdout"). Here the program ends quietly instead, as a Unix tool
+/// killed by SIGPIPE appears to its shell: nothing on stderr, exit status 141 (128 + SIGPIPE), so
+/// `set -o pipefail` still sees that the output was cut short. Commands print last, after their
+/// work is written, so stopping here loses nothing. SIGPIPE is not reset to its default at start
+/// instead: that would also kill the program, silently, when a child it feeds through a pipe
+/// (gpg for `package --sign`) exits early, where an error naming the child is wanted.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// The spec and what to change in it: every command that builds a chart takes these.
 #[derive(Args, Debug, Clone)]
 pub struct SpecArgs {

@@ -82,7 +82,7 @@ pub fn run(a: &PackageArgs) -> Result<i32, Error> {
     }
     fsutil::write_many_atomic(&a.destination, &files)?;
     for (name, _) in &files {
-        println!("{}", a.destination.join(name).display());
+        super::out(&format!("{}\n", a.destination.join(name).display()));
     }
     messages.print();
     Ok(0)

@@ -96,12 +96,12 @@ pub fn run(a: &PlanArgs) -> Result<i32, Error> {
     };
     messages.print();
     match a.output {
-        Format::Json => println!(
-            "{}",
+        Format::Json => super::out(&format!(
+            "{}\n",
             serde_json::to_string_pretty(&report)
                 .map_err(|e| Error::msg(format!("internal error writing JSON: {e}")))?
-        ),
-        Format::Text => print!("{}", report.text()),
+        )),
+        Format::Text => super::out(&report.text()),
     }
     Ok(report.exit_code)
 }
