@@ -359,3 +359,68 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
     // What the command was for is done before it prints.
     assert!(dest.join("hello-0.1.0.tgz").is_file());
 }
+
+#[test]
+fn two_specs_making_one_chart_name_both_files_and_the_fix() {
+    let specs = tempfile::tempdir().unwrap();
+    for f in ["one.yaml", "two.yaml"] {
+        std::fs::write(specs.path().join(f), "name: app\nimage: nginx\n").unwrap();
+    }
+    let dest = tempfile::tempdir().unwrap();
+    let o = run(Command::new(bin())
+        .arg("package")
+        .arg(specs.path())
+        .arg("-d")
+        .arg(dest.path()));
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("one.yaml and "), "{err}");
+    assert!(err.contains("two.yaml both make the chart `app`"), "{err}");
+    assert!(err.contains("distinct `name:`"), "{err}");
+    assert!(!err.contains("panick"), "{err}");
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn package_does_not_silently_replace_an_archive_another_spec_made() {
+    let specs = tempfile::tempdir().unwrap();
+    let one = specs.path().join("one.yaml");
+    let two = specs.path().join("two.yaml");
+    std::fs::write(&one, "name: app\nimage: nginx\n").unwrap();
+    std::fs::write(&two, "name: app\nimage: httpd\n").unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let archive = dest.path().join("app-0.1.0.tgz");
+    let pkg = |spec: &std::path::Path, extra: &[&str]| {
+        run(Command::new(bin())
+            .arg("package")
+            .arg(spec)
+            .arg("-d")
+            .arg(dest.path())
+            .args(extra))
+    };
+    let o = pkg(&one, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let first = sha(&archive);
+    // The same spec, changed: replaced as always.
+    std::fs::write(&one, "name: app\nimage: nginx\ntag: \"1.27\"\n").unwrap();
+    let o = pkg(&one, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let second = sha(&archive);
+    assert_ne!(first, second);
+    // Another spec making the same chart: refused, naming both and the ways out.
+    let o = pkg(&two, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("was made from the spec one.yaml, not two.yaml"),
+        "{err}"
+    );
+    for fix in ["--destination", "distinct `name:`", "--force"] {
+        assert!(err.contains(fix), "{fix}: {err}");
+    }
+    assert_eq!(sha(&archive), second);
+    // --force replaces it on purpose.
+    let o = pkg(&two, &["--force"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_ne!(sha(&archive), second);
+}
