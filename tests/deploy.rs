@@ -432,3 +432,57 @@ fn real_helm_template_on_both_versions_and_dry_run_install_on_helm_4() {
         "{out}"
     );
 }
+
+#[test]
+fn helms_values_flags_are_accepted_without_dashes_and_come_before_the_rest() {
+    let user = [
+        "-f",
+        "a.yaml",
+        "--set",
+        "x=1",
+        "--values=b.yaml",
+        "--set-string",
+        "s=01",
+        "--set-json",
+        "j={}",
+        "--set-file",
+        "f=ca.pem",
+        "--version",
+        "1.2.3",
+        "--",
+        "--set",
+        "x=2",
+        "--create-namespace",
+    ];
+    let tail = [
+        "--values",
+        "a.yaml",
+        "--values",
+        "b.yaml",
+        "--set-json",
+        "j={}",
+        "--set",
+        "x=1",
+        "--set-string",
+        "s=01",
+        "--set-file",
+        "f=ca.pem",
+        "--set",
+        "x=2",
+        "--create-namespace",
+    ];
+    for command in ["install", "upgrade", "template"] {
+        let mut args = vec![command, "web", "examples/hello.yaml"];
+        args.extend(user);
+        let r = record("v3.17.3", &args, &[]);
+        assert_eq!(r.code, Some(0), "{command}: {}", r.stderr);
+        let got = normalized(&r);
+        assert_eq!(got[0], command);
+        assert_eq!(got[got.len() - tail.len()..], tail, "{command}: {got:?}");
+        // --version is the chart's version, not a flag for helm.
+        assert!(
+            !got.contains(&"--version".to_string()),
+            "{command}: {got:?}"
+        );
+    }
+}

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 
 use clap::Args;
 
-use super::{ChartArgs, SpecArgs, temp_chart};
+use super::{ChartArgs, HelmValueArgs, SpecArgs, temp_chart};
 use crate::diag::Error;
 use crate::helm::{self, Action, DeploySettings, HelmEnv};
 
@@ -17,7 +17,9 @@ Opta's deployment semantics are kept: the spec's `timeout` becomes --timeout, `m
 becomes --history-max, and a failed install or upgrade is rolled back automatically (Helm 3:\n\
 --atomic --cleanup-on-fail; Helm 4: --rollback-on-failure --cleanup-on-fail --wait=watcher).\n\
 --no-rollback turns that off; --no-wait does not wait for the pods at all.\n\n\
-Everything after `--` is passed to helm verbatim: --set, -f, --dry-run=client, --create-namespace...\n\
+helm's values flags (-f/--values, --set, --set-string, --set-json, --set-file) are accepted as they\n\
+are; everything after `--` is passed to helm verbatim after them: --dry-run=client,\n\
+--create-namespace, --set-literal... --version is the version of the chart made from SPEC.\n\
 helm's output streams through unchanged and its exit code is this command's exit code.";
 
 /// The long help of `upgrade`: `install`'s, and the plan.
@@ -35,11 +37,14 @@ Opta's deployment semantics are kept: the spec's `timeout` becomes --timeout, `m
 becomes --history-max, and a failed upgrade is rolled back automatically (Helm 3: --atomic\n\
 --cleanup-on-fail; Helm 4: --rollback-on-failure --cleanup-on-fail --wait=watcher).\n\
 --no-rollback turns that off; --no-wait does not wait for the pods at all.\n\n\
-Everything after `--` is passed to helm verbatim: --set, -f, --dry-run=client, --create-namespace...\n\
+helm's values flags (-f/--values, --set, --set-string, --set-json, --set-file) are accepted as they\n\
+are; everything after `--` is passed to helm verbatim after them: --dry-run=client,\n\
+--create-namespace, --set-literal... --version is the version of the chart made from SPEC.\n\
 helm's output streams through unchanged and its exit code is this command's exit code.";
 
 pub const TEMPLATE_LONG_HELP: &str = "Generate the chart of SPEC and render it with `helm template RELEASE CHART`.\n\n\
-Everything after `--` is passed to helm verbatim (--set, -f, --kube-version, --api-versions...).";
+helm's values flags (-f/--values, --set, --set-string, --set-json, --set-file) are accepted as they\n\
+are; everything after `--` is passed to helm verbatim after them (--kube-version, --api-versions...).";
 
 #[derive(Args, Debug)]
 pub struct DeployArgs {
@@ -50,6 +55,8 @@ pub struct DeployArgs {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub chart: ChartArgs,
+    #[command(flatten)]
+    pub values: HelmValueArgs,
     /// Do not roll back a failed install or upgrade
     #[arg(long)]
     pub no_rollback: bool,
@@ -82,6 +89,8 @@ pub struct TemplateArgs {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub chart: ChartArgs,
+    #[command(flatten)]
+    pub values: HelmValueArgs,
     /// Arguments for helm, after `--`
     #[arg(last = true, value_name = "HELM FLAGS")]
     pub helm_args: Vec<OsString>,
@@ -107,15 +116,10 @@ fn deploy(action: Action, a: &DeployArgs, check: Option<bool>) -> Result<i32, Er
     let version = helm::version(&helm)?;
     let (temp, chart, messages) = temp_chart(&a.spec, &a.chart)?;
     messages.print();
+    let user = a.values.then(&a.helm_args);
     if let Some(accept) = check {
-        let refused = super::plan::check_upgrade(
-            &helm,
-            &a.release,
-            &temp.path,
-            &a.spec.spec,
-            &a.helm_args,
-            accept,
-        )?;
+        let refused =
+            super::plan::check_upgrade(&helm, &a.release, &temp.path, &a.spec.spec, &user, accept)?;
         if let Some(code) = refused {
             return Ok(code);
         }
@@ -133,7 +137,7 @@ fn deploy(action: Action, a: &DeployArgs, check: Option<bool>) -> Result<i32, Er
         &temp.path,
         &settings,
         &HelmEnv::from_env(),
-        &a.helm_args,
+        &user,
     );
     helm::run(&helm, &args)
 }
@@ -144,6 +148,7 @@ pub fn template(a: &TemplateArgs) -> Result<i32, Error> {
     helm::version(&helm)?;
     let (temp, _, messages) = temp_chart(&a.spec, &a.chart)?;
     messages.print();
-    let args = helm::template_args(&a.release, &temp.path, &HelmEnv::from_env(), &a.helm_args);
+    let user = a.values.then(&a.helm_args);
+    let args = helm::template_args(&a.release, &temp.path, &HelmEnv::from_env(), &user);
     helm::run(&helm, &args)
 }

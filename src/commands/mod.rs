@@ -80,10 +80,49 @@ impl SpecArgs {
     }
 }
 
+const HELM_VALUES: &str = "Helm values (passed to helm, as after `--`)";
+
+/// helm's values flags, accepted before `--` too on the commands that run helm on the chart
+/// (`install`, `upgrade`, `template`, `plan`) and passed to it after the flags this program
+/// gives helm (see [`helm::user_args`] for the order).
+#[derive(Args, Debug, Clone, Default)]
+pub struct HelmValueArgs {
+    /// Values file for helm (repeatable)
+    #[arg(short = 'f', long = "values", value_name = "FILE", help_heading = HELM_VALUES)]
+    pub values: Vec<std::ffi::OsString>,
+    /// Set a value for helm: KEY=VALUE[,KEY=VALUE] (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", help_heading = HELM_VALUES)]
+    pub set: Vec<std::ffi::OsString>,
+    /// Set a string value for helm (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", help_heading = HELM_VALUES)]
+    pub set_string: Vec<std::ffi::OsString>,
+    /// Set a JSON value for helm (repeatable)
+    #[arg(long, value_name = "KEY=JSON", help_heading = HELM_VALUES)]
+    pub set_json: Vec<std::ffi::OsString>,
+    /// Set a value for helm from a file's content (repeatable)
+    #[arg(long, value_name = "KEY=PATH", help_heading = HELM_VALUES)]
+    pub set_file: Vec<std::ffi::OsString>,
+}
+
+impl HelmValueArgs {
+    /// These flags, then `after_dashes`: what helm gets after this program's own flags.
+    pub fn then(&self, after_dashes: &[std::ffi::OsString]) -> Vec<std::ffi::OsString> {
+        let v = helm::ValueFlags {
+            values: self.values.clone(),
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_json: self.set_json.clone(),
+            set_file: self.set_file.clone(),
+        };
+        helm::user_args(&v, after_dashes)
+    }
+}
+
 /// Chart.yaml's version and appVersion, for the commands that make a chart to keep or deploy.
 #[derive(Args, Debug)]
 pub struct ChartArgs {
-    /// Chart version (strict SemVer 2)
+    /// Chart version (strict SemVer 2) of the chart made from SPEC; helm's own --version (of a
+    /// chart in a repository) does not apply
     #[arg(long, value_name = "SEMVER")]
     pub version: Option<String>,
     /// Chart appVersion [default: the image tag, else its digest]

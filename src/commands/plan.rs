@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::validate::Format;
-use super::{ChartArgs, SpecArgs, spec_or_chart};
+use super::{ChartArgs, HelmValueArgs, SpecArgs, spec_or_chart};
 use crate::diag::{Error, printable};
 use crate::helm::{self, HelmEnv, OldValues, RenderFlags};
 use crate::plan::{self, Manifest, Report, Target};
@@ -24,8 +24,9 @@ the reason and the way forward. `upgrade` runs the same check and refuses the la
 unless --accept-plan.\n\n\
 The old side is the release (`helm get manifest`, `helm get values`: the namespace and kube\n\
 context given to helm apply); the new side is SPEC rendered by `helm template --is-upgrade` with\n\
-the values helm will reuse. Give after `--` the flags you will give `upgrade`: --set, -f and\n\
---post-renderer reach the render, --reset-values and --reuse-values decide the values reused.\n\n\
+the values helm will reuse. Give the flags you will give `upgrade` (helm's values flags as they\n\
+are, the rest after `--`): --set, -f and --post-renderer reach the render, --reset-values and\n\
+--reuse-values decide the values reused.\n\n\
 --from OLD compares offline instead, with no cluster: OLD and SPEC are each a spec, a chart\n\
 directory or a chart archive (.tgz), both rendered by `helm template`.\n\n\
 Exit codes: 0 nothing disruptive, 2 pods restart, 3 an outage or lost capacity, 4 a change the\n\
@@ -41,6 +42,8 @@ pub struct PlanArgs {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub chart: ChartArgs,
+    #[command(flatten)]
+    pub values: HelmValueArgs,
     /// Compare offline with this spec or chart (directory or .tgz) instead of the release
     #[arg(long, value_name = "OLD")]
     pub from: Option<PathBuf>,
@@ -57,7 +60,7 @@ pub fn run(a: &PlanArgs) -> Result<i32, Error> {
     let helm = helm::locate()?;
     helm::version(&helm)?;
     let env = HelmEnv::from_env();
-    let flags = RenderFlags::from_user(&a.helm_args);
+    let flags = RenderFlags::from_user(&a.values.then(&a.helm_args));
     let (new, messages) = spec_or_chart(&a.spec.spec, &a.spec, &a.chart)?;
     let report = match &a.from {
         Some(from) => {

@@ -121,6 +121,41 @@ pub fn template_args(
     a
 }
 
+/// helm's values flags given to `install`, `upgrade`, `template` or `plan` before `--`, each kind
+/// in the order given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ValueFlags {
+    /// -f / --values
+    pub values: Vec<OsString>,
+    pub set: Vec<OsString>,
+    pub set_string: Vec<OsString>,
+    pub set_json: Vec<OsString>,
+    pub set_file: Vec<OsString>,
+}
+
+/// The user's helm flags: the values flags given before `--`, then everything after `--`.
+/// helm merges values by kind, not by position on the line (every -f in order, then --set-json,
+/// --set, --set-string, --set-file, --set-literal: `pkg/cli/values` `MergeValues`, Helm 3 and
+/// 4), so each kind keeps its own order, and within a kind the flags after `--`, last on the
+/// line, come last here too: they win, as they would typed straight to helm.
+pub fn user_args(v: &ValueFlags, after_dashes: &[OsString]) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    for (flag, given) in [
+        ("--values", &v.values),
+        ("--set-json", &v.set_json),
+        ("--set", &v.set),
+        ("--set-string", &v.set_string),
+        ("--set-file", &v.set_file),
+    ] {
+        for value in given {
+            a.push(flag.into());
+            a.push(value.clone());
+        }
+    }
+    a.extend(after_dashes.iter().cloned());
+    a
+}
+
 /// `helm push CHART REMOTE`, then the user's flags.
 pub fn push_args(chart: &Path, remote: &str, user: &[OsString]) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec!["push".into(), chart.as_os_str().to_owned(), remote.into()];
@@ -313,6 +348,57 @@ mod tests {
                 "25"
             ]
         );
+    }
+
+    #[test]
+    fn values_flags_come_before_the_flags_after_dashes_each_kind_in_order() {
+        let v = ValueFlags {
+            values: vec!["a.yaml".into(), "b.yaml".into()],
+            set: vec!["x=1".into(), "y=2".into()],
+            set_string: vec!["s=01".into()],
+            set_json: vec!["j={}".into()],
+            set_file: vec!["f=ca.pem".into()],
+        };
+        let after = vec![OsString::from("--set"), OsString::from("x=3")];
+        let user = user_args(&v, &after);
+        assert_eq!(
+            strs(user.clone()),
+            [
+                "--values",
+                "a.yaml",
+                "--values",
+                "b.yaml",
+                "--set-json",
+                "j={}",
+                "--set",
+                "x=1",
+                "--set",
+                "y=2",
+                "--set-string",
+                "s=01",
+                "--set-file",
+                "f=ca.pem",
+                "--set",
+                "x=3"
+            ]
+        );
+        // After helm's own flags on every command line, so helm reads them as it would.
+        let install = deploy_args(
+            3,
+            Action::Install,
+            Path::new("/t/web"),
+            &settings(),
+            &HelmEnv::default(),
+            &user,
+        );
+        assert_eq!(
+            strs(install[install.len() - user.len()..].to_vec()),
+            strs(user.clone())
+        );
+        let template = template_args("web", Path::new("/t/web"), &HelmEnv::default(), &user);
+        assert_eq!(strs(template[3..].to_vec()), strs(user));
+        // None given: exactly the flags after `--`.
+        assert_eq!(user_args(&ValueFlags::default(), &after), after);
     }
 
     #[test]

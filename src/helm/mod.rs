@@ -19,7 +19,8 @@ use std::path::PathBuf;
 
 pub use binary::{locate, version};
 pub use command_line::{
-    Action, DeploySettings, HelmEnv, check_release, deploy_args, push_args, template_args,
+    Action, DeploySettings, HelmEnv, ValueFlags, check_release, deploy_args, push_args,
+    template_args, user_args,
 };
 pub use process::{Captured, capture, run};
 pub use release::{
