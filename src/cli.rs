@@ -112,7 +112,20 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::complete::{complete, completion_yaml};
+    use crate::commands::complete::{commands_help, complete, completion_yaml};
+
+    #[test]
+    fn plugin_yaml_describes_every_subcommand() {
+        // plugin.yaml's `description` is a block scalar indented by two spaces.
+        let block: String = commands_help(&Cli::command())
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect();
+        assert!(
+            include_str!("../plugin.yaml").contains(&block),
+            "plugin.yaml's description should list the subcommands as:\n{block}"
+        );
+    }
 
     #[test]
     fn the_committed_completion_yaml_matches_the_cli() {

@@ -424,3 +424,12 @@ fn package_does_not_silently_replace_an_archive_another_spec_made() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_ne!(sha(&archive), second);
 }
+
+#[test]
+fn install_help_says_only_upgrades_clean_up_on_failure() {
+    let o = run(Command::new(bin()).args(["install", "--help"]));
+    assert!(o.status.success());
+    let help = text(&o.stdout);
+    assert!(help.contains("(Helm 3: --atomic, Helm 4:"), "{help}");
+    assert!(help.contains("upgrades also --cleanup-on-fail"), "{help}");
+}

@@ -14,8 +14,9 @@ pub const LONG_HELP: &str = "Generate the chart of SPEC into a temporary directo
 helm is $HELM_BIN (set by helm when this runs as `helm k8s-service`), else `helm` on PATH.\n\
 The namespace, kube context, kubeconfig and --debug given to helm reach it unchanged.\n\n\
 Opta's deployment semantics are kept: the spec's `timeout` becomes --timeout, `max_history`\n\
-becomes --history-max, and a failed install or upgrade is rolled back automatically (Helm 3:\n\
---atomic --cleanup-on-fail; Helm 4: --rollback-on-failure --cleanup-on-fail --wait=watcher).\n\
+becomes --history-max (upgrades), and a failed install or upgrade is rolled back automatically\n\
+(Helm 3: --atomic, Helm 4: --rollback-on-failure --wait=watcher; upgrades also --cleanup-on-fail:\n\
+helm install has no such flag, a first release having nothing to clean up).\n\
 --no-rollback turns that off; --no-wait does not wait for the pods at all.\n\n\
 helm's values flags (-f/--values, --set, --set-string, --set-json, --set-file) are accepted as they\n\
 are; everything after `--` is passed to helm verbatim after them: --dry-run=client,\n\
