@@ -379,6 +379,17 @@ fn two_specs_making_one_chart_name_both_files_and_the_fix() {
     assert!(err.contains("distinct `name:`"), "{err}");
     assert!(!err.contains("panick"), "{err}");
     assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+    // generate builds the same way, and says the same.
+    let o = run(Command::new(bin())
+        .arg("generate")
+        .arg(specs.path())
+        .arg("-o")
+        .arg(dest.path()));
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("two.yaml both make the chart `app`"), "{err}");
+    assert!(err.contains("generate --output"), "{err}");
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
 }
 
 #[test]

@@ -189,8 +189,8 @@ pub fn build_many<T: Send>(
             return Err(Error::msg(format!(
                 "{} and {} both make the chart `{name}`; chart names must differ\n  \
                  help: give one of them a distinct `name:` (in an Opta file, the k8s-service \
-                 module's `name:`), or package them in separate runs with different --destination \
-                 directories",
+                 module's `name:`), or run them separately, each into its own directory (package \
+                 --destination, generate --output)",
                 printable(&first.display().to_string()),
                 printable(&path.display().to_string())
             )));
