@@ -10,8 +10,10 @@ use crate::commands::deploy::{self, DeployArgs, TemplateArgs, UpgradeArgs};
 use crate::commands::generate::{self, GenerateArgs};
 use crate::commands::init::{self, InitArgs};
 use crate::commands::package::{self, PackageArgs};
+use crate::commands::plan::{self, PlanArgs};
 use crate::commands::push::{self, PushArgs};
 use crate::commands::repo_index::{self, RepoIndexArgs};
+use crate::commands::rollback::{self, RollbackArgs};
 use crate::commands::schema;
 use crate::commands::validate::{self, ValidateArgs};
 use crate::diag::Error;
@@ -50,9 +52,15 @@ pub enum Command {
     /// Generate the chart of SPEC and install it as RELEASE with helm
     #[command(long_about = deploy::LONG_HELP)]
     Install(DeployArgs),
-    /// Generate the chart of SPEC and upgrade RELEASE to it with helm
-    #[command(long_about = deploy::LONG_HELP)]
+    /// Generate the chart of SPEC and upgrade RELEASE to it with helm, after checking the plan
+    #[command(long_about = deploy::UPGRADE_LONG_HELP)]
     Upgrade(UpgradeArgs),
+    /// Say what upgrading RELEASE to SPEC would do, object by object, without changing anything
+    #[command(long_about = plan::LONG_HELP)]
+    Plan(PlanArgs),
+    /// Roll RELEASE back with helm, keeping the history the spec promised
+    #[command(long_about = rollback::LONG_HELP)]
+    Rollback(RollbackArgs),
     /// Generate the chart of SPEC and render its manifests locally with helm template
     #[command(long_about = deploy::TEMPLATE_LONG_HELP)]
     Template(TemplateArgs),
@@ -87,6 +95,8 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Init(a) => init::run(&a),
         Command::Install(a) => deploy::install(&a),
         Command::Upgrade(a) => deploy::upgrade(&a),
+        Command::Plan(a) => plan::run(&a),
+        Command::Rollback(a) => rollback::run(&a),
         Command::Template(a) => deploy::template(&a),
         Command::Push(a) => push::run(&a),
         Command::Repo(RepoCommand::Index(a)) => repo_index::run(&a),
@@ -102,7 +112,20 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::complete::{complete, completion_yaml};
+    use crate::commands::complete::{commands_help, complete, completion_yaml};
+
+    #[test]
+    fn plugin_yaml_describes_every_subcommand() {
+        // plugin.yaml's `description` is a block scalar indented by two spaces.
+        let block: String = commands_help(&Cli::command())
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect();
+        assert!(
+            include_str!("../plugin.yaml").contains(&block),
+            "plugin.yaml's description should list the subcommands as:\n{block}"
+        );
+    }
 
     #[test]
     fn the_committed_completion_yaml_matches_the_cli() {
@@ -135,6 +158,10 @@ mod tests {
         assert_eq!(
             complete(&cli, &words(&["validate", "-o", "j"])),
             "json\n:4\n"
+        );
+        assert_eq!(
+            complete(&cli, &words(&["plan", "r", "s.yaml", "--output", ""])),
+            "text\njson\n:4\n"
         );
         assert_eq!(
             complete(&cli, &words(&["init", "--schema-url", ""])),

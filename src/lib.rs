@@ -24,6 +24,7 @@ pub mod helm;
 pub mod model;
 pub mod parallel;
 pub mod pipeline;
+pub mod plan;
 pub mod repo;
 pub mod sign;
 pub mod spec;

@@ -314,3 +314,133 @@ fn many_specs_in_one_invocation_and_a_bad_one_writes_nothing() {
     );
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }
+
+/// Runs `args` with stdout a pipe whose reader is already gone (`... | head -c0`).
+fn closed_stdout(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let child = Command::new(bin())
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_every_printing_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = root().join("examples/hello.yaml");
+    let dest = dir.path().join("charts");
+    let generated = dir.path().join("generated");
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    let cases: Vec<Vec<&std::ffi::OsStr>> = vec![
+        vec![os("schema")],
+        vec![os("__completion-yaml")],
+        vec![os("validate"), spec.as_os_str()],
+        vec![os("validate"), os("-o"), os("json"), spec.as_os_str()],
+        vec![os("package"), spec.as_os_str(), os("-d"), dest.as_os_str()],
+        vec![
+            os("generate"),
+            spec.as_os_str(),
+            os("-o"),
+            generated.as_os_str(),
+        ],
+        vec![os("init"), os("-")],
+    ];
+    for args in cases {
+        let o = closed_stdout(&args);
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panick"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+    // What the command was for is done before it prints.
+    assert!(dest.join("hello-0.1.0.tgz").is_file());
+}
+
+#[test]
+fn two_specs_making_one_chart_name_both_files_and_the_fix() {
+    let specs = tempfile::tempdir().unwrap();
+    for f in ["one.yaml", "two.yaml"] {
+        std::fs::write(specs.path().join(f), "name: app\nimage: nginx\n").unwrap();
+    }
+    let dest = tempfile::tempdir().unwrap();
+    let o = run(Command::new(bin())
+        .arg("package")
+        .arg(specs.path())
+        .arg("-d")
+        .arg(dest.path()));
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("one.yaml and "), "{err}");
+    assert!(err.contains("two.yaml both make the chart `app`"), "{err}");
+    assert!(err.contains("distinct `name:`"), "{err}");
+    assert!(!err.contains("panick"), "{err}");
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+    // generate builds the same way, and says the same.
+    let o = run(Command::new(bin())
+        .arg("generate")
+        .arg(specs.path())
+        .arg("-o")
+        .arg(dest.path()));
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(err.contains("two.yaml both make the chart `app`"), "{err}");
+    assert!(err.contains("generate --output"), "{err}");
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn package_does_not_silently_replace_an_archive_another_spec_made() {
+    let specs = tempfile::tempdir().unwrap();
+    let one = specs.path().join("one.yaml");
+    let two = specs.path().join("two.yaml");
+    std::fs::write(&one, "name: app\nimage: nginx\n").unwrap();
+    std::fs::write(&two, "name: app\nimage: httpd\n").unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let archive = dest.path().join("app-0.1.0.tgz");
+    let pkg = |spec: &std::path::Path, extra: &[&str]| {
+        run(Command::new(bin())
+            .arg("package")
+            .arg(spec)
+            .arg("-d")
+            .arg(dest.path())
+            .args(extra))
+    };
+    let o = pkg(&one, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let first = sha(&archive);
+    // The same spec, changed: replaced as always.
+    std::fs::write(&one, "name: app\nimage: nginx\ntag: \"1.27\"\n").unwrap();
+    let o = pkg(&one, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let second = sha(&archive);
+    assert_ne!(first, second);
+    // Another spec making the same chart: refused, naming both and the ways out.
+    let o = pkg(&two, &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("was made from the spec one.yaml, not two.yaml"),
+        "{err}"
+    );
+    for fix in ["--destination", "distinct `name:`", "--force"] {
+        assert!(err.contains(fix), "{fix}: {err}");
+    }
+    assert_eq!(sha(&archive), second);
+    // --force replaces it on purpose.
+    let o = pkg(&two, &["--force"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_ne!(sha(&archive), second);
+}
+
+#[test]
+fn install_help_says_only_upgrades_clean_up_on_failure() {
+    let o = run(Command::new(bin()).args(["install", "--help"]));
+    assert!(o.status.success());
+    let help = text(&o.stdout);
+    assert!(help.contains("(Helm 3: --atomic, Helm 4:"), "{help}");
+    assert!(help.contains("upgrades also --cleanup-on-fail"), "{help}");
+}

@@ -8,14 +8,17 @@ use std::process::Command;
 
 use common::*;
 
-/// A stand-in helm: answers `version`, records every other call's arguments one per line,
-/// keeps a copy of the chart it was given, and exits with `$FAKE_EXIT`.
+/// A stand-in helm: answers `version`, says no release exists to `get`, records every other
+/// call's arguments one per line, keeps a copy of the chart it was given, and exits with
+/// `$FAKE_EXIT`.
 fn fake_helm(dir: &Path) -> PathBuf {
     let path = dir.join("fakehelm");
     std::fs::write(
         &path,
         r#"#!/bin/sh
 if [ "$1" = version ]; then printf '%s' "${FAKE_VERSION:-v3.17.3}"; exit 0; fi
+# No release yet, so `upgrade` has no plan to check (tests/plan.rs covers the plan).
+if [ "$1" = get ]; then echo 'Error: release: not found' >&2; exit 1; fi
 : > "$FAKE_LOG"
 for a in "$@"; do
   printf '%s\n' "$a" >> "$FAKE_LOG"
@@ -428,4 +431,58 @@ fn real_helm_template_on_both_versions_and_dry_run_install_on_helm_4() {
         out.contains("STATUS: pending-install") && out.contains("kind: Deployment"),
         "{out}"
     );
+}
+
+#[test]
+fn helms_values_flags_are_accepted_without_dashes_and_come_before_the_rest() {
+    let user = [
+        "-f",
+        "a.yaml",
+        "--set",
+        "x=1",
+        "--values=b.yaml",
+        "--set-string",
+        "s=01",
+        "--set-json",
+        "j={}",
+        "--set-file",
+        "f=ca.pem",
+        "--version",
+        "1.2.3",
+        "--",
+        "--set",
+        "x=2",
+        "--create-namespace",
+    ];
+    let tail = [
+        "--values",
+        "a.yaml",
+        "--values",
+        "b.yaml",
+        "--set-json",
+        "j={}",
+        "--set",
+        "x=1",
+        "--set-string",
+        "s=01",
+        "--set-file",
+        "f=ca.pem",
+        "--set",
+        "x=2",
+        "--create-namespace",
+    ];
+    for command in ["install", "upgrade", "template"] {
+        let mut args = vec![command, "web", "examples/hello.yaml"];
+        args.extend(user);
+        let r = record("v3.17.3", &args, &[]);
+        assert_eq!(r.code, Some(0), "{command}: {}", r.stderr);
+        let got = normalized(&r);
+        assert_eq!(got[0], command);
+        assert_eq!(got[got.len() - tail.len()..], tail, "{command}: {got:?}");
+        // --version is the chart's version, not a flag for helm.
+        assert!(
+            !got.contains(&"--version".to_string()),
+            "{command}: {got:?}"
+        );
+    }
 }

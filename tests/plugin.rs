@@ -33,7 +33,8 @@ const QUICK: Duration = Duration::from_secs(120);
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const SUBCOMMANDS: &[&str] = &[
-    "package", "generate", "validate", "init", "install", "upgrade", "template", "schema",
+    "package", "generate", "validate", "init", "install", "upgrade", "plan", "rollback",
+    "template", "schema",
 ];
 /// The user id of the throwaway signing key.
 const SIGNER: &str = "k8s-service plugin test <plugin-test@example.invalid>";

@@ -9,8 +9,25 @@
 //! (the workload's, every CronJob's and the release Job's) runs on a local test image, and:
 //! 1. **Identity and confinement**, read from inside the running container (PID 1's
 //!    `/proc/1/status`: Uid, Gid, Groups, CapPrm, CapEff, CapBnd, NoNewPrivs, Seccomp; its
-//!    `/proc/1/mounts`) and from `podman inspect` (User, ReadonlyRootfs, no-new-privileges,
-//!    Privileged), against the rendered pod spec, never against fixed numbers.
+//!    `/proc/1/mounts`; its net, pid, ipc and uts namespaces, none the host's) and from `podman
+//!    inspect` (User, ReadonlyRootfs, no-new-privileges, Privileged), against the rendered pod
+//!    spec, never against fixed numbers. Without a runAsUser in the spec, the container runs as
+//!    the image's user (the test image's: root), and `podman inspect` says "" (the image's
+//!    default) or that user.
+//!
+//!    **Pod Security**, by the profile the rendered spec asks for (`Profile`, in
+//!    tests/runtime/expect.rs; never the spec file's word, which only has to agree): every
+//!    container meets "baseline" — not privileged, no capability added beyond baseline's list
+//!    (`BASELINE_CAPS`), none in CapBnd, CapPrm or CapEff beyond those adds and the runtime's
+//!    default set (`podman info`'s; podman 4.3's built-in set, as containerd's, is baseline's
+//!    list plus NET_RAW, which baseline leaves to the runtime), a seccomp filter (`Seccomp: 2`),
+//!    no host namespace, hostPath or hostPort. A "restricted" container (the chart's default:
+//!    any of runAsNonRoot, readOnlyRootFilesystem, allowPrivilegeEscalation false, drop ALL in
+//!    its spec makes it one) also runs as a non-root UID with a read-only root filesystem,
+//!    no_new_privs and no capability. A "baseline" one (`security_profile: baseline`: none of
+//!    them) is checked for what baseline promises instead: it runs as the image's user, with
+//!    privilege escalation allowed, the runtime's default capabilities (exactly: nothing
+//!    dropped), and its root filesystem takes writes (4).
 //! 2. **Ports**: every declared containerPort (sidecars' included) accepts a TCP connection from
 //!    the host on the pod IP. `port_80_*`: a port below 1024 needs the pod sysctl
 //!    `net.ipv4.ip_unprivileged_port_start`.
@@ -20,9 +37,13 @@
 //!    turns a livenessProbe into a healthcheck that runs `curl` inside the container, on systemd
 //!    timers this machine does not have: no podman healthcheck is relied upon.
 //! 4. **Writes**, as the container's user: the pod's emptyDirs (/tmp) and claims are writable;
-//!    a write into every other directory of the root filesystem fails with `Read-only file
-//!    system`; the config file and secret mounts are read-only and refuse a write; no other
-//!    writable mount exists outside /dev, /proc and /sys.
+//!    with a read-only root filesystem, a write into every other directory of it fails with
+//!    `Read-only file system`; with a writable one (baseline), / is mounted rw, no write in it is
+//!    refused as read-only (as root, none is refused at all), and a new directory under /var/lib
+//!    can be made and written; the config file and secret mounts are read-only and refuse a
+//!    write; no other writable mount exists outside /dev, /proc and /sys (but, with a writable
+//!    root filesystem only, the runtime's own /etc/hostname, /etc/hosts, /etc/resolv.conf and
+//!    /run/.containerenv, writable as the rest of it is).
 //! 5. **Config and secret files**: every `config_files` entry of the spec is at its path with its
 //!    content, mode 0444; every secret of `secrets_mount_path` is a file `MOUNT/KEY`, mode 0440,
 //!    group fsGroup, readable by the container's user; environment variables (plain values byte
@@ -168,6 +189,8 @@
 //! | opta-service.yaml | web, api | serve | an Opta service file: two charts |
 //! | resilient.yaml | orders | serve | gRPC probes (TCP here), exec startup probe, preStop sleep |
 //! | placement.yaml | ledger-store | serve | startup probe path, StatefulSet |
+//! | port80.yaml | static-site | serve | port 80 as UID 10001 (restricted) through the pod's unprivileged-port sysctl; `writable_paths` (/var/cache/nginx, /var/run) writable emptyDirs, the rest read-only |
+//! | baseline.yaml | legacy-portal | serve | `security_profile: baseline`: runs as the image's user (root), writable root filesystem, privilege escalation allowed, the runtime's default capabilities (nothing dropped or added), seccomp filter, no host namespace; probe path /status |
 //! | release.yaml | accounts | serve | the release Job: migrations with the service's secrets and config files |
 
 mod common;
@@ -179,8 +202,8 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use harness::{
-    Expect, JOB_LIMIT, Options, Pod, SERVE_LIMIT, Source, check_status, cron_jobs, generate,
-    local_values, render, runtime, sources, workload, yaml,
+    Expect, JOB_LIMIT, Options, Pod, Profile, SERVE_LIMIT, Source, check_status, cron_jobs,
+    generate, local_values, pod_security, render, runtime, sources, workload, yaml,
 };
 
 /// Examples whose own service command runs on the test image (the others get hks-serve).
@@ -244,29 +267,6 @@ fn spec_files(spec: &Value, pod: &Pod) -> Vec<String> {
     bad
 }
 
-/// The chart's defaults are Pod Security "restricted": whatever the numbers, every container of
-/// an example runs as a non-root UID, with a read-only root filesystem, no_new_privs, no
-/// capability and seccomp in filter mode.
-fn restricted(what: &str, e: &Expect) -> Vec<String> {
-    let mut bad = Vec::new();
-    if e.uid == 0 {
-        bad.push(format!("{what}: the spec lets it run as root"));
-    }
-    if !e.read_only_root {
-        bad.push(format!("{what}: the root filesystem is writable"));
-    }
-    if e.no_new_privs != Some(true) {
-        bad.push(format!("{what}: privilege escalation is not off"));
-    }
-    if e.cap_bnd != Some(0) || e.cap_eff != Some(0) {
-        bad.push(format!("{what}: capabilities are not all dropped ({e:?})"));
-    }
-    if e.seccomp != Some(2) {
-        bad.push(format!("{what}: no RuntimeDefault seccomp profile"));
-    }
-    bad
-}
-
 /// Run one CronJob's (or the release Job's) pod to completion, or fail with what went wrong.
 fn run_cron_job(label: &str, job: &Source, docs: &[Value], service: Option<&Expect>) {
     let rt = runtime();
@@ -281,7 +281,7 @@ fn run_cron_job(label: &str, job: &Source, docs: &[Value], service: Option<&Expe
         Err(e) => bad.push(e),
     }
     let e = pod.expectation(c);
-    bad.extend(restricted(&pod.ctr(&c.name), &e));
+    bad.extend(pod_security(&pod.ctr(&c.name), &e));
     if let Some(s) = service
         && *s != e
     {
@@ -314,6 +314,10 @@ fn run_example(spec: &str) {
         .find(|e| e.spec == spec)
         .unwrap_or_else(|| panic!("{spec} is not in tests/common's EXAMPLES"));
     let spec_doc = yaml(&example_path(spec));
+    let declared = match spec_doc["security_profile"].as_str() {
+        Some("baseline") => Profile::Baseline,
+        _ => Profile::Restricted,
+    };
     let charts = generate(&example_path(spec), ex.args).unwrap_or_else(|e| panic!("{e}"));
     let mut names: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
     let mut want = ex.charts.to_vec();
@@ -336,7 +340,17 @@ fn run_example(spec: &str) {
             }
             let mut bad = pod.check_serving();
             for c in pod.containers.iter().chain(&pod.inits) {
-                bad.extend(restricted(&pod.ctr(&c.name), &pod.expectation(c)));
+                let e = pod.expectation(c);
+                bad.extend(pod_security(&pod.ctr(&c.name), &e));
+                // The profile comes from the rendered spec; the example's own word must agree,
+                // so a render that lost restricted's settings is not checked as baseline.
+                if e.profile != declared {
+                    bad.push(format!(
+                        "{}: the rendered spec asks for Pod Security {:?}, the example for {declared:?}",
+                        pod.ctr(&c.name),
+                        e.profile
+                    ));
+                }
             }
             if chart.name == spec_doc["name"].as_str().unwrap_or("") {
                 bad.extend(spec_files(&spec_doc, &pod));

@@ -36,6 +36,15 @@ pub struct Chart {
 
 pub const DEFAULT_VERSION: &str = "0.1.0";
 
+/// Chart.yaml annotations that keep the spec's deployment settings with the release, for the
+/// commands that act on a release without its spec (`rollback`).
+pub const TIMEOUT_ANNOTATION: &str = "helm-k8s-service/timeout";
+pub const MAX_HISTORY_ANNOTATION: &str = "helm-k8s-service/max-history";
+/// The file name of the spec a chart was made from, so that `package` does not silently replace
+/// an archive another spec made. Only the name, not its directory: the same spec gives the same
+/// bytes wherever it is.
+pub const SPEC_ANNOTATION: &str = "helm-k8s-service/spec";
+
 /// The oldest Kubernetes the templates are valid for (autoscaling/v2, batch/v1 CronJob timeZone).
 const KUBE_VERSION: &str = ">=1.27.0-0";
 
@@ -110,14 +119,9 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
                 "helm-k8s-service/generator",
                 format!("helm-k8s-service {}", env!("CARGO_PKG_VERSION")),
             ),
-            (
-                "helm-k8s-service/timeout",
-                format!("{}s", service.timeout_seconds),
-            ),
-            (
-                "helm-k8s-service/max-history",
-                service.max_history.to_string(),
-            ),
+            (TIMEOUT_ANNOTATION, format!("{}s", service.timeout_seconds)),
+            (MAX_HISTORY_ANNOTATION, service.max_history.to_string()),
+            (SPEC_ANNOTATION, opts.spec_file.clone()),
         ]),
     };
     let chart_yaml = serde_saphyr::to_string(&chart_yaml)

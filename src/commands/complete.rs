@@ -14,14 +14,31 @@ pub struct CompleteArgs {
 
 /// `__complete`: print the candidates for the last of `words`.
 pub fn run(cli: &clap::Command, a: &CompleteArgs) -> i32 {
-    print!("{}", complete(cli, &a.words));
+    super::out(&complete(cli, &a.words));
     0
 }
 
 /// `__completion-yaml`: print completion.yaml.
 pub fn run_completion_yaml(cli: &clap::Command) -> i32 {
-    print!("{}", completion_yaml(cli));
+    super::out(&completion_yaml(cli));
     0
+}
+
+/// The subcommands and what each does, for plugin.yaml's `description`: helm builds the plugin's
+/// subcommands from completion.yaml, which has no field for a description, so `helm help
+/// k8s-service` lists them with none; the description (helm's long help) says it instead.
+pub fn commands_help(cli: &clap::Command) -> String {
+    let subs: Vec<_> = cli
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+        .collect();
+    let width = subs.iter().map(|s| s.get_name().len()).max().unwrap_or(0);
+    let mut out = String::from("Commands:\n");
+    for s in subs {
+        let about = s.get_about().map(|a| a.to_string()).unwrap_or_default();
+        out.push_str(&format!("  {:width$}  {about}\n", s.get_name()));
+    }
+    out
 }
 
 /// The `completion.yaml` helm reads from the plugin directory.

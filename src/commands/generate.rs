@@ -37,7 +37,7 @@ pub fn run(a: &GenerateArgs) -> Result<i32, Error> {
             )));
         }
         fsutil::replace_dir(&dest, &c.files)?;
-        println!("{}", dest.display());
+        super::out(&format!("{}\n", dest.display()));
     }
     messages.print();
     Ok(0)

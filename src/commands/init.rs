@@ -118,7 +118,7 @@ pub fn run(a: &InitArgs) -> Result<i32, Error> {
     let text = render(&starter);
     let messages = check(&text, &starter, &dest)?;
     if to_stdout {
-        print!("{text}");
+        super::out(&text);
     } else {
         if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -129,7 +129,7 @@ pub fn run(a: &InitArgs) -> Result<i32, Error> {
         } else {
             fsutil::write_atomic_new(&dest, text.as_bytes())?;
         }
-        println!("{}", dest.display());
+        super::out(&format!("{}\n", dest.display()));
     }
     messages.print();
     if let Some(missing) = missing_local_schema(&starter.schema, &dest, to_stdout) {

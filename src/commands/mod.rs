@@ -7,8 +7,10 @@ pub mod deploy;
 pub mod generate;
 pub mod init;
 pub mod package;
+pub mod plan;
 pub mod push;
 pub mod repo_index;
+pub mod rollback;
 pub mod schema;
 pub mod validate;
 
@@ -16,8 +18,34 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::chart::Chart;
 use crate::diag::{Error, printable};
-use crate::pipeline::{ChartMeta, SpecInput};
+use crate::helm;
+use crate::pipeline::{self, ChartMeta, Messages, SpecInput};
+
+/// Write `text` to stdout: every command prints its output through this, never `print!`.
+///
+/// A reader that stops early (`schema | head -1`) closes the pipe, and `print!` would then panic
+/// (exit 101, "failed printing to stdout"). Here the program ends quietly instead, as a Unix tool
+/// killed by SIGPIPE appears to its shell: nothing on stderr, exit status 141 (128 + SIGPIPE), so
+/// `set -o pipefail` still sees that the output was cut short. Commands print last, after their
+/// work is written, so stopping here loses nothing. SIGPIPE is not reset to its default at start
+/// instead: that would also kill the program, silently, when a child it feeds through a pipe
+/// (gpg for `package --sign`) exits early, where an error naming the child is wanted.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// The spec and what to change in it: every command that builds a chart takes these.
 #[derive(Args, Debug, Clone)]
@@ -52,10 +80,49 @@ impl SpecArgs {
     }
 }
 
+const HELM_VALUES: &str = "Helm values (passed to helm, as after `--`)";
+
+/// helm's values flags, accepted before `--` too on the commands that run helm on the chart
+/// (`install`, `upgrade`, `template`, `plan`) and passed to it after the flags this program
+/// gives helm (see [`helm::user_args`] for the order).
+#[derive(Args, Debug, Clone, Default)]
+pub struct HelmValueArgs {
+    /// Values file for helm (repeatable)
+    #[arg(short = 'f', long = "values", value_name = "FILE", help_heading = HELM_VALUES)]
+    pub values: Vec<std::ffi::OsString>,
+    /// Set a value for helm: KEY=VALUE[,KEY=VALUE] (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", help_heading = HELM_VALUES)]
+    pub set: Vec<std::ffi::OsString>,
+    /// Set a string value for helm (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", help_heading = HELM_VALUES)]
+    pub set_string: Vec<std::ffi::OsString>,
+    /// Set a JSON value for helm (repeatable)
+    #[arg(long, value_name = "KEY=JSON", help_heading = HELM_VALUES)]
+    pub set_json: Vec<std::ffi::OsString>,
+    /// Set a value for helm from a file's content (repeatable)
+    #[arg(long, value_name = "KEY=PATH", help_heading = HELM_VALUES)]
+    pub set_file: Vec<std::ffi::OsString>,
+}
+
+impl HelmValueArgs {
+    /// These flags, then `after_dashes`: what helm gets after this program's own flags.
+    pub fn then(&self, after_dashes: &[std::ffi::OsString]) -> Vec<std::ffi::OsString> {
+        let v = helm::ValueFlags {
+            values: self.values.clone(),
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_json: self.set_json.clone(),
+            set_file: self.set_file.clone(),
+        };
+        helm::user_args(&v, after_dashes)
+    }
+}
+
 /// Chart.yaml's version and appVersion, for the commands that make a chart to keep or deploy.
 #[derive(Args, Debug)]
 pub struct ChartArgs {
-    /// Chart version (strict SemVer 2)
+    /// Chart version (strict SemVer 2) of the chart made from SPEC; helm's own --version (of a
+    /// chart in a repository) does not apply
     #[arg(long, value_name = "SEMVER")]
     pub version: Option<String>,
     /// Chart appVersion [default: the image tag, else its digest]
@@ -83,4 +150,63 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 fn ensure_dir(dir: &Path) -> Result<(), Error> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::msg(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// A chart for helm: the one chart of a spec packaged into a temporary directory (removed with
+/// the guard), or a chart given as it is.
+pub struct TempChart {
+    _dir: Option<tempfile::TempDir>,
+    pub path: PathBuf,
+}
+
+/// The one chart of the spec, packaged into a temporary directory.
+fn temp_chart(spec: &SpecArgs, chart: &ChartArgs) -> Result<(TempChart, Chart, Messages), Error> {
+    let (mut charts, messages) = pipeline::build_charts(&spec.input(), &chart.meta())?;
+    if charts.len() != 1 {
+        let names: Vec<&str> = charts.iter().map(|c| c.name.as_str()).collect();
+        return Err(Error::msg(format!(
+            "{} makes {} charts ({}); pick one with --module NAME",
+            spec.spec.display(),
+            charts.len(),
+            names.join(", ")
+        )));
+    }
+    let (dir, mut paths) = helm::temp_archives(&charts)?;
+    let path = paths.remove(0);
+    Ok((
+        TempChart {
+            _dir: Some(dir),
+            path,
+        },
+        charts.remove(0),
+        messages,
+    ))
+}
+
+/// Whether a path names a chart rather than a spec: a directory with a Chart.yaml, or an archive.
+pub(crate) fn is_chart(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    path.join("Chart.yaml").is_file() || name.ends_with(".tgz") || name.ends_with(".tar.gz")
+}
+
+/// SPEC, or a chart: what `plan` compares.
+fn spec_or_chart(
+    path: &Path,
+    spec: &SpecArgs,
+    chart: &ChartArgs,
+) -> Result<(TempChart, Messages), Error> {
+    if is_chart(path) {
+        return Ok((
+            TempChart {
+                _dir: None,
+                path: path.to_path_buf(),
+            },
+            Messages::default(),
+        ));
+    }
+    let spec = SpecArgs {
+        spec: path.to_path_buf(),
+        ..spec.clone()
+    };
+    temp_chart(&spec, chart).map(|(t, _, m)| (t, m))
 }

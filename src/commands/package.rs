@@ -1,18 +1,20 @@
 //! `helm k8s-service package`: chart archives, optionally signed, written all or nothing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::{ChartArgs, SpecArgs, ensure_dir};
-use crate::diag::Error;
-use crate::{archive, fsutil, pipeline, sign};
+use crate::diag::{Error, printable};
+use crate::repo::chart_archive;
+use crate::{archive, chart, fsutil, pipeline, sign};
 
 pub const LONG_HELP: &str = "Package the chart of each service in SPEC into a chart archive.\n\n\
 The archive is written as DIR/<name>-<version>.tgz (one per k8s-service module of an Opta file),\n\
 and each path is printed. The same spec always gives the same bytes: entries carry one fixed mtime\n\
 (SOURCE_DATE_EPOCH when set, else 0). The archive is written to a temporary file and renamed, so\n\
-DIR never holds a partial archive.";
+DIR never holds a partial archive. An archive of the same name made from a different spec file\n\
+(Chart.yaml's helm-k8s-service/spec annotation) is not replaced without --force.";
 
 #[derive(Args, Debug)]
 pub struct PackageArgs {
@@ -38,6 +40,35 @@ pub struct PackageArgs {
     /// File holding the key's passphrase
     #[arg(long, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+    /// Replace an archive of the same name made from a different spec
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Refuse to replace DIR/`name` when it is a chart archive made from another spec file (its
+/// Chart.yaml annotation says which); one made from the same spec, or that says nothing, is
+/// replaced as before. The existing archive is only read.
+fn check_not_another_specs(dir: &Path, name: &str, ours: &[u8]) -> Result<(), Error> {
+    let path = dir.join(name);
+    let Ok(existing) = std::fs::read(&path) else {
+        return Ok(());
+    };
+    let spec_of = |bytes: &[u8]| {
+        chart_archive::read(bytes)
+            .ok()
+            .and_then(|i| i.metadata.annotations.get(chart::SPEC_ANNOTATION).cloned())
+    };
+    match (spec_of(&existing), spec_of(ours)) {
+        (Some(theirs), Some(ours)) if theirs != ours => Err(Error::msg(format!(
+            "{} was made from the spec {}, not {}; not replacing it\n  \
+             help: package into another --destination, give one of the specs a distinct \
+             `name:`, or pass --force to replace it on purpose",
+            path.display(),
+            printable(&theirs),
+            printable(&ours)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub fn run(a: &PackageArgs) -> Result<i32, Error> {
@@ -71,6 +102,11 @@ pub fn run(a: &PackageArgs) -> Result<i32, Error> {
             provs.push(sign::clearsign(&body, &opts)?);
         }
     }
+    if !a.force {
+        for (name, bytes, _) in &archives {
+            check_not_another_specs(&a.destination, name, bytes)?;
+        }
+    }
     ensure_dir(&a.destination)?;
     // Each archive, then its signature: the order they are listed in.
     let mut files: Vec<(String, &[u8])> = Vec::new();
@@ -82,7 +118,7 @@ pub fn run(a: &PackageArgs) -> Result<i32, Error> {
     }
     fsutil::write_many_atomic(&a.destination, &files)?;
     for (name, _) in &files {
-        println!("{}", a.destination.join(name).display());
+        super::out(&format!("{}\n", a.destination.join(name).display()));
     }
     messages.print();
     Ok(0)

@@ -1,6 +1,6 @@
 //! `helm k8s-service schema`: the JSON Schema of the spec language, for editors.
 
 pub fn run() -> i32 {
-    print!("{}", crate::spec::SPEC_SCHEMA);
+    super::out(crate::spec::SPEC_SCHEMA);
     0
 }

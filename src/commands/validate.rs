@@ -94,7 +94,7 @@ pub fn run(a: &ValidateArgs) -> Result<i32, Error> {
             let report = report(results);
             let json = serde_json::to_string_pretty(&report)
                 .map_err(|e| Error::msg(format!("internal error writing JSON: {e}")))?;
-            println!("{json}");
+            super::out(&format!("{json}\n"));
             Ok(if report.valid { 0 } else { 1 })
         }
         Format::Text => text(results),
@@ -148,7 +148,7 @@ fn text(results: Vec<Outcome>) -> Result<i32, Error> {
     }
     for (file, charts, _) in good {
         for c in charts {
-            println!("{file}: {c} is valid");
+            super::out(&format!("{file}: {c} is valid\n"));
         }
     }
     Ok(0)

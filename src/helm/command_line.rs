@@ -12,9 +12,9 @@ pub enum Action {
     Upgrade { install: bool },
 }
 
-/// How a release is deployed, from the spec and the flags.
+/// How a release is deployed (timeout, history, rollback and wait), from the spec and the flags.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub struct DeploySettings {
     pub release: String,
     pub timeout_seconds: u32,
     pub max_history: u32,
@@ -40,7 +40,7 @@ impl HelmEnv {
 
     /// `--namespace` and `--kube-context` as helm was given them. The child inherits every
     /// `HELM_*` and `KUBECONFIG` variable too; the flags make the command line say it.
-    fn flags(&self, out: &mut Vec<OsString>) {
+    pub(super) fn flags(&self, out: &mut Vec<OsString>) {
         if let Some(ns) = &self.namespace {
             out.extend(["--namespace".into(), ns.into()]);
         }
@@ -57,7 +57,7 @@ pub fn deploy_args(
     major: u64,
     action: Action,
     chart: &Path,
-    plan: &Plan,
+    settings: &DeploySettings,
     env: &HelmEnv,
     user: &[OsString],
 ) -> Vec<OsString> {
@@ -71,19 +71,19 @@ pub fn deploy_args(
             }
         }
     }
-    a.push(plan.release.clone().into());
+    a.push(settings.release.clone().into());
     a.push(chart.as_os_str().to_owned());
     env.flags(&mut a);
     a.push("--timeout".into());
-    a.push(format!("{}s", plan.timeout_seconds).into());
+    a.push(format!("{}s", settings.timeout_seconds).into());
     // `helm install` has no --history-max or --cleanup-on-fail: a first release has no history.
     let upgrading = matches!(action, Action::Upgrade { .. });
     if upgrading {
         a.push("--history-max".into());
-        a.push(plan.max_history.to_string().into());
+        a.push(settings.max_history.to_string().into());
     }
-    let rollback = plan.rollback && plan.wait;
-    match (major, rollback, plan.wait) {
+    let rollback = settings.rollback && settings.wait;
+    match (major, rollback, settings.wait) {
         (3, true, _) => a.push("--atomic".into()),
         (_, true, _) => a.push("--rollback-on-failure".into()),
         _ => {}
@@ -91,7 +91,7 @@ pub fn deploy_args(
     if rollback && upgrading {
         a.push("--cleanup-on-fail".into());
     }
-    if plan.wait {
+    if settings.wait {
         a.push(
             if major == 3 {
                 "--wait"
@@ -121,6 +121,41 @@ pub fn template_args(
     a
 }
 
+/// helm's values flags given to `install`, `upgrade`, `template` or `plan` before `--`, each kind
+/// in the order given.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ValueFlags {
+    /// -f / --values
+    pub values: Vec<OsString>,
+    pub set: Vec<OsString>,
+    pub set_string: Vec<OsString>,
+    pub set_json: Vec<OsString>,
+    pub set_file: Vec<OsString>,
+}
+
+/// The user's helm flags: the values flags given before `--`, then everything after `--`.
+/// helm merges values by kind, not by position on the line (every -f in order, then --set-json,
+/// --set, --set-string, --set-file, --set-literal: `pkg/cli/values` `MergeValues`, Helm 3 and
+/// 4), so each kind keeps its own order, and within a kind the flags after `--`, last on the
+/// line, come last here too: they win, as they would typed straight to helm.
+pub fn user_args(v: &ValueFlags, after_dashes: &[OsString]) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::new();
+    for (flag, given) in [
+        ("--values", &v.values),
+        ("--set-json", &v.set_json),
+        ("--set", &v.set),
+        ("--set-string", &v.set_string),
+        ("--set-file", &v.set_file),
+    ] {
+        for value in given {
+            a.push(flag.into());
+            a.push(value.clone());
+        }
+    }
+    a.extend(after_dashes.iter().cloned());
+    a
+}
+
 /// `helm push CHART REMOTE`, then the user's flags.
 pub fn push_args(chart: &Path, remote: &str, user: &[OsString]) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec!["push".into(), chart.as_os_str().to_owned(), remote.into()];
@@ -144,8 +179,8 @@ pub fn check_release(name: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
 
-    fn plan() -> Plan {
-        Plan {
+    fn settings() -> DeploySettings {
+        DeploySettings {
             release: "shop".into(),
             timeout_seconds: 300,
             max_history: 25,
@@ -171,7 +206,7 @@ mod tests {
                 3,
                 Action::Upgrade { install: true },
                 chart,
-                &plan(),
+                &settings(),
                 &env,
                 &user
             )),
@@ -200,7 +235,7 @@ mod tests {
                 4,
                 Action::Upgrade { install: false },
                 chart,
-                &plan(),
+                &settings(),
                 &env,
                 &user
             )),
@@ -228,7 +263,7 @@ mod tests {
                 3,
                 Action::Install,
                 chart,
-                &plan(),
+                &settings(),
                 &HelmEnv::default(),
                 &[]
             )),
@@ -247,7 +282,7 @@ mod tests {
                 4,
                 Action::Install,
                 chart,
-                &plan(),
+                &settings(),
                 &HelmEnv::default(),
                 &[]
             )),
@@ -266,9 +301,9 @@ mod tests {
     #[test]
     fn rollback_and_wait_can_be_turned_off() {
         let chart = Path::new("c.tgz");
-        let no_rollback = Plan {
+        let no_rollback = DeploySettings {
             rollback: false,
-            ..plan()
+            ..settings()
         };
         assert_eq!(
             strs(deploy_args(
@@ -290,9 +325,9 @@ mod tests {
                 "--wait=watcher"
             ]
         );
-        let no_wait = Plan {
+        let no_wait = DeploySettings {
             wait: false,
-            ..plan()
+            ..settings()
         };
         assert_eq!(
             strs(deploy_args(
@@ -313,6 +348,57 @@ mod tests {
                 "25"
             ]
         );
+    }
+
+    #[test]
+    fn values_flags_come_before_the_flags_after_dashes_each_kind_in_order() {
+        let v = ValueFlags {
+            values: vec!["a.yaml".into(), "b.yaml".into()],
+            set: vec!["x=1".into(), "y=2".into()],
+            set_string: vec!["s=01".into()],
+            set_json: vec!["j={}".into()],
+            set_file: vec!["f=ca.pem".into()],
+        };
+        let after = vec![OsString::from("--set"), OsString::from("x=3")];
+        let user = user_args(&v, &after);
+        assert_eq!(
+            strs(user.clone()),
+            [
+                "--values",
+                "a.yaml",
+                "--values",
+                "b.yaml",
+                "--set-json",
+                "j={}",
+                "--set",
+                "x=1",
+                "--set",
+                "y=2",
+                "--set-string",
+                "s=01",
+                "--set-file",
+                "f=ca.pem",
+                "--set",
+                "x=3"
+            ]
+        );
+        // After helm's own flags on every command line, so helm reads them as it would.
+        let install = deploy_args(
+            3,
+            Action::Install,
+            Path::new("/t/web"),
+            &settings(),
+            &HelmEnv::default(),
+            &user,
+        );
+        assert_eq!(
+            strs(install[install.len() - user.len()..].to_vec()),
+            strs(user.clone())
+        );
+        let template = template_args("web", Path::new("/t/web"), &HelmEnv::default(), &user);
+        assert_eq!(strs(template[3..].to_vec()), strs(user));
+        // None given: exactly the flags after `--`.
+        assert_eq!(user_args(&ValueFlags::default(), &after), after);
     }
 
     #[test]

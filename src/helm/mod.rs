@@ -1,7 +1,8 @@
 //! Running helm: finding it, checking its version, its command lines for install, upgrade,
-//! template and push, and running it with our stdio. The commands that hand a chart to helm
-//! (`install`, `upgrade`, `template`, `push`) are thin layers over this; it is the only part of
-//! the program that talks to a cluster.
+//! template, push and rollback, reading a deployed release (`get manifest`, `get values`, `get
+//! metadata`), and running it with our stdio or with its output captured. The commands that hand
+//! a chart to helm (`install`, `upgrade`, `template`, `push`, `rollback`, `plan`) are thin layers
+//! over this; it is the only part of the program that talks to a cluster.
 //!
 //! What helm gives a plugin is respected: `$HELM_BIN` is the helm to run, and the namespace,
 //! kube context, kubeconfig and debug flags arrive as `HELM_*` variables (helm keeps `-n`,
@@ -11,14 +12,22 @@
 mod binary;
 mod command_line;
 mod process;
+mod release;
+mod user_flags;
 
 use std::path::PathBuf;
 
 pub use binary::{locate, version};
 pub use command_line::{
-    Action, HelmEnv, Plan, check_release, deploy_args, push_args, template_args,
+    Action, DeploySettings, HelmEnv, ValueFlags, check_release, deploy_args, push_args,
+    template_args, user_args,
 };
-pub use process::run;
+pub use process::{Captured, capture, run};
+pub use release::{
+    ReleaseMetadata, RollbackSettings, get_manifest, get_manifest_args, get_metadata,
+    get_metadata_args, get_values, get_values_args, render, render_args, rollback_args,
+};
+pub use user_flags::{OldValues, RenderFlags};
 
 use crate::archive;
 use crate::chart::Chart;

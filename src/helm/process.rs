@@ -1,4 +1,5 @@
-//! Running helm as a child process: our stdio, its exit code, signals left to it.
+//! Running helm as a child process: our stdio (or its output captured), its exit code, signals
+//! left to it.
 
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -9,6 +10,49 @@ use crate::diag::Error;
 /// Run helm with our stdio and return its exit code. While it runs, Ctrl-C and SIGTERM go to
 /// helm (same process group) and do not kill us, so the temporary chart is always removed.
 pub fn run(helm: &Path, args: &[OsString]) -> Result<i32, Error> {
+    debug_line(helm, args);
+    let _guard = SignalGuard::install();
+    let status = command(helm, args)
+        .status()
+        .map_err(|e| Error::msg(format!("cannot run {}: {e}", helm.display())))?;
+    Ok(exit_code(status))
+}
+
+/// What a helm command printed, for the commands whose output we read.
+#[derive(Debug)]
+pub struct Captured {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run helm with its output captured (stdin closed), e.g. `helm get manifest` or `helm template`.
+pub fn capture(helm: &Path, args: &[OsString]) -> Result<Captured, Error> {
+    debug_line(helm, args);
+    let _guard = SignalGuard::install();
+    let out = command(helm, args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::msg(format!("cannot run {}: {e}", helm.display())))?;
+    Ok(Captured {
+        code: exit_code(out.status),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+fn command(helm: &Path, args: &[OsString]) -> Command {
+    let mut c = Command::new(helm);
+    c.args(
+        args.iter()
+            .map(OsString::as_os_str)
+            .collect::<Vec<&OsStr>>(),
+    );
+    c
+}
+
+/// With `--debug` (HELM_DEBUG), every helm command line is shown on stderr.
+fn debug_line(helm: &Path, args: &[OsString]) {
     if std::env::var_os("HELM_DEBUG").is_some_and(|v| v == "true" || v == "1") {
         let line: Vec<String> = args
             .iter()
@@ -20,16 +64,6 @@ pub fn run(helm: &Path, args: &[OsString]) -> Result<i32, Error> {
             line.join(" ")
         );
     }
-    let _guard = SignalGuard::install();
-    let status = Command::new(helm)
-        .args(
-            args.iter()
-                .map(OsString::as_os_str)
-                .collect::<Vec<&OsStr>>(),
-        )
-        .status()
-        .map_err(|e| Error::msg(format!("cannot run {}: {e}", helm.display())))?;
-    Ok(exit_code(status))
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub use messages::{Message, MessageKind, Messages};
 
 use crate::chart::{self, Chart, ChartOptions};
-use crate::diag::{Diagnostic, Error};
+use crate::diag::{Diagnostic, Error, printable};
 use crate::model::{self, Overrides};
 use crate::spec::{self, LoadOptions, source::SpecSource};
 
@@ -167,9 +167,12 @@ pub fn build_many<T: Send>(
     }
     let results: Vec<Result<_, Error>> = crate::parallel::map(&specs, build_one);
     let (mut built, mut messages, mut diags) = (Vec::new(), Messages::default(), Vec::new());
+    // Which spec made each chart, for a name clash.
+    let mut made_by: Vec<&Path> = Vec::new();
     for (path, result) in specs.iter().zip(results) {
         match result {
             Ok((c, m)) => {
+                made_by.extend(std::iter::repeat_n(path.as_path(), c.len()));
                 built.extend(c);
                 messages.0.extend(m.0);
             }
@@ -180,11 +183,16 @@ pub fn build_many<T: Send>(
     if !diags.is_empty() {
         return Err(Error::Spec(diags));
     }
-    let mut names = BTreeSet::new();
-    for (name, _) in &built {
-        if !names.insert(name.as_str()) {
+    let mut names = std::collections::BTreeMap::new();
+    for ((name, _), path) in built.iter().zip(&made_by) {
+        if let Some(first) = names.insert(name.as_str(), *path) {
             return Err(Error::msg(format!(
-                "two specs make the chart `{name}`; chart names must differ"
+                "{} and {} both make the chart `{name}`; chart names must differ\n  \
+                 help: give one of them a distinct `name:` (in an Opta file, the k8s-service \
+                 module's `name:`), or run them separately, each into its own directory (package \
+                 --destination, generate --output)",
+                printable(&first.display().to_string()),
+                printable(&path.display().to_string())
             )));
         }
     }

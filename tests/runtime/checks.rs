@@ -4,6 +4,7 @@
 //! containers' markers; what hks-fake printed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -21,14 +22,34 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// The namespaces a container must not share with the host (Pod Security baseline's "Host
+/// Namespaces"; UTS, which hostNetwork brings along, too).
+const HOST_NAMESPACES: &[&str] = &["net", "pid", "ipc", "uts"];
+
+/// Mounts the runtime itself binds into every container (podman 4.3: the pod's hostname, hosts
+/// and resolver files, its container marker). Read-only with a read-only root filesystem,
+/// writable with a writable one, as the files of the root filesystem are.
+const RUNTIME_MOUNTS: &[&str] = &[
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/run/.containerenv",
+];
+
+/// A directory a writable root filesystem lets the image's user create and write (a program
+/// that writes all over its root filesystem, as `security_profile: baseline` allows).
+const ROOT_WRITE_PROBE: &str = "/var/lib/hks-baseline-probe";
+
 /// Quote for sh.
 pub fn sh(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 impl Pod {
-    /// The problems with a running container, seen from inside (PID 1's status, mounts and
-    /// environment; writes everywhere; the volume files) and by `podman inspect`.
+    /// The problems with a running container, seen from inside (PID 1's status, namespaces,
+    /// mounts and environment; writes everywhere; the volume files) and by `podman inspect`.
+    /// A read-only root filesystem must refuse every write outside the volumes; a writable one
+    /// (Pod Security "baseline") must take them, as the image's user can.
     pub fn check_container(&self, c: &Ctr) -> Vec<String> {
         let e = self.expectation(c);
         let writable = self.writable.get(&c.name).cloned().unwrap_or_default();
@@ -38,12 +59,20 @@ impl Pod {
             "echo '== status'; cat /proc/1/status\n\
              echo '== mounts'; cat /proc/1/mounts\n\
              echo '== environ'; od -An -tx1 -v /proc/1/environ | tr -d ' \\n'; echo\n\
+             echo '== ns'; for n in net pid ipc uts; do echo \"$n $(readlink /proc/1/ns/$n)\"; done\n\
              echo '== rootfs'\n\
              find / -xdev -type d 2>/dev/null | while read -r d; do t=\"${d%/}/.hks-probe\"; \
              if out=$(touch \"$t\" 2>&1); then rm -f \"$t\"; echo \"WRITABLE $d\"; \
-             else echo \"DENIED $d: $out\"; fi; done\n\
-             echo '== volumes'\n",
+             else echo \"DENIED $d: $out\"; fi; done\n",
         );
+        if !e.read_only_root {
+            script += &format!(
+                "echo '== rootwrite'; d={d}; if out=$( (mkdir -p \"$d\" && echo ok > \"$d/f\") 2>&1); \
+                 then echo \"WRITABLE $d\"; else echo \"DENIED $d: $out\"; fi; rm -rf \"$d\"\n",
+                d = sh(ROOT_WRITE_PROBE)
+            );
+        }
+        script += "echo '== volumes'\n";
         for p in &writable {
             script += &format!(
                 "t={}; if out=$(touch \"$t\" 2>&1); then rm -f \"$t\"; echo \"WRITABLE {p}\"; \
@@ -90,6 +119,25 @@ impl Pod {
         let sec = |k: &str| sections.get(k).cloned().unwrap_or_default();
         let mut bad = check_status(&what, &sec("status"), &e);
 
+        // Namespaces: the pod's own, none of the host's (this test runs podman, so its own
+        // namespaces are what a host namespace would be).
+        for n in HOST_NAMESPACES {
+            let host = fs::read_link(format!("/proc/self/ns/{n}"))
+                .map(|l| l.display().to_string())
+                .unwrap_or_default();
+            let got = sec("ns")
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{n} ")).map(str::to_string))
+                .unwrap_or_default();
+            if got.is_empty() || host.is_empty() {
+                bad.push(format!(
+                    "{what}: cannot compare the {n} namespace: container {got:?}, host {host:?}"
+                ));
+            } else if got == host {
+                bad.push(format!("{what}: shares the host's {n} namespace ({got})"));
+            }
+        }
+
         // Mounts: the root filesystem read-only, and no writable mount but the volumes.
         let mounts: Vec<(String, String)> = sec("mounts")
             .lines()
@@ -106,38 +154,68 @@ impl Pod {
         if e.read_only_root && !root_opts.split(',').any(|o| o == "ro") {
             bad.push(format!("{what}: / is mounted {root_opts}, not read-only"));
         }
+        if !e.read_only_root && !root_opts.split(',').any(|o| o == "rw") {
+            bad.push(format!("{what}: / is mounted {root_opts}, not writable"));
+        }
         let system = |p: &str| {
             ["/proc", "/sys", "/dev"]
                 .iter()
                 .any(|s| p == *s || p.starts_with(&format!("{s}/")))
         };
         for (p, opts) in &mounts {
-            if p != "/" && !system(p) && opts.split(',').any(|o| o == "rw") && !writable.contains(p)
+            let runtime_file = !e.read_only_root && RUNTIME_MOUNTS.contains(&p.as_str());
+            if p != "/"
+                && !system(p)
+                && opts.split(',').any(|o| o == "rw")
+                && !writable.contains(p)
+                && !runtime_file
             {
                 bad.push(format!(
                     "{what}: {p} is a writable mount the rendered spec does not make writable"
                 ));
             }
         }
-        if e.read_only_root {
-            let mountpoints: BTreeSet<&str> = mounts.iter().map(|(p, _)| p.as_str()).collect();
-            let mut seen = 0;
-            for l in sec("rootfs").lines() {
+        let mountpoints: BTreeSet<&str> = mounts.iter().map(|(p, _)| p.as_str()).collect();
+        let rootfs_lines = sec("rootfs");
+        let rootfs: Vec<(&str, &str, &str)> = rootfs_lines
+            .lines()
+            .filter_map(|l| {
                 let (verdict, rest) = l.split_once(' ').unwrap_or((l, ""));
                 let dir = rest.split(": ").next().unwrap_or(rest);
-                if mountpoints.contains(dir) || system(dir) {
-                    continue;
-                }
-                seen += 1;
-                if verdict != "DENIED" || !rest.contains("Read-only file system") {
+                (!mountpoints.contains(dir) && !system(dir)).then_some((verdict, dir, l))
+            })
+            .collect();
+        if rootfs.is_empty() {
+            bad.push(format!(
+                "{what}: found no directory of the root filesystem to try"
+            ));
+        }
+        if e.read_only_root {
+            for (verdict, dir, l) in &rootfs {
+                if *verdict != "DENIED" || !l.contains("Read-only file system") {
                     bad.push(format!(
                         "{what}: a write in {dir} is not refused as read-only: {l}"
                     ));
                 }
             }
-            if seen == 0 {
+        } else {
+            // Writable: never refused as read-only (the kernel says so before it checks
+            // permissions); as root (the test image's user), never refused at all, and a new
+            // directory can be made and written.
+            for (verdict, dir, l) in &rootfs {
+                if l.contains("Read-only file system") || (e.uid == 0 && *verdict != "WRITABLE") {
+                    bad.push(format!(
+                        "{what}: the root filesystem is writable in the spec, yet a write in {dir}: {l}"
+                    ));
+                }
+            }
+            let probe = sec("rootwrite");
+            let probe = probe.trim();
+            if probe != format!("WRITABLE {ROOT_WRITE_PROBE}")
+                && (e.uid == 0 || probe.contains("Read-only file system"))
+            {
                 bad.push(format!(
-                    "{what}: found no directory of the root filesystem to try"
+                    "{what}: the root filesystem is writable in the spec, yet making and writing {ROOT_WRITE_PROBE}: {probe:?}"
                 ));
             }
         }
@@ -208,11 +286,24 @@ impl Pod {
         let mut bad = Vec::new();
         let i = self.inspect(&c.name);
         let user = i["Config"]["User"].as_str().unwrap_or("");
-        if user != format!("{}:{}", e.uid, e.gid) && user != e.uid.to_string() {
-            bad.push(format!(
-                "{what}: podman inspect User is {user:?}, want {}:{}",
-                e.uid, e.gid
-            ));
+        match &e.image_user {
+            // No runAsUser: the image's user, which podman records as "" (the image's default)
+            // or as the image gives it. The kernel's Uid is checked against it in check_status.
+            Some(image) => {
+                if !user.is_empty() && user != image {
+                    bad.push(format!(
+                        "{what}: podman inspect User is {user:?}, want the image's user ({image:?}; \"\" is the image's default): the spec gives no runAsUser"
+                    ));
+                }
+            }
+            None => {
+                if user != format!("{}:{}", e.uid, e.gid) && user != e.uid.to_string() {
+                    bad.push(format!(
+                        "{what}: podman inspect User is {user:?}, want {}:{}",
+                        e.uid, e.gid
+                    ));
+                }
+            }
         }
         if i["HostConfig"]["ReadonlyRootfs"].as_bool() != Some(e.read_only_root) {
             bad.push(format!(

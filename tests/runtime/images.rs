@@ -45,6 +45,7 @@ const WWW_FILES: &[&str] = &[
     "started",
     "live",
     "ready",
+    "status",
 ];
 
 pub struct Image {
@@ -65,6 +66,11 @@ pub struct Runtime {
     pub web: Image,
     /// The same files; its entrypoint (hks-writer) writes to /var/cache/app before serving.
     pub writer: Image,
+    /// The capabilities this podman gives a container that neither drops nor adds any (`podman
+    /// info`'s Host.Security.DefaultCapabilities, without the CAP_ prefix). With the test's own
+    /// containers.conf, podman 4.3 uses its compiled-in set, the one Docker and containerd give
+    /// too: Pod Security baseline's list plus NET_RAW.
+    pub default_caps: Vec<String>,
     image_users: Mutex<HashMap<String, String>>,
 }
 
@@ -181,6 +187,7 @@ impl Runtime {
                 repository: "localhost/hks-test/writer".into(),
                 tag,
             },
+            default_caps: Self::default_caps(&store),
             store,
             image_users: Mutex::new(HashMap::new()),
         };
@@ -194,6 +201,25 @@ impl Runtime {
             .podman(&["pod", "rm", "-f", "-t", "0", &warm])
             .expect_ok();
         rt
+    }
+
+    fn default_caps(store: &Store) -> Vec<String> {
+        let o = store
+            .podman(&["info", "--format", "{{.Host.Security.DefaultCapabilities}}"])
+            .expect_ok();
+        let caps: Vec<String> = o
+            .stdout
+            .trim()
+            .split(',')
+            .map(|c| c.trim().trim_start_matches("CAP_").to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert!(
+            !caps.is_empty(),
+            "podman info gives no default capabilities: {}",
+            o.both()
+        );
+        caps
     }
 
     /// A bridge network of this run only, with DNS off, on a /24 the host does not use yet

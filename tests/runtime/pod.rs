@@ -251,6 +251,11 @@ impl Pod {
 
     pub fn expectation(&self, c: &Ctr) -> Expect {
         let image = c.spec["image"].as_str().unwrap_or("");
-        expect(&self.spec, &c.spec, &self.rt.image_user(image))
+        expect(
+            &self.spec,
+            &c.spec,
+            &self.rt.image_user(image),
+            &self.rt.default_caps,
+        )
     }
 }
