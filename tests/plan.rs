@@ -225,7 +225,27 @@ fn every_class_of_change_from_specs_on_helm_3_and_4() {
             "{r:#}"
         );
 
+        // The chart keeps the count through the switch (autoscaling.manageReplicas, the
+        // default): nothing is scaled down, the HPA is added.
         let (code, r) = offline(&helm, &example("stateful.yaml"), &autoscaled, &[]);
+        assert!(code < 3, "{name}: fixed -> autoscaled keeps the count: {r:#}");
+        assert!(
+            !has(&r, "scale-down", "replicas-dropped", "StatefulSet/shop-chat"),
+            "{name}: {r:#}"
+        );
+        assert!(has(
+            &r,
+            "added",
+            "added",
+            "HorizontalPodAutoscaler/shop-chat"
+        ));
+        // Without it, the manifest drops spec.replicas, and the plan says what that does.
+        let (code, r) = offline(
+            &helm,
+            &example("stateful.yaml"),
+            &autoscaled,
+            &["--set", "autoscaling.manageReplicas=false"],
+        );
         assert_eq!(
             (code, r["verdict"].as_str()),
             (3, Some("scale-down")),
