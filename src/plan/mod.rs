@@ -33,8 +33,43 @@ pub struct Target {
     pub spec: String,
 }
 
+/// The replica counts the upgrade will really write. Under an autoscaler of its release the
+/// chart reads the live count with `lookup` at upgrade time and keeps it (at least the floor,
+/// `autoscaling.manageReplicas`), but a render without a cluster (`helm template`, which the plan
+/// uses) writes the floor: comparing that with the live count would report a scale-down that
+/// never happens. So a workload an HPA of the new side targets gets the larger of both counts.
+fn replicas_as_upgraded(old: &Manifest, new: &Manifest) -> Vec<Object> {
+    let autoscaled = |o: &Object| {
+        new.objects.iter().any(|h| {
+            h.is("autoscaling", "HorizontalPodAutoscaler")
+                && h.doc["spec"]["scaleTargetRef"]["kind"].as_str() == Some(o.key.kind.as_str())
+                && h.doc["spec"]["scaleTargetRef"]["name"].as_str() == Some(o.key.name.as_str())
+        })
+    };
+    new.objects
+        .iter()
+        .map(|n| {
+            let mut n = n.clone();
+            let live = old
+                .objects
+                .iter()
+                .find(|o| o.key == n.key)
+                .and_then(|o| o.doc["spec"]["replicas"].as_u64());
+            let rendered = n.doc["spec"]["replicas"].as_u64();
+            if let (Some(live), Some(rendered), true) = (live, rendered, autoscaled(&n)) {
+                n.doc["spec"]["replicas"] = live.max(rendered).into();
+            }
+            n
+        })
+        .collect()
+}
+
 /// Compare two manifests object by object.
 pub fn compare(old: &Manifest, new: &Manifest, target: &Target) -> Report {
+    let new = &Manifest {
+        objects: replicas_as_upgraded(old, new),
+        hooks: new.hooks.clone(),
+    };
     let olds: BTreeMap<&ObjectKey, &Object> = old.objects.iter().map(|o| (&o.key, o)).collect();
     let news: BTreeMap<&ObjectKey, &Object> = new.objects.iter().map(|o| (&o.key, o)).collect();
     let mut pairs: Vec<Pair> = Vec::new();
@@ -150,4 +185,41 @@ pub fn compare(old: &Manifest, new: &Manifest, target: &Target) -> Report {
         unchanged,
         new.hooks.iter().map(Object::reference).collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(replicas: u64) -> Manifest {
+        let text = format!(
+            "---\n# Source: svc/templates/deployment.yaml\napiVersion: apps/v1\nkind: Deployment\n\
+             metadata:\n  name: shop-web\nspec:\n  replicas: {replicas}\n\
+             ---\n# Source: svc/templates/hpa.yaml\napiVersion: autoscaling/v2\n\
+             kind: HorizontalPodAutoscaler\nmetadata:\n  name: shop-web\nspec:\n  \
+             scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: shop-web\n  \
+             minReplicas: 2\n  maxReplicas: 10\n"
+        );
+        parse(&text, "test", "prod").expect("a valid manifest")
+    }
+
+    fn target() -> Target {
+        Target {
+            release: "shop".into(),
+            namespace: "prod".into(),
+            old: "release shop".into(),
+            new: "web.yaml".into(),
+            spec: "web.yaml".into(),
+        }
+    }
+
+    #[test]
+    fn an_autoscaled_count_is_what_the_upgrade_keeps_not_the_offline_floor() {
+        // Live: the HPA scaled to 8; offline render: the floor, 2. The upgrade keeps 8.
+        let report = compare(&manifest(8), &manifest(2), &target());
+        assert!(report.changes.is_empty(), "{:#?}", report.changes);
+        // A floor raised above the live count is a real change.
+        let report = compare(&manifest(3), &manifest(5), &target());
+        assert_eq!(report.changes.len(), 1, "{:#?}", report.changes);
+    }
 }
