@@ -228,9 +228,17 @@ fn every_class_of_change_from_specs_on_helm_3_and_4() {
         // The chart keeps the count through the switch (autoscaling.manageReplicas, the
         // default): nothing is scaled down, the HPA is added.
         let (code, r) = offline(&helm, &example("stateful.yaml"), &autoscaled, &[]);
-        assert!(code < 3, "{name}: fixed -> autoscaled keeps the count: {r:#}");
         assert!(
-            !has(&r, "scale-down", "replicas-dropped", "StatefulSet/shop-chat"),
+            code < 3,
+            "{name}: fixed -> autoscaled keeps the count: {r:#}"
+        );
+        assert!(
+            !has(
+                &r,
+                "scale-down",
+                "replicas-dropped",
+                "StatefulSet/shop-chat"
+            ),
             "{name}: {r:#}"
         );
         assert!(has(
