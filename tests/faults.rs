@@ -75,12 +75,15 @@ fn spec(rng: &mut Rng, kib: usize, flavour: &str) -> String {
     s
 }
 
+/// `package` SPEC into DEST; the tests alternate two specs that make one archive name, so the
+/// other spec's archive is replaced on purpose (`--force`).
 fn package(spec: &Path, dest: &Path) -> std::process::Output {
     Command::new(bin())
         .arg("package")
         .arg(spec)
         .arg("--destination")
         .arg(dest)
+        .arg("--force")
         .env_remove("SOURCE_DATE_EPOCH")
         .stdin(Stdio::null())
         .output()
@@ -211,11 +214,13 @@ fn sigkill_at_random_points_never_leaves_a_partial_archive() {
         let spec = if new_idx == 0 { &spec_a } else { &spec_b };
         let stale_before = temporaries(&dest);
 
+        // The other spec's archive is replaced on purpose (`--force`).
         let mut child = Command::new(bin())
             .arg("package")
             .arg(spec)
             .arg("--destination")
             .arg(&dest)
+            .arg("--force")
             .env_remove("SOURCE_DATE_EPOCH")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -366,7 +371,9 @@ fn tmpfs_available() -> Result<(), String> {
 }
 
 /// The script that runs inside the mount namespace. It fills the tmpfs so that exactly
-/// `free` KiB are left, runs `package`, and reports exit code, stderr and the directory.
+/// `free` KiB are left, runs `package`, and reports exit code, stderr and the directory. The new
+/// spec replaces the old spec's archive on purpose (`--force`: without it `package` refuses
+/// before writing, since another spec made that archive).
 const FULL_DISK_SCRIPT: &str = r#"
 set -u
 mnt=$1; bin=$2; old=$3; new=$4; out=$5; shift 5
@@ -378,13 +385,13 @@ for free in "$@"; do
   avail=$(df -B1 --output=avail "$mnt" | tail -n 1 | tr -d ' ')
   fill=$((avail - free * 1024))
   if [ "$fill" -gt 0 ]; then head -c "$fill" /dev/zero >"$mnt/fill" 2>/dev/null; fi
-  "$bin" package "$new" --destination "$mnt/dest" >"$out/$free.out" 2>"$out/$free.err"
+  "$bin" package "$new" --destination "$mnt/dest" --force >"$out/$free.out" 2>"$out/$free.err"
   echo $? >"$out/$free.rc"
   ls -A "$mnt/dest" >"$out/$free.ls"
   cp "$mnt/dest/crash-0.1.0.tgz" "$out/$free.tgz" 2>/dev/null
 done
 rm -f "$mnt/fill"
-"$bin" package "$new" --destination "$mnt/dest" >/dev/null 2>"$out/final.err"
+"$bin" package "$new" --destination "$mnt/dest" --force >/dev/null 2>"$out/final.err"
 echo $? >"$out/final.rc"
 ls -A "$mnt/dest" >"$out/final.ls"
 cp "$mnt/dest/crash-0.1.0.tgz" "$out/final.tgz"
