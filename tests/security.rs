@@ -62,24 +62,6 @@ const SAFE_SYSCTLS: &[(&str, u32)] = &[
 /// sysctl must be safe in its policy version already, or that cluster's admission refuses it.
 const OLDEST_MINOR: u32 = 27;
 
-/// Capabilities "baseline" lets a container add (check_capabilities_baseline.go): the runtime's
-/// default set.
-const BASELINE_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
-
 /// The rules of "restricted" that "baseline" does not have; every other rule below is a
 /// baseline rule (restricted includes them all).
 const RESTRICTED_ONLY: &[&str] = &[
@@ -294,7 +276,7 @@ fn restricted_violations(obj: &str, template: &Value) -> Vec<String> {
             if cap != "NET_BIND_SERVICE" {
                 fail("capabilities", format!("{where_}: adds {cap}"));
             }
-            if !BASELINE_CAPABILITIES.contains(&cap.as_str().unwrap_or("?")) {
+            if !common::BASELINE_CAPS.contains(&cap.as_str().unwrap_or("?")) {
                 fail(
                     "capabilitiesBaseline",
                     format!("{where_}: adds {cap}, beyond the default set"),

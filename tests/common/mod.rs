@@ -293,3 +293,22 @@ pub fn render<S: AsRef<std::ffi::OsStr>>(
 pub fn find<'a>(docs: &'a [serde_json::Value], kind: &str) -> Vec<&'a serde_json::Value> {
     docs.iter().filter(|d| d["kind"] == kind).collect()
 }
+
+/// The capabilities Pod Security "baseline" lets a container add
+/// (check_capabilities_baseline.go): the runtime's default set, NET_RAW aside. Shared by the
+/// static checks (security.rs) and the runtime tier (runtime.rs), which must agree on it.
+pub const BASELINE_CAPS: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];

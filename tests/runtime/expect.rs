@@ -53,25 +53,12 @@ const CAPS: &[&str] = &[
     "CHECKPOINT_RESTORE",
 ];
 
-/// The capabilities Pod Security "baseline" allows a container to add (its "Capabilities" rule).
-/// It does not touch what the runtime gives by default (containerd's and Docker's default set,
-/// podman 4.3's built-in one, is this list plus NET_RAW): a container's bounding, permitted and
-/// effective sets stay within the runtime's default set and the allowed adds.
-pub const BASELINE_CAPS: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
+/// The capabilities Pod Security "baseline" allows a container to add: one list for this tier
+/// and tests/security.rs, in tests/common. It does not touch what the runtime gives by default
+/// (containerd's and Docker's default set, podman 4.3's built-in one, is this list plus
+/// NET_RAW): a container's bounding, permitted and effective sets stay within the runtime's
+/// default set and the allowed adds.
+pub use crate::common::BASELINE_CAPS;
 
 /// The names of the capabilities in `mask`.
 pub fn cap_names(mask: u64) -> Vec<&'static str> {
