@@ -541,9 +541,10 @@ fn text_report_exit_codes_and_json_shape() {
     );
 }
 
-/// A recording helm: `version` and `template` go to the real helm; `get manifest`, `get values`
-/// and `get metadata` answer with the files in its directory (`manifest.yaml` missing: the release
-/// does not exist); anything else (upgrade, rollback...) only records. Every call but `version`
+/// A recording helm: `version` and `template` go to the real helm; `history`, `get manifest`,
+/// `get values` and `get metadata` answer with the files in its directory (`manifest.yaml`
+/// missing: the release does not exist; `history.json` missing: one deployed revision;
+/// `manifest-N.yaml` answers `--revision N`); anything else (upgrade, rollback...) only records. Every call but `version`
 /// is one line of tab-separated arguments in `calls`; the values file given to `template` is kept
 /// as `template-values.yaml`.
 struct Stand {
@@ -560,9 +561,17 @@ impl Stand {
 D='{dir}'
 [ "$1" = version ] && exec '{real}' "$@"
 ( sep=''; for a in "$@"; do printf '%s%s' "$sep" "$a"; sep='	'; done; echo ) >> "$D/calls"
+rev=''; prev=''; for a in "$@"; do [ "$prev" = --revision ] && rev=$a; prev=$a; done
+case "$1" in
+  history)
+    [ -n "$FAKE_UNREACHABLE" ] && {{ echo 'Error: Kubernetes cluster unreachable: Get "https://k8s:6443/version": dial tcp: lookup k8s: no such host' >&2; exit 1; }}
+    [ -f "$D/history.json" ] && exec cat "$D/history.json"
+    [ -f "$D/manifest.yaml" ] && {{ echo '[{{"revision":1,"updated":"2026-12-01T10:00:00Z","status":"deployed","chart":"shop-0.1.0","app_version":"","description":"Install complete"}}]'; exit 0; }}
+    echo 'Error: release: not found' >&2; exit 1;;
+esac
 case "$1 $2" in
   "get manifest")
-    [ -n "$FAKE_UNREACHABLE" ] && {{ echo 'Error: Kubernetes cluster unreachable: Get "https://k8s:6443/version": dial tcp: lookup k8s: no such host' >&2; exit 1; }}
+    [ -n "$rev" ] && [ -f "$D/manifest-$rev.yaml" ] && exec cat "$D/manifest-$rev.yaml"
     [ -f "$D/manifest.yaml" ] && exec cat "$D/manifest.yaml"
     echo 'Error: release: not found' >&2; exit 1;;
   "get values") [ -f "$D/values.yaml" ] && exec cat "$D/values.yaml"; echo null; exit 0;;
@@ -669,7 +678,7 @@ fn plan_reads_the_release_through_helm() {
         let r: Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(
             (r["old"].as_str(), r["namespace"].as_str()),
-            (Some("release shop"), Some("payments"))
+            (Some("release shop (revision 1)"), Some("payments"))
         );
         assert!(
             has(&r, "impossible", "claim-templates", "StatefulSet/shop-chat"),
@@ -679,8 +688,13 @@ fn plan_reads_the_release_through_helm() {
         assert_eq!(
             stand.calls(),
             [
-                [&["get", "manifest", "shop"][..], &env].concat(),
-                [&["get", "values", "shop", "-o", "yaml"][..], &env].concat(),
+                [&["history", "shop", "-o", "json", "--max", "256"][..], &env].concat(),
+                [&["get", "manifest", "shop", "--revision", "1"][..], &env].concat(),
+                [
+                    &["get", "values", "shop", "--revision", "1", "-o", "yaml"][..],
+                    &env
+                ]
+                .concat(),
                 [&["template", "shop", "CHART"][..], &env, &["--is-upgrade"]].concat(),
             ]
             .map(|c| words(&c)),
@@ -721,7 +735,7 @@ fn the_plan_renders_with_the_values_helm_will_reuse() {
         let r: Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(r["verdict"], "none", "{name}: {r:#}");
         assert!(
-            stand.calls()[2].ends_with(&words(&["--is-upgrade", "--values", "VALUES"])),
+            stand.calls()[3].ends_with(&words(&["--is-upgrade", "--values", "VALUES"])),
             "{:?}",
             stand.calls()
         );
@@ -747,9 +761,13 @@ fn the_plan_renders_with_the_values_helm_will_reuse() {
         );
         let r: Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(r["verdict"], "restart", "{name}: {r:#}");
-        assert_eq!(stand.verbs(), ["get manifest", "template shop"], "{name}");
+        assert_eq!(
+            stand.verbs(),
+            ["history shop", "get manifest", "template shop"],
+            "{name}"
+        );
         assert!(
-            stand.calls()[1].ends_with(&words(&[
+            stand.calls()[2].ends_with(&words(&[
                 "--is-upgrade",
                 "--set",
                 "image.pullPolicy=Always"
@@ -774,7 +792,7 @@ fn the_plan_renders_with_the_values_helm_will_reuse() {
             text(&o.stderr)
         );
         assert!(
-            stand.calls()[1].contains(&"--all".to_string()),
+            stand.calls()[2].contains(&"--all".to_string()),
             "{:?}",
             stand.calls()
         );
@@ -803,7 +821,12 @@ fn upgrade_refuses_before_any_change_unless_accepted() {
         );
         assert_eq!(
             stand.verbs(),
-            ["get manifest", "get values", "template shop"],
+            [
+                "history shop",
+                "get manifest",
+                "get values",
+                "template shop"
+            ],
             "{name}: no upgrade"
         );
         assert!(text(&o.stdout).is_empty());
@@ -823,6 +846,7 @@ fn upgrade_refuses_before_any_change_unless_accepted() {
         assert_eq!(
             stand.verbs(),
             [
+                "history shop",
                 "get manifest",
                 "get values",
                 "template shop",
@@ -830,7 +854,7 @@ fn upgrade_refuses_before_any_change_unless_accepted() {
             ],
             "{name}"
         );
-        let upgrade = &calls[3];
+        let upgrade = &calls[4];
         assert_eq!(upgrade[..3], words(&["upgrade", "shop", "CHART"]));
         assert!(upgrade.contains(&"--history-max".to_string()));
 
@@ -855,6 +879,96 @@ fn upgrade_refuses_before_any_change_unless_accepted() {
     }
 }
 
+/// helm upgrades from the last deployed revision, not from a failed one on top of it (the
+/// failed upgrade of a claim template, say): so does the plan, and it says so.
+#[test]
+fn plan_compares_with_the_revision_helm_upgrades_from() {
+    let s = Specs::new();
+    let bigger = s.make(
+        "bigger.yaml",
+        "stateful.yaml",
+        &[("size: 20", "size: 30")],
+        "",
+    );
+    let (_, real) = &helms()[0];
+    let stand = Stand::new(real);
+    // Revision 1 (deployed) is stateful.yaml; revision 2 (failed) tried bigger.yaml.
+    stand.deployed(real, &bigger, &[]);
+    std::fs::rename(
+        stand.dir.path().join("manifest.yaml"),
+        stand.dir.path().join("manifest-2.yaml"),
+    )
+    .unwrap();
+    stand.deployed(real, &example("stateful.yaml"), &[]);
+    std::fs::rename(
+        stand.dir.path().join("manifest.yaml"),
+        stand.dir.path().join("manifest-1.yaml"),
+    )
+    .unwrap();
+    stand.file(
+        "history.json",
+        r#"[{"revision":1,"status":"superseded","chart":"shop-0.1.0"},{"revision":2,"status":"deployed","chart":"shop-0.1.0"},{"revision":3,"status":"failed","chart":"shop-0.1.0"}]"#,
+    );
+    // Numbered as helm numbers them: the deployed one is 2 here.
+    std::fs::rename(
+        stand.dir.path().join("manifest-1.yaml"),
+        stand.dir.path().join("manifest-2.yaml.old"),
+    )
+    .unwrap();
+    std::fs::rename(
+        stand.dir.path().join("manifest-2.yaml"),
+        stand.dir.path().join("manifest-3.yaml"),
+    )
+    .unwrap();
+    std::fs::rename(
+        stand.dir.path().join("manifest-2.yaml.old"),
+        stand.dir.path().join("manifest-2.yaml"),
+    )
+    .unwrap();
+    let o = stand.run(
+        &[
+            os("plan"),
+            os("shop"),
+            bigger.as_os_str(),
+            os("-o"),
+            os("json"),
+        ],
+        &[],
+    );
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(
+            "from revision 2, its last deployed one, not from the later revision(s) 3 (failed)"
+        ),
+        "{err}"
+    );
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["old"], "release shop (revision 2)", "{r:#}");
+    assert!(
+        stand.calls()[1].ends_with(&words(&[
+            "--revision",
+            "2",
+            "--namespace",
+            "payments",
+            "--kube-context",
+            "east"
+        ])),
+        "{:?}",
+        stand.calls()
+    );
+    // An operation still pending: helm would refuse; the plan says so and how to get out.
+    stand.file(
+        "history.json",
+        r#"[{"revision":1,"status":"deployed","chart":"shop-0.1.0"},{"revision":2,"status":"pending-upgrade","chart":"shop-0.1.0"}]"#,
+    );
+    let o = stand.run(&[os("upgrade"), os("shop"), bigger.as_os_str()], &[]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("revision 2 is pending-upgrade"), "{err}");
+    assert_eq!(stand.verbs(), ["history shop"]);
+}
+
 #[test]
 fn upgrade_install_of_a_missing_release_skips_the_plan() {
     let (_, real) = &helms()[1];
@@ -869,7 +983,7 @@ fn upgrade_install_of_a_missing_release_skips_the_plan() {
         &[],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert_eq!(stand.verbs(), ["get manifest", "upgrade --install"]);
+    assert_eq!(stand.verbs(), ["history shop", "upgrade --install"]);
     // plan says it would be an install.
     let o = stand.run(
         &[
@@ -901,11 +1015,10 @@ fn upgrade_install_of_a_missing_release_skips_the_plan() {
     assert_eq!(o.status.code(), Some(1));
     let err = text(&o.stderr);
     assert!(
-        err.contains("`helm get manifest shop` failed (exit 1)")
-            && err.contains("cluster unreachable"),
+        err.contains("`helm history shop` failed (exit 1)") && err.contains("cluster unreachable"),
         "{err}"
     );
-    assert_eq!(stand.verbs(), ["get manifest"]);
+    assert_eq!(stand.verbs(), ["history shop"]);
 }
 
 #[test]

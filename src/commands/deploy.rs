@@ -119,8 +119,14 @@ fn deploy(action: Action, a: &DeployArgs, check: Option<bool>) -> Result<i32, Er
     messages.print();
     let user = a.values.then(&a.helm_args);
     if let Some(accept) = check {
-        let refused =
-            super::plan::check_upgrade(&helm, &a.release, &temp.path, &a.spec.spec, &user, accept)?;
+        let refused = crate::plan::release::check_upgrade(
+            &helm,
+            &a.release,
+            &temp.path,
+            &a.spec.spec,
+            &user,
+            accept,
+        )?;
         if let Some(code) = refused {
             return Ok(code);
         }

@@ -184,10 +184,7 @@ fn temp_chart(spec: &SpecArgs, chart: &ChartArgs) -> Result<(TempChart, Chart, M
 }
 
 /// Whether a path names a chart rather than a spec: a directory with a Chart.yaml, or an archive.
-pub(crate) fn is_chart(path: &Path) -> bool {
-    let name = path.to_string_lossy();
-    path.join("Chart.yaml").is_file() || name.ends_with(".tgz") || name.ends_with(".tar.gz")
-}
+use crate::pipeline::is_chart;
 
 /// SPEC, or a chart: what `plan` compares.
 fn spec_or_chart(

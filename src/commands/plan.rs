@@ -5,15 +5,15 @@
 //! comparison and its rules are in [`crate::plan`].
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 
 use super::validate::Format;
 use super::{ChartArgs, HelmValueArgs, SpecArgs, spec_or_chart};
-use crate::diag::{Error, printable};
-use crate::helm::{self, HelmEnv, OldValues, RenderFlags};
-use crate::plan::{self, Manifest, Report, Target};
+use crate::diag::Error;
+use crate::helm::{self, HelmEnv, RenderFlags};
+use crate::plan::release::{compare, namespace, release_plan, target};
 
 pub const LONG_HELP: &str = "Say what `upgrade RELEASE SPEC` will do to the running release, object by object, without\n\
 changing anything: added, removed, applied in place, pods restarted, replaced (a Deployment\n\
@@ -107,110 +107,4 @@ pub fn run(a: &PlanArgs) -> Result<i32, Error> {
         Format::Text => super::out(&report.text()),
     }
     Ok(report.exit_code)
-}
-
-/// The check inside `upgrade`, before helm touches the release: the plan of the upgrade is shown
-/// on stderr, and `Some(exit code)` says it refuses (an impossible change, an outage or lost
-/// capacity, without --accept-plan). A release that does not exist yet has nothing to compare:
-/// `upgrade --install` installs it, plain `upgrade` lets helm say it is missing.
-pub fn check_upgrade(
-    helm: &Path,
-    release: &str,
-    chart: &Path,
-    spec: &Path,
-    user: &[OsString],
-    accept: bool,
-) -> Result<Option<i32>, Error> {
-    let env = HelmEnv::from_env();
-    let flags = RenderFlags::from_user(user);
-    let Some(report) = release_plan(helm, release, chart, &env, &flags, spec)? else {
-        return Ok(None);
-    };
-    if !report.changes.is_empty() {
-        eprint!("{}", report.text());
-    }
-    if !report.blocks_upgrade {
-        return Ok(None);
-    }
-    if accept {
-        eprintln!("note: --accept-plan: upgrading anyway");
-        return Ok(None);
-    }
-    eprintln!(
-        "error: upgrade of {release} refused before touching it: {} (exit {}). Follow the way forward above; once done, or to go ahead anyway, add --accept-plan.",
-        match report.exit_code {
-            4 => "the API server would refuse a change",
-            _ => "the change would cause an outage or lose running pods",
-        },
-        report.exit_code
-    );
-    Ok(Some(report.exit_code))
-}
-
-/// The deployed release against the new chart, or None when the release does not exist.
-fn release_plan(
-    helm: &Path,
-    release: &str,
-    chart: &Path,
-    env: &HelmEnv,
-    flags: &RenderFlags,
-    spec: &Path,
-) -> Result<Option<Report>, Error> {
-    let Some(old_text) = helm::get_manifest(helm, release, env)? else {
-        return Ok(None);
-    };
-    let values = match flags.old_values() {
-        OldValues::Dropped => None,
-        OldValues::User => helm::get_values(helm, release, env, false)?,
-        OldValues::All => {
-            eprintln!(
-                "warning: with --reuse-values helm keeps the values of the chart deployed now, so what SPEC changes does not reach the release; --reset-then-reuse-values keeps only the values you set"
-            );
-            helm::get_values(helm, release, env, true)?
-        }
-    };
-    let dir = tempfile::Builder::new()
-        .prefix("helm-k8s-service-plan-")
-        .tempdir()
-        .map_err(|e| Error::msg(format!("cannot create a temporary directory: {e}")))?;
-    let values_file = match values {
-        Some(text) => {
-            let path = dir.path().join("release-values.yaml");
-            crate::fsutil::write_atomic(&path, text.as_bytes())?;
-            Some(path)
-        }
-        None => None,
-    };
-    let args = helm::render_args(release, chart, env, values_file.as_deref(), &flags.render);
-    let new_text = helm::render(helm, &args)?;
-    let target = target(release, env, format!("release {release}"), spec);
-    compare(&old_text, &new_text, &target).map(Some)
-}
-
-fn namespace(env: &HelmEnv) -> String {
-    env.namespace.clone().unwrap_or_else(|| "default".into())
-}
-
-fn target(release: &str, env: &HelmEnv, old: String, new: &Path) -> Target {
-    let spec = if super::is_chart(new) {
-        "SPEC".to_string()
-    } else {
-        printable(&new.display().to_string())
-    };
-    Target {
-        release: release.into(),
-        namespace: namespace(env),
-        old: printable(&old),
-        new: printable(&new.display().to_string()),
-        spec,
-    }
-}
-
-fn compare(old: &str, new: &str, target: &Target) -> Result<Report, Error> {
-    let parse = |text: &str, what: &str| -> Result<Manifest, Error> {
-        plan::parse(text, what, &target.namespace)
-    };
-    let old = parse(old, &format!("the manifest of {}", target.old))?;
-    let new = parse(new, &format!("helm template of {}", target.new))?;
-    Ok(plan::compare(&old, &new, target))
 }

@@ -11,6 +11,7 @@
 
 mod binary;
 mod command_line;
+mod history;
 mod process;
 mod release;
 mod user_flags;
@@ -22,6 +23,7 @@ pub use command_line::{
     Action, DeploySettings, HelmEnv, ValueFlags, check_release, deploy_args, push_args,
     template_args, user_args,
 };
+pub use history::{Revision, UpgradeBase, get_history, history_args, upgrade_base};
 pub use process::{Captured, capture, run};
 pub use release::{
     ReleaseMetadata, RollbackSettings, get_manifest, get_manifest_args, get_metadata,

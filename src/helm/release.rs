@@ -11,15 +11,30 @@ use super::command_line::{HelmEnv, template_args};
 use super::process::{Captured, capture};
 use crate::diag::{Error, printable};
 
-/// `helm get manifest RELEASE`: the manifest of the release's latest revision (hooks excluded).
-pub fn get_manifest_args(release: &str, env: &HelmEnv) -> Vec<OsString> {
-    with_env(vec!["get".into(), "manifest".into(), release.into()], env)
+/// `helm get manifest RELEASE [--revision N]`: the manifest of a revision (the latest without
+/// one), hooks excluded.
+pub fn get_manifest_args(release: &str, revision: Option<u64>, env: &HelmEnv) -> Vec<OsString> {
+    let mut a: Vec<OsString> = vec!["get".into(), "manifest".into(), release.into()];
+    push_revision(&mut a, revision);
+    with_env(a, env)
+}
+
+fn push_revision(a: &mut Vec<OsString>, revision: Option<u64>) {
+    if let Some(r) = revision {
+        a.extend(["--revision".into(), r.to_string().into()]);
+    }
 }
 
 /// `helm get values RELEASE -o yaml`: the values the user gave (`all`: every value, the chart's
 /// defaults included).
-pub fn get_values_args(release: &str, env: &HelmEnv, all: bool) -> Vec<OsString> {
+pub fn get_values_args(
+    release: &str,
+    revision: Option<u64>,
+    env: &HelmEnv,
+    all: bool,
+) -> Vec<OsString> {
     let mut a: Vec<OsString> = vec!["get".into(), "values".into(), release.into()];
+    push_revision(&mut a, revision);
     if all {
         a.push("--all".into());
     }
@@ -112,8 +127,13 @@ fn with_env(mut a: Vec<OsString>, env: &HelmEnv) -> Vec<OsString> {
 }
 
 /// The manifest of the release, or None when helm says it does not exist (a first install).
-pub fn get_manifest(helm: &Path, release: &str, env: &HelmEnv) -> Result<Option<String>, Error> {
-    let args = get_manifest_args(release, env);
+pub fn get_manifest(
+    helm: &Path,
+    release: &str,
+    revision: Option<u64>,
+    env: &HelmEnv,
+) -> Result<Option<String>, Error> {
+    let args = get_manifest_args(release, revision, env);
     let out = capture(helm, &args)?;
     if out.code != 0 && out.stderr.contains("release: not found") {
         return Ok(None);
@@ -125,10 +145,11 @@ pub fn get_manifest(helm: &Path, release: &str, env: &HelmEnv) -> Result<Option<
 pub fn get_values(
     helm: &Path,
     release: &str,
+    revision: Option<u64>,
     env: &HelmEnv,
     all: bool,
 ) -> Result<Option<String>, Error> {
-    let args = get_values_args(release, env, all);
+    let args = get_values_args(release, revision, env, all);
     let text = checked(&args, capture(helm, &args)?)?;
     Ok(match text.trim() {
         "" | "null" | "{}" => None,
@@ -168,13 +189,14 @@ pub fn render(helm: &Path, args: &[OsString]) -> Result<String, Error> {
 
 /// stdout when helm succeeded; otherwise an error naming the command and quoting what helm said
 /// (its first lines: one screen).
-fn checked(args: &[OsString], out: Captured) -> Result<String, Error> {
+pub(super) fn checked(args: &[OsString], out: Captured) -> Result<String, Error> {
     if out.code == 0 {
         return Ok(out.stdout);
     }
     let words: Vec<String> = args
         .iter()
         .take(3)
+        .take_while(|a| !a.to_string_lossy().starts_with('-'))
         .map(|a| printable(&a.to_string_lossy()))
         .collect();
     let said: Vec<String> = out
@@ -214,16 +236,29 @@ mod tests {
     fn reading_a_release() {
         let ns = ["--namespace", "prod", "--kube-context", "east"];
         assert_eq!(
-            strs(get_manifest_args("shop", &env())),
+            strs(get_manifest_args("shop", None, &env())),
             [&["get", "manifest", "shop"][..], &ns].concat()
         );
         assert_eq!(
-            strs(get_values_args("shop", &env(), false)),
+            strs(get_manifest_args("shop", Some(3), &HelmEnv::default())),
+            ["get", "manifest", "shop", "--revision", "3"]
+        );
+        assert_eq!(
+            strs(get_values_args("shop", None, &env(), false)),
             [&["get", "values", "shop", "-o", "yaml"][..], &ns].concat()
         );
         assert_eq!(
-            strs(get_values_args("shop", &HelmEnv::default(), true)),
-            ["get", "values", "shop", "--all", "-o", "yaml"]
+            strs(get_values_args("shop", Some(3), &HelmEnv::default(), true)),
+            [
+                "get",
+                "values",
+                "shop",
+                "--revision",
+                "3",
+                "--all",
+                "-o",
+                "yaml"
+            ]
         );
         assert_eq!(
             strs(get_metadata_args("shop", &HelmEnv::default())),

@@ -198,3 +198,9 @@ pub fn build_many<T: Send>(
     }
     Ok((built, messages))
 }
+
+/// A chart directory or archive rather than a spec (what `plan` and its `--from` also take).
+pub fn is_chart(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    path.join("Chart.yaml").is_file() || name.ends_with(".tgz") || name.ends_with(".tar.gz")
+}
