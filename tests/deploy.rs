@@ -8,7 +8,7 @@ use std::process::Command;
 
 use common::*;
 
-/// A stand-in helm: answers `version`, says no release exists to `get`, records every other
+/// A stand-in helm: answers `version`, says no release exists to `get`/`history`, records every other
 /// call's arguments one per line, keeps a copy of the chart it was given, and exits with
 /// `$FAKE_EXIT`.
 fn fake_helm(dir: &Path) -> PathBuf {
@@ -18,7 +18,7 @@ fn fake_helm(dir: &Path) -> PathBuf {
         r#"#!/bin/sh
 if [ "$1" = version ]; then printf '%s' "${FAKE_VERSION:-v3.17.3}"; exit 0; fi
 # No release yet, so `upgrade` has no plan to check (tests/plan.rs covers the plan).
-if [ "$1" = get ]; then echo 'Error: release: not found' >&2; exit 1; fi
+if [ "$1" = get ] || [ "$1" = history ]; then echo 'Error: release: not found' >&2; exit 1; fi
 : > "$FAKE_LOG"
 for a in "$@"; do
   printf '%s\n' "$a" >> "$FAKE_LOG"
