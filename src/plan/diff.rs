@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use super::quantity::{is_quantity_path, same_quantity};
+
 /// One difference: where, and the value on each side (None: absent).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Delta {
@@ -83,6 +85,9 @@ fn walk(old: Option<&Value>, new: Option<&Value>, path: &str, out: &mut Vec<Delt
                 }
             }
         }
+        // A quantity written differently is the same on the cluster (the API server stores it
+        // canonically): not a change.
+        (Some(a), Some(b)) if is_quantity_path(path) && same_quantity(a, b) => {}
         (a, b) if a != b => out.push(Delta {
             path: path.to_string(),
             old: a.cloned(),
@@ -175,5 +180,11 @@ mod tests {
         assert!(under("spec.template.spec", "spec.template"));
         assert!(under("spec.x[0]", "spec.x"));
         assert!(!under("spec.templateX", "spec.template"));
+        let r = |cpu: Value| json!({"resources": {"limits": {"cpu": cpu}}});
+        assert!(paths(r(json!("1000m")), r(json!("1"))).is_empty());
+        assert_eq!(
+            paths(r(json!("1000m")), r(json!("1500m"))),
+            ["resources.limits.cpu"]
+        );
     }
 }

@@ -9,6 +9,7 @@ mod checks;
 pub mod diff;
 pub mod finding;
 pub mod manifest;
+mod quantity;
 pub mod release;
 pub mod report;
 pub mod rules;
