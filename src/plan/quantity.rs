@@ -40,9 +40,9 @@ fn nano(v: &Value) -> Option<u128> {
     let mut value = digits.checked_mul(10u128.pow(9 - fraction.len() as u32))?;
     let (base, exponent): (u128, u32) = match suffix {
         "" => (10, 0),
-        "n" => return (value % 1_000_000_000 == 0).then(|| value / 1_000_000_000),
-        "u" => return (value % 1_000_000 == 0).then(|| value / 1_000_000),
-        "m" => return (value % 1000 == 0).then(|| value / 1000),
+        "n" => return (value % 1_000_000_000 == 0).then_some(value / 1_000_000_000),
+        "u" => return (value % 1_000_000 == 0).then_some(value / 1_000_000),
+        "m" => return (value % 1000 == 0).then_some(value / 1000),
         "k" => (10, 3),
         "M" => (10, 6),
         "G" => (10, 9),
