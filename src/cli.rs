@@ -5,6 +5,7 @@
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use crate::commands::argocd::{self, ArgocdCommand};
 use crate::commands::complete::{self, CompleteArgs};
 use crate::commands::deploy::{self, DeployArgs, TemplateArgs, UpgradeArgs};
 use crate::commands::generate::{self, GenerateArgs};
@@ -71,6 +72,9 @@ pub enum Command {
     Repo(RepoCommand),
     /// Print the JSON Schema of the spec language (for editors)
     Schema,
+    /// Commands Argo CD runs as a Config Management Plugin
+    #[command(subcommand, long_about = argocd::LONG_HELP)]
+    Argocd(ArgocdCommand),
     /// Shell completion for helm's plugin.complete (internal)
     #[command(name = "__complete", hide = true)]
     Complete(CompleteArgs),
@@ -101,6 +105,7 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
         Command::Push(a) => push::run(&a),
         Command::Repo(RepoCommand::Index(a)) => repo_index::run(&a),
         Command::Schema => Ok(schema::run()),
+        Command::Argocd(c) => argocd::run(&c),
         // Completion reads the clap tree; it gets it from here, so it does not depend on `cli`.
         Command::Complete(a) => Ok(complete::run(&Cli::command(), &a)),
         Command::CompletionYaml => Ok(complete::run_completion_yaml(&Cli::command())),

@@ -15,6 +15,7 @@
 //!   and their rendering), [`parallel`].
 
 pub mod archive;
+pub mod argocd;
 pub mod chart;
 pub mod cli;
 pub mod commands;

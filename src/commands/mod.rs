@@ -2,6 +2,7 @@
 //! into the inputs of the layers below ([`crate::pipeline`], [`crate::helm`], [`crate::repo`]...)
 //! and prints the outcome. The argument groups several commands share live here.
 
+pub mod argocd;
 pub mod complete;
 pub mod deploy;
 pub mod generate;
