@@ -247,13 +247,16 @@ fn the_clusters_version_reaches_the_charts_capability_checks() {
     }
 }
 
+/// Environment variables given to a command.
+type Env = Vec<(&'static str, &'static str)>;
+
 #[test]
 fn every_failure_exits_1_with_stderr_only() {
     let d = app("hello.yaml", &[]);
     std::fs::write(d.path().join("broken.yaml"), "name: x\nimage: [\n").unwrap();
     let opta = app("opta-service.yaml", &[]);
     let (_, helm) = &helms()[0];
-    let cases: Vec<(&Path, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<(&Path, Env, &str)> = vec![
         (d.path(), vec![], "ARGOCD_APP_NAME is not set"),
         (
             d.path(),
