@@ -1834,6 +1834,104 @@ fn push_to_a_real_oci_registry_then_pull_and_template_on_helm_3_and_4() {
     }
 }
 
+/// GET a registry path over plain HTTP/1.0: (headers, body). An OCI manifest is asked for.
+fn registry_get(port: u16, path: &str) -> (String, Vec<u8>) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(TOOL_LIMIT)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nAccept: application/vnd.oci.image.manifest.v1+json\r\n\r\n"
+    )
+    .unwrap();
+    let mut all = Vec::new();
+    s.read_to_end(&mut all).unwrap();
+    let split = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP response");
+    (
+        String::from_utf8_lossy(&all[..split]).into_owned(),
+        all[split + 4..].to_vec(),
+    )
+}
+
+/// What Flux needs of a pushed chart (gitops/flux/): the manifest's single layer has the media
+/// type the example OCIRepository's `layerSelector` selects, and it is the archive `package`
+/// makes, byte for byte; the manifest digest `helm push` prints pins it, and helm pulls and
+/// renders it by that digest on Helm 3 and 4.
+#[test]
+fn a_pushed_chart_is_what_fluxs_oci_repository_selects_and_pins_by_digest() {
+    let work = tempfile::tempdir().unwrap();
+    let local = package("hello.yaml", &work.path().join("local"), &[]);
+    let local_digest = sha256_file(&local[0]);
+    let flux = std::fs::read_to_string(root().join("gitops/flux/ocirepository.yaml")).unwrap();
+    let flux: Value = serde_saphyr::from_str(&flux).unwrap();
+    let selected = flux["spec"]["layerSelector"]["mediaType"].as_str().unwrap();
+    for h in Helm::all() {
+        let storage = tempfile::tempdir().unwrap();
+        let reg = registry(storage.path());
+        let remote = format!("oci://127.0.0.1:{}/charts", reg.port);
+        let mut c = ours([
+            "push".as_ref(),
+            root().join("examples/hello.yaml").as_os_str(),
+            OsStr::new(&remote),
+            "--".as_ref(),
+            "--plain-http".as_ref(),
+        ]);
+        c.env("HELM_BIN", &h.bin);
+        let o = exec(h.isolate(&mut c), OURS_LIMIT);
+        assert!(o.ok, "{}\nregistry log:\n{}", o.both(), reg.log());
+        let printed = o
+            .both()
+            .lines()
+            .find_map(|l| l.strip_prefix("Digest: ").map(|d| d.trim().to_string()))
+            .unwrap_or_else(|| panic!("{}: helm push prints the digest: {}", h.name, o.both()));
+        let (headers, body) = registry_get(reg.port, "/v2/charts/hello/manifests/0.1.0");
+        assert!(
+            headers.starts_with("HTTP/1.0 200") || headers.starts_with("HTTP/1.1 200"),
+            "{headers}"
+        );
+        let manifest: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            format!("sha256:{}", sha256_hex(&body)),
+            printed,
+            "{}: the printed digest is the manifest's",
+            h.name
+        );
+        assert_eq!(
+            manifest["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json",
+            "{}",
+            h.name
+        );
+        let layers = manifest["layers"].as_array().unwrap();
+        let charts: Vec<&Value> = layers
+            .iter()
+            .filter(|l| l["mediaType"] == selected)
+            .collect();
+        assert_eq!(
+            charts.len(),
+            1,
+            "{}: one layer for the layerSelector: {manifest:#}",
+            h.name
+        );
+        assert_eq!(
+            charts[0]["digest"].as_str().unwrap(),
+            format!("sha256:{local_digest}"),
+            "{}: the layer is the packaged archive",
+            h.name
+        );
+        // Pinned by digest, as the example's `ref.digest`.
+        let pinned = format!("{remote}/hello@{printed}");
+        let o = h.ok(["template", "demo", &pinned, "--plain-http"]);
+        assert!(
+            o.stdout.contains("kind: Deployment"),
+            "{}: {}",
+            h.name,
+            o.both()
+        );
+    }
+}
+
 // =============================================================================================
 // 5. Scale
 
