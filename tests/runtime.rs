@@ -680,3 +680,128 @@ fn run_as_non_root_is_the_kubelets_check_not_podmans() {
         status.stdout
     );
 }
+
+/// Issue 16: the image of the Argo CD plugin sidecar, built by gitops/sidecar/build.sh, renders
+/// an application as Argo CD runs it there — user 999, read-only root, its own /tmp, no network,
+/// no capability, only Argo CD's environment — byte for byte what the same render gives on the
+/// host; and it carries the plugin file at the path argocd-cmp-server reads.
+#[test]
+fn argocd_sidecar_image_renders_as_argo_cd_runs_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let rt = runtime();
+    let (_, helm) = &common::helms()[1];
+    let image = "localhost/hks-argocd-sidecar:test";
+    let build = std::process::Command::new("bash")
+        .arg(common::root().join("gitops/sidecar/build.sh"))
+        .arg("--binary")
+        .arg(common::bin())
+        .arg("--helm")
+        .arg(helm)
+        .args(["--tag", image])
+        .env("CONTAINERS_CONF", &rt.store.conf)
+        .env("CONTAINERS_STORAGE_CONF", &rt.store.storage)
+        .output()
+        .expect("bash");
+    assert!(
+        build.status.success(),
+        "build.sh failed:\n{}{}",
+        common::text(&build.stdout),
+        common::text(&build.stderr)
+    );
+    let user = rt
+        .store
+        .podman(&["image", "inspect", "--format", "{{.Config.User}}", image])
+        .expect_ok();
+    assert_eq!(user.stdout.trim(), "999:999");
+    let size = rt
+        .store
+        .podman(&["image", "inspect", "--format", "{{.Size}}", image])
+        .expect_ok();
+    let size: u64 = size.stdout.trim().parse().unwrap();
+    eprintln!("sidecar image: {} MiB", size / (1024 * 1024));
+    assert!(size < 400 * 1024 * 1024, "{size} bytes");
+
+    // The application's source directory, readable by user 999 as Argo CD's checkout is.
+    let app = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        example_path("full.yaml"),
+        app.path().join("k8s-service.yaml"),
+    )
+    .unwrap();
+    std::fs::set_permissions(app.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        app.path().join("k8s-service.yaml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let env = [
+        ("ARGOCD_APP_NAME", "shop"),
+        ("ARGOCD_APP_NAMESPACE", "payments"),
+        ("KUBE_VERSION", "1.35.0"),
+        ("KUBE_API_VERSIONS", "v1,apps/v1,autoscaling/v2,policy/v1"),
+        (
+            "ARGOCD_APP_PARAMETERS",
+            r#"[{"name":"values","map":{"autoscaling.maxReplicas":"7"}}]"#,
+        ),
+    ];
+    let volume = format!("{}:/src:ro", app.path().display());
+    let mut args: Vec<String> = [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--user",
+        "999:999",
+        "--read-only",
+        "--tmpfs",
+        "/tmp:rw,size=64m,mode=1777",
+        "--cap-drop",
+        "all",
+        "--security-opt",
+        "no-new-privileges",
+        "-v",
+        &volume,
+        "-w",
+        "/src",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for (k, v) in env {
+        args.extend(["-e".to_string(), format!("{k}={v}")]);
+    }
+    args.extend(
+        [image, "helm-k8s-service", "argocd", "generate"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let inside = rt.store.podman(&refs).expect_ok();
+    let mut host = std::process::Command::new(common::bin());
+    host.args(["argocd", "generate"])
+        .current_dir(app.path())
+        .env("HELM_BIN", helm)
+        .envs(env);
+    let host = common::run(&mut host);
+    assert!(host.status.success(), "{}", common::text(&host.stderr));
+    assert!(inside.stdout.contains("kind: Deployment"));
+    assert_eq!(
+        inside.stdout,
+        common::text(&host.stdout),
+        "the sidecar renders what the host does"
+    );
+
+    // The plugin file, where argocd-cmp-server looks for it.
+    let created = rt.store.podman(&["create", image]).expect_ok();
+    let ctr = created.stdout.trim().to_string();
+    let copied = app.path().join("plugin-from-image.yaml");
+    let from = format!("{ctr}:/home/argocd/cmp-server/config/plugin.yaml");
+    rt.store
+        .podman(&["cp", &from, &copied.display().to_string()])
+        .expect_ok();
+    rt.store.podman(&["rm", &ctr]).expect_ok();
+    assert_eq!(
+        std::fs::read(&copied).unwrap(),
+        std::fs::read(common::root().join("gitops/argocd/plugin.yaml")).unwrap()
+    );
+}
