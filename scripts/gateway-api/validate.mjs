@@ -1,9 +1,6 @@
 // Validate Gateway API objects against the JSON schemas that @kubernetes-models/gateway-api
 // generates from the Gateway API's Go types (types, enums, patterns, lengths, bounds, required
-// fields). kubernetes-validate has no CRD schemas, so rendered HTTPRoutes are checked here, and
-// so are the gitops/ examples: Argo CD's Application, ApplicationSet and AppProject
-// (@kubernetes-models/argo-cd, from Argo CD v3's Go types) and Flux's OCIRepository and
-// HelmRelease (@kubernetes-models/flux-cd).
+// fields). kubernetes-validate has no CRD schemas, so rendered HTTPRoutes are checked here.
 // These schemas do not refuse unknown fields, and CEL rules are not checked: the e2e oracle
 // compares every rendered HTTPRoute with the exact object it expects.
 //
@@ -12,20 +9,8 @@
 // was nothing to validate. Installed into .tools/gateway-api/ by scripts/install-test-tools.sh.
 import { readFileSync } from "node:fs";
 import { HTTPRoute } from "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute";
-import { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application";
-import { ApplicationSet } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet";
-import { AppProject } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject";
-import { OCIRepository } from "@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1/OCIRepository";
-import { HelmRelease } from "@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2/HelmRelease";
 
-const models = {
-  "gateway.networking.k8s.io/v1/HTTPRoute": HTTPRoute,
-  "argoproj.io/v1alpha1/Application": Application,
-  "argoproj.io/v1alpha1/ApplicationSet": ApplicationSet,
-  "argoproj.io/v1alpha1/AppProject": AppProject,
-  "source.toolkit.fluxcd.io/v1/OCIRepository": OCIRepository,
-  "helm.toolkit.fluxcd.io/v2/HelmRelease": HelmRelease,
-};
+const models = { "gateway.networking.k8s.io/v1/HTTPRoute": HTTPRoute };
 
 let count = 0;
 let failed = 0;

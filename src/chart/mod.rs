@@ -1,6 +1,7 @@
 //! The chart's files, in memory and in the order Helm writes them: Chart.yaml, values.yaml,
 //! values.schema.json, templates/, then the rest.
 
+pub mod artifacthub;
 pub mod embedded;
 pub mod render;
 
@@ -22,6 +23,8 @@ pub struct ChartOptions {
     pub app_version: Option<String>,
     /// Shown in generated comments: the spec's file name.
     pub spec_file: String,
+    /// Artifact Hub's license, links and changes (`artifacthub.io/*` annotations).
+    pub hub: artifacthub::HubMeta,
 }
 
 pub struct Chart {
@@ -105,6 +108,16 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
         .unwrap_or_else(|| format!("The {} service, packaged by helm k8s-service", service.name));
     let values = Values::from_service(service);
 
+    let mut annotations = BTreeMap::from([
+        (
+            "helm-k8s-service/generator",
+            format!("helm-k8s-service {}", env!("CARGO_PKG_VERSION")),
+        ),
+        (TIMEOUT_ANNOTATION, format!("{}s", service.timeout_seconds)),
+        (MAX_HISTORY_ANNOTATION, service.max_history.to_string()),
+        (SPEC_ANNOTATION, opts.spec_file.clone()),
+    ]);
+    annotations.extend(artifacthub::annotations(service, &opts.hub)?);
     let chart_yaml = ChartYaml {
         api_version: "v2",
         name: &service.name,
@@ -114,15 +127,7 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
         app_version: &app_version,
         kube_version: KUBE_VERSION,
         keywords: ["k8s-service", "opta"],
-        annotations: BTreeMap::from([
-            (
-                "helm-k8s-service/generator",
-                format!("helm-k8s-service {}", env!("CARGO_PKG_VERSION")),
-            ),
-            (TIMEOUT_ANNOTATION, format!("{}s", service.timeout_seconds)),
-            (MAX_HISTORY_ANNOTATION, service.max_history.to_string()),
-            (SPEC_ANNOTATION, opts.spec_file.clone()),
-        ]),
+        annotations,
     };
     let chart_yaml = serde_saphyr::to_string(&chart_yaml)
         .map_err(|e| Error::msg(format!("internal error writing Chart.yaml: {e}")))?;

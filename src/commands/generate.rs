@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{ChartArgs, SpecArgs, ensure_dir};
+use super::{ChartArgs, HubArgs, SpecArgs, ensure_dir};
 use crate::chart::Chart;
 use crate::diag::Error;
 use crate::{fsutil, pipeline};
@@ -18,13 +18,16 @@ pub struct GenerateArgs {
     pub more: Vec<PathBuf>,
     #[command(flatten)]
     pub chart: ChartArgs,
+    #[command(flatten)]
+    pub hub: HubArgs,
     /// Directory to write the charts to (each in DIR/<name>/)
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
 }
 
 pub fn run(a: &GenerateArgs) -> Result<i32, Error> {
-    let (charts, messages) = pipeline::build_many(&a.spec.input(), &a.more, &a.chart.meta(), Ok)?;
+    let (charts, messages) =
+        pipeline::build_many(&a.spec.input(), &a.more, &a.hub.meta(&a.chart), Ok)?;
     let charts: Vec<Chart> = charts.into_iter().map(|(_, c)| c).collect();
     ensure_dir(&a.output)?;
     for c in &charts {

@@ -120,7 +120,7 @@ impl HelmValueArgs {
 }
 
 /// Chart.yaml's version and appVersion, for the commands that make a chart to keep or deploy.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Default)]
 pub struct ChartArgs {
     /// Chart version (strict SemVer 2) of the chart made from SPEC; helm's own --version (of a
     /// chart in a repository) does not apply
@@ -136,6 +136,37 @@ impl ChartArgs {
         ChartMeta {
             version: self.version.clone(),
             app_version: self.app_version.clone(),
+            ..ChartMeta::default()
+        }
+    }
+}
+
+const ARTIFACT_HUB: &str = "Artifact Hub (Chart.yaml annotations)";
+
+/// What Artifact Hub shows of a chart, for the commands that publish one (`package`, `generate`,
+/// `push`).
+#[derive(Args, Debug, Default)]
+pub struct HubArgs {
+    /// SPDX license of the chart (artifacthub.io/license)
+    #[arg(long, value_name = "SPDX", help_heading = ARTIFACT_HUB)]
+    pub license: Option<String>,
+    /// A link Artifact Hub shows, NAME=URL (repeatable; artifacthub.io/links)
+    #[arg(long = "link", value_name = "NAME=URL", value_parser = parse_var, help_heading = ARTIFACT_HUB)]
+    pub links: Vec<(String, String)>,
+    /// List the changes since this previous version (a chart .tgz or directory, or the spec as
+    /// it was) in artifacthub.io/changes
+    #[arg(long, value_name = "OLD", help_heading = ARTIFACT_HUB)]
+    pub changes_since: Option<PathBuf>,
+}
+
+impl HubArgs {
+    /// `chart`'s settings with these.
+    pub fn meta(&self, chart: &ChartArgs) -> ChartMeta {
+        ChartMeta {
+            license: self.license.clone(),
+            links: self.links.clone(),
+            changes_since: self.changes_since.clone(),
+            ..chart.meta()
         }
     }
 }

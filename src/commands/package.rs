@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{ChartArgs, SpecArgs, ensure_dir};
+use super::{ChartArgs, HubArgs, SpecArgs, ensure_dir};
 use crate::diag::{Error, printable};
 use crate::repo::chart_archive;
 use crate::{archive, chart, fsutil, pipeline, sign};
@@ -25,6 +25,8 @@ pub struct PackageArgs {
     pub more: Vec<PathBuf>,
     #[command(flatten)]
     pub chart: ChartArgs,
+    #[command(flatten)]
+    pub hub: HubArgs,
     /// Directory to write the archives to
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     pub destination: PathBuf,
@@ -76,7 +78,7 @@ pub fn run(a: &PackageArgs) -> Result<i32, Error> {
     // Every archive is built before any is written, so a failure writes nothing. Signing needs
     // the chart's Chart.yaml beside its archive.
     let (archives, messages) =
-        pipeline::build_many(&a.spec.input(), &a.more, &a.chart.meta(), |c| {
+        pipeline::build_many(&a.spec.input(), &a.more, &a.hub.meta(&a.chart), |c| {
             let chart_yaml = a.sign.then(|| {
                 c.files
                     .iter()

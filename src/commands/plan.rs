@@ -70,10 +70,7 @@ pub fn run(a: &PlanArgs) -> Result<i32, Error> {
                 digest: None,
                 ..a.spec.clone()
             };
-            let no_meta = ChartArgs {
-                version: None,
-                app_version: None,
-            };
+            let no_meta = ChartArgs::default();
             let (old, _) = spec_or_chart(from, &old_spec, &no_meta)?;
             let old_args = helm::template_args(&a.release, &old.path, &env, &flags.render);
             let old_text = helm::render(&helm, &old_args)?;

@@ -4,7 +4,7 @@ use std::ffi::OsString;
 
 use clap::Args;
 
-use super::{ChartArgs, SpecArgs};
+use super::{ChartArgs, HubArgs, SpecArgs};
 use crate::diag::{Error, printable};
 use crate::{helm, pipeline};
 
@@ -17,6 +17,8 @@ pub struct PushArgs {
     pub remote: String,
     #[command(flatten)]
     pub chart: ChartArgs,
+    #[command(flatten)]
+    pub hub: HubArgs,
     /// Arguments for `helm push`, after `--` (--plain-http, --ca-file, --username...)
     #[arg(last = true, value_name = "HELM FLAGS")]
     pub helm_args: Vec<OsString>,
@@ -32,7 +34,7 @@ pub fn run(a: &PushArgs) -> Result<i32, Error> {
     }
     let helm = helm::locate()?;
     helm::version(&helm)?;
-    let (charts, messages) = pipeline::build_charts(&a.spec.input(), &a.chart.meta())?;
+    let (charts, messages) = pipeline::build_charts(&a.spec.input(), &a.hub.meta(&a.chart))?;
     messages.print();
     let (_dir, paths) = helm::temp_archives(&charts)?;
     for path in paths {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::diag::Error;
-use crate::repo::{self, IndexOptions};
+use crate::repo::{self, IndexOptions, artifacthub_repo};
 
 pub const LONG_HELP: &str = "Write DIR/index.yaml for the chart archives in DIR and one level of subdirectories,\n\
 as `helm repo index` does, for Helm 3.17 and 4.x clients.\n\n\
@@ -30,9 +30,24 @@ pub struct RepoIndexArgs {
     /// Replace a version whose archive changed (its digest differs from the old index)
     #[arg(long)]
     pub force: bool,
+    /// Also write DIR/artifacthub-repo.yml with this Artifact Hub repository ID (a UUID)
+    #[arg(long, value_name = "UUID")]
+    pub artifacthub_id: Option<String>,
+    /// An owner in DIR/artifacthub-repo.yml, NAME=EMAIL (repeatable)
+    #[arg(long, value_name = "NAME=EMAIL", value_parser = super::parse_var)]
+    pub artifacthub_owner: Vec<(String, String)>,
 }
 
 pub fn run(a: &RepoIndexArgs) -> Result<i32, Error> {
+    // Checked before anything is written.
+    let hub = if a.artifacthub_id.is_some() || !a.artifacthub_owner.is_empty() {
+        Some(artifacthub_repo::render(
+            a.artifacthub_id.as_deref(),
+            &a.artifacthub_owner,
+        )?)
+    } else {
+        None
+    };
     let report = repo::index(
         &a.dir,
         &IndexOptions {
@@ -51,5 +66,9 @@ pub fn run(a: &RepoIndexArgs) -> Result<i32, Error> {
         report.unchanged,
         report.kept
     );
+    if let Some(text) = hub {
+        let path = artifacthub_repo::write(&a.dir, &text)?;
+        eprintln!("{}: written", path.display());
+    }
     Ok(0)
 }

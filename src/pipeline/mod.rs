@@ -2,13 +2,18 @@
 //! chart. Its inputs are its own types ([`SpecInput`], [`ChartMeta`]), not the command-line
 //! arguments, so it depends on no command; the commands convert their arguments into them.
 
+mod chart_path;
 mod messages;
+mod previous;
+
+pub use chart_path::is_chart;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub use messages::{Message, MessageKind, Messages};
 
+use crate::chart::artifacthub::HubMeta;
 use crate::chart::{self, Chart, ChartOptions};
 use crate::diag::{Diagnostic, Error, printable};
 use crate::model::{self, Overrides};
@@ -29,11 +34,16 @@ pub struct SpecInput {
     pub digest: Option<String>,
 }
 
-/// Chart.yaml's `version` and `appVersion` when given; `None` keeps the chart's defaults.
+/// Chart.yaml's `version` and `appVersion` when given (`None` keeps the chart's defaults), and
+/// what Artifact Hub shows: license, links, and the previous version to list the changes since.
 #[derive(Clone, Debug, Default)]
 pub struct ChartMeta {
     pub version: Option<String>,
     pub app_version: Option<String>,
+    pub license: Option<String>,
+    pub links: Vec<(String, String)>,
+    /// The previous version: a chart archive or directory, or the spec as it was.
+    pub changes_since: Option<PathBuf>,
 }
 
 /// Read, validate and build the charts of a spec.
@@ -69,10 +79,16 @@ pub fn build_charts_from(
         version: meta.version.clone(),
         app_version: meta.app_version.clone(),
         spec_file,
+        hub: HubMeta {
+            license: meta.license.clone(),
+            links: meta.links.clone(),
+            changes: Vec::new(),
+        },
     };
     if let Some(v) = &opts.version {
         chart::check_version(v)?;
     }
+    chart::artifacthub::check(&opts.hub)?;
     // Validate every service before building any chart, so errors are reported together.
     let mut built = Vec::new();
     let mut errors = Vec::new();
@@ -98,11 +114,55 @@ pub fn build_charts_from(
     if !errors.is_empty() {
         return Err(Error::Spec(errors));
     }
-    let charts = built
-        .iter()
-        .map(|s| chart::build(s, &opts))
-        .collect::<Result<_, _>>()?;
+    let mut charts = Vec::with_capacity(built.len());
+    for service in &built {
+        let mut opts = opts.clone();
+        if let Some(old) = &meta.changes_since {
+            opts.hub.changes = changes_since(old, service, spec, &opts)?;
+        }
+        charts.push(chart::build(service, &opts)?);
+    }
     Ok((charts, messages))
+}
+
+/// What changed in the values of `service`'s chart since `old` (Artifact Hub's changes).
+fn changes_since(
+    old: &Path,
+    service: &model::Service,
+    spec: &SpecInput,
+    opts: &ChartOptions,
+) -> Result<Vec<chart::artifacthub::Change>, Error> {
+    let new = chart::build(service, opts)?;
+    let new_values = chart_values(&new)?;
+    // The old spec is built as this one is (module, vars), without the tag and digest given for
+    // the new version.
+    let build = |path: &Path| -> Result<Vec<(String, serde_json::Value)>, Error> {
+        let input = SpecInput {
+            path: path.to_path_buf(),
+            tag: None,
+            digest: None,
+            ..spec.clone()
+        };
+        let (charts, _) = build_charts(&input, &ChartMeta::default())?;
+        charts
+            .iter()
+            .map(|c| Ok((c.name.clone(), chart_values(c)?)))
+            .collect()
+    };
+    let old_values = previous::previous_values(old, &service.name, &build)?;
+    Ok(previous::changes_between(&old_values, &new_values))
+}
+
+/// A built chart's values, as its values.yaml says.
+fn chart_values(c: &Chart) -> Result<serde_json::Value, Error> {
+    let text = c
+        .files
+        .iter()
+        .find(|(p, _)| p == "values.yaml")
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    serde_saphyr::from_str(&text)
+        .map_err(|e| Error::msg(format!("internal error reading values.yaml back: {e}")))
 }
 
 /// The spec files named on the command line, a directory standing for its `*.yaml`/`*.yml`.
@@ -197,10 +257,4 @@ pub fn build_many<T: Send>(
         }
     }
     Ok((built, messages))
-}
-
-/// A chart directory or archive rather than a spec (what `plan` and its `--from` also take).
-pub fn is_chart(path: &Path) -> bool {
-    let name = path.to_string_lossy();
-    path.join("Chart.yaml").is_file() || name.ends_with(".tgz") || name.ends_with(".tar.gz")
 }

@@ -6,6 +6,7 @@
 //! version unless forced; a lock file serializes concurrent runs on one directory; the index is
 //! replaced atomically. Output is deterministic: the same archives give the same bytes.
 
+pub mod artifacthub_repo;
 pub mod chart_archive;
 mod index_file;
 mod own_index;

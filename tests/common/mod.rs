@@ -47,6 +47,15 @@ pub fn gateway_api_validate() -> PathBuf {
     tool("GATEWAY_API_VALIDATE", ".tools/gateway-api/validate.mjs")
 }
 
+/// The Argo CD and Flux validator: a node script over the schemas of the npm packages
+/// @kubernetes-models/argo-cd and flux-cd, installed by scripts/install-test-tools.sh.
+pub fn gitops_models_validate() -> PathBuf {
+    tool(
+        "GITOPS_MODELS_VALIDATE",
+        ".tools/gitops-models/validate.mjs",
+    )
+}
+
 pub fn checkov() -> PathBuf {
     tool("CHECKOV_BIN", ".tools/venv/bin/checkov")
 }
