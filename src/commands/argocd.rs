@@ -58,8 +58,10 @@ fn generate(a: &GenerateArgs) -> Result<i32, Error> {
             .map_err(|e| Error::msg(format!("cannot read the current directory: {e}")))?,
     };
     let request = CmpRequest::from_env(&|k| std::env::var(k).ok(), &dir)?;
+    // No `helm version` first, unlike the other commands: a repo-server renders hundreds of
+    // applications per refresh, and a second helm process each would double the cost; a helm
+    // that cannot render says so through `helm template` itself.
     let helm = helm::locate()?;
-    helm::version(&helm)?;
     let (mut charts, messages) = pipeline::build_charts(&request.spec, &ChartMeta::default())?;
     messages.print();
     if charts.len() != 1 {
