@@ -27,7 +27,8 @@ host, its TLS section and its certificate's Secret (svc.tlsSecretName) at once.
 {{- end -}}
 
 {{/* What is wrong with a host given as a value, or "" when nothing is: Kubernetes' rule for an
-     Ingress host (a lowercase DNS name, "*." allowed first, no IP address), plus a hint for the
+     Ingress host (a lowercase DNS name, "*." allowed first, not an IPv4 address as Go's
+     net.ParseIP reads one: "0" is a name), plus a hint for the
      usual slips (a URL, a port, capitals). */}}
 {{- define "svc.hostProblem" -}}
 {{- $h := toString . -}}
@@ -38,10 +39,10 @@ is a URL: give the host name only, without the scheme (the routes keep their pat
 {{- else if contains "/" $h -}}
 has a path: give the host name only (the routes keep their paths)
 {{- else if contains ":" $h -}}
-has a port: give the host name only
+has a port (or is an IPv6 address): give the host name only
 {{- else if gt (len $h) 253 -}}
 is longer than 253 characters
-{{- else if regexMatch "^(\\*\\.)?[0-9.]+$" $h -}}
+{{- else if regexMatch "^(\\*\\.)?(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$" $h -}}
 is an IP address: an Ingress host and an HTTPRoute hostname are DNS names
 {{- else if or (not (regexMatch "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" (lower $h))) (regexMatch "[^.*]{64,}" $h) -}}
 is not a host name: lowercase letters, digits, '-' and '.', each part at most 63 characters and starting and ending with a letter or digit, optionally "*." first (e.g. shop.example.com, *.example.com)
