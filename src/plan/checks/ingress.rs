@@ -54,11 +54,11 @@ pub fn tls_secret(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding> {
     let d = changes(old, new, "spec.tls");
     let mut f = finding("tls-secret", Verdict::InPlace, "spec.tls", &d);
     let keep = format!(
-        "keep the old name: --set ingress.tls.secrets.KEY={from} (KEY: main for ingress.host, else the host's key in ingress.hosts)"
+        "keep the old name: --set ingress.tls.secrets.KEY={from}, KEY main for ingress.host or the host's key in ingress.hosts"
     );
     if issued(ctx, &to) {
         f.summary = format!(
-            "{host}: TLS Secret {from} → {to}; cert-manager issues into {to}, and until it has, HTTPS gets the ingress controller's default certificate ({keep})"
+            "{host}: TLS Secret {from} → {to}; cert-manager issues into {to}, and until it has, HTTPS gets the ingress controller's default certificate; to {keep}"
         );
         f.reason = format!(
             "the Ingress serves {host} with the Secret {to}; cert-manager issues a certificate into it (seconds, or minutes with an ACME challenge), and until then the ingress controller serves its default certificate, which clients refuse. {from} stays until deleted"
@@ -77,7 +77,7 @@ pub fn tls_secret(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding> {
         ];
     } else {
         f.summary = format!(
-            "{host}: TLS Secret {from} → {to}, which must exist first (else HTTPS gets the ingress controller's default certificate; {keep})"
+            "{host}: TLS Secret {from} → {to}, which must exist first (else HTTPS gets the ingress controller's default certificate); or {keep}"
         );
         f.reason = format!(
             "the Ingress serves {host} with the Secret {to}, which nothing issues: it must exist before the upgrade (the chart's preflight checks it when helm reads the cluster)"
