@@ -301,4 +301,9 @@ fn the_chart_readme_links_to_real_documentation() {
     );
     assert!(readme.contains(&want), "{readme}");
     assert!(!readme.contains("](https://github.com/)"), "{readme}");
+    // ...and names the value that moves the host.
+    assert!(
+        readme.contains("| `ingress.host` | `hello.example.com` | The routes' hosts"),
+        "{readme}"
+    );
 }
