@@ -498,7 +498,7 @@ fn check_against_spec(
         }
     }
     check_ingresses(spec, docs)?;
-    check_tls(spec, chart, docs)?;
+    check_tls(spec, &fullname, docs)?;
     check_http_routes(spec, &fullname, docs)?;
     check_identity(spec, docs)?;
     check_pdb(spec, chart, docs)?;
@@ -1509,9 +1509,9 @@ fn spec_routes(spec: &Value) -> Vec<(Option<String>, String)> {
 }
 
 /// With `tls`, every Ingress serves its host with the host's Secret: the spec's secret_name, or
-/// one per host (`<chart>-<host>-tls`) that cert-manager fills; only the Ingress with the
+/// one per host and release (`<fullname>-<host>-tls`) that cert-manager fills; only the Ingress with the
 /// smallest path of each host carries the issuer annotation, so one Certificate exists per host.
-fn check_tls(spec: &Value, chart: &str, docs: &[Value]) -> Result<(), String> {
+fn check_tls(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), String> {
     let tls = &spec["tls"];
     let issuer = [
         ("cluster_issuer", "cert-manager.io/cluster-issuer"),
@@ -1542,7 +1542,7 @@ fn check_tls(spec: &Value, chart: &str, docs: &[Value]) -> Result<(), String> {
         let secret = match tls["secret_name"].as_str() {
             Some(s) => s.to_string(),
             None => format!(
-                "{chart}-{}-tls",
+                "{fullname}-{}-tls",
                 host.replace("*.", "wildcard.").replace('.', "-")
             ),
         };
@@ -1914,9 +1914,9 @@ fn tls_gateway_and_identity_values_work_at_install_time() {
                 "give clusterIssuer or issuer, not both",
             ),
             (
-                "hello",
-                &["ingress.tls.enabled=true"][..],
-                "ingress.tls.secrets has no Secret for the host",
+                "billing",
+                &["ingress.tls.secretName=wild"][..],
+                "ingress.tls.secretName \"wild\" is set with a cert-manager issuer",
             ),
             (
                 "hello",
@@ -3042,7 +3042,7 @@ fn preflight_names_the_missing_object_and_how_to_make_it() {
             vec![default_sa.clone(), obj("Secret", "acr-pull", json!({}))],
             vec![],
             Err([
-                "ingress.tls.secrets[\"ledger.acme.example\"] \"acme-wildcard\": the TLS Secret does not exist in namespace \"ci\"",
+                "ingress.tls.secretName \"acme-wildcard\": the TLS Secret does not exist in namespace \"ci\"; HTTPS for ledger.acme.example",
                 "kubectl --namespace ci create secret tls acme-wildcard --cert=CERT.pem --key=KEY.pem",
             ]),
         ),

@@ -85,14 +85,53 @@ line, in this order, and is the only caller. Called with the root context.
 {{- end -}}
 {{- end -}}
 
-{{/* ingress.tls: one issuer, and a host and a Secret for every route. */}}
+{{/* ingress.host, ingress.hosts, ingress.routes[].hostKey: every host a valid host name, every key
+     a route uses names a host, every host given is used by a route (a typo in a key would
+     otherwise change nothing), and no two keys share a host. */}}
+{{- define "svc.check.hosts" -}}
+{{- $ing := .Values.ingress -}}
+{{- if and $ing.enabled $ing.routes -}}
+{{- $hosts := dict -}}
+{{- if $ing.host -}}{{- $_ := set $hosts "main" $ing.host -}}{{- end -}}
+{{- range $k, $h := $ing.hosts -}}
+{{- if eq $k "main" -}}{{- fail (printf "ingress.hosts.main %q: the main host is ingress.host, not an entry of ingress.hosts: --set ingress.host=%s" (toString $h) (toString $h)) -}}{{- end -}}
+{{- $_ := set $hosts $k $h -}}
+{{- end -}}
+{{- $used := dict -}}
+{{- range $i, $r := $ing.routes -}}
+{{- if eq $r.hostKey "main" -}}
+{{- if not $ing.host -}}{{- fail (printf "ingress.host is empty, but the route ingress.routes[%d] (path %q) is on the main host: give a host name, e.g. --set ingress.host=shop.example.com" $i $r.path) -}}{{- end -}}
+{{- else if and $r.hostKey (not (hasKey $hosts $r.hostKey)) -}}
+{{- fail (printf "ingress.routes[%d].hostKey %q names no host: it must be \"main\" (ingress.host), a key of ingress.hosts (%s) or \"\" (any host)" $i $r.hostKey (keys (default dict $ing.hosts) | sortAlpha | toJson)) -}}
+{{- end -}}
+{{- $_ := set $used $r.hostKey true -}}
+{{- end -}}
+{{- $seen := dict -}}
+{{- range $k := keys $hosts | sortAlpha -}}
+{{- $h := index $hosts $k -}}
+{{- $field := ternary "ingress.host" (printf "ingress.hosts.%s" $k) (eq $k "main") -}}
+{{- with include "svc.hostProblem" $h -}}{{- fail (printf "%s %q %s" $field (toString $h) .) -}}{{- end -}}
+{{- if not (hasKey $used $k) -}}
+{{- fail (printf "%s %q is used by no route: the routes' host keys are %s (ingress.routes[].hostKey: \"main\" is ingress.host, \"\" any host)" $field (toString $h) (keys $used | sortAlpha | toJson)) -}}
+{{- end -}}
+{{- with index $seen $h -}}{{- fail (printf "%s and %s are both %q: give each its own host (one Ingress per host and path)" . $field (toString $h)) -}}{{- end -}}
+{{- $_ := set $seen $h $field -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ingress.tls: one issuer, and a host for every route. */}}
 {{- define "svc.check.tls" -}}
 {{- $ing := .Values.ingress -}}
 {{- if and $ing.enabled $ing.routes $ing.tls.enabled -}}
 {{- if and $ing.tls.clusterIssuer $ing.tls.issuer -}}{{- fail "ingress.tls.clusterIssuer and ingress.tls.issuer are both set: give clusterIssuer or issuer, not both" -}}{{- end -}}
+{{- if and $ing.tls.secretName (or $ing.tls.clusterIssuer $ing.tls.issuer) -}}{{- fail (printf "ingress.tls.secretName %q is set with a cert-manager issuer: cert-manager would write every host's certificate into that one Secret; give secretName (an existing certificate) or an issuer, not both" $ing.tls.secretName) -}}{{- end -}}
 {{- range $i, $r := $ing.routes -}}
-{{- if not $r.host -}}{{- fail (printf "ingress.routes[%d].host is empty, so the route %q cannot be served over TLS (ingress.tls.enabled)" $i $r.path) -}}{{- end -}}
-{{- if not (index $ing.tls.secrets $r.host) -}}{{- fail (printf "ingress.tls.secrets has no Secret for the host %q (ingress.routes[%d].host)" $r.host $i) -}}{{- end -}}
+{{- if not $r.hostKey -}}{{- fail (printf "ingress.routes[%d].hostKey is empty (any host), so the route %q cannot be served over TLS (ingress.tls.enabled): a certificate names hosts" $i $r.path) -}}{{- end -}}
+{{- end -}}
+{{- range $k, $_ := $ing.tls.secrets -}}
+{{- $field := printf "ingress.tls.secrets.%s" $k -}}
+{{- if and (ne $k "main") (not (hasKey (default dict $ing.hosts) $k)) -}}{{- fail (printf "%s names no host: its key must be \"main\" (ingress.host) or a key of ingress.hosts (%s)" $field (keys (default dict $ing.hosts) | sortAlpha | toJson)) -}}{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -338,15 +377,17 @@ line, in this order, and is the only caller. Called with the root context.
 {{- end -}}
 {{- end -}}
 
-{{/* ingress.tls.secrets: without a cert-manager issuer, every host's Secret exists (else the
-     ingress controller serves its default certificate). */}}
+{{/* ingress.tls: without a cert-manager issuer, every host's Secret exists (else the ingress
+     controller serves its default certificate). */}}
 {{- define "svc.check.preflightTls" -}}
 {{- $ing := .Values.ingress -}}
 {{- if and $ing.enabled $ing.routes $ing.tls.enabled (not .Values.gateway.enabled) (not (or $ing.tls.clusterIssuer $ing.tls.issuer)) (include "svc.preflight" .) -}}
 {{- $ns := .Release.Namespace -}}
-{{- range $host, $name := $ing.tls.secrets -}}
+{{- range $r := include "svc.routes" . | fromJsonArray -}}
+{{- $name := include "svc.tlsSecretName" (dict "root" $ "key" $r.key "host" $r.host) -}}
 {{- if not (lookup "v1" "Secret" $ns $name) -}}
-{{- fail (printf "ingress.tls.secrets[%q] %q: the TLS Secret does not exist in namespace %q; HTTPS for %s would get the ingress controller's default certificate. Create it first: kubectl --namespace %s create secret tls %s --cert=CERT.pem --key=KEY.pem %s" $host $name $ns $host $ns $name (include "svc.preflightSkip" $)) -}}
+{{- $field := ternary "ingress.tls.secretName" (printf "ingress.tls.secrets.%s" $r.key) (and $ing.tls.secretName (not (index (default dict $ing.tls.secrets) $r.key))) -}}
+{{- fail (printf "%s %q: the TLS Secret does not exist in namespace %q; HTTPS for %s would get the ingress controller's default certificate. Create it first: kubectl --namespace %s create secret tls %s --cert=CERT.pem --key=KEY.pem %s" $field $name $ns $r.host $ns $name (include "svc.preflightSkip" $)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -90,3 +90,29 @@ max 63 chars.
 {{- define "svc.releaseConfigMapName" -}}
 {{- include "svc.fullnameWithSuffix" (dict "root" . "suffix" "-release-config" "max" 63) -}}
 {{- end -}}
+
+{{/*
+The TLS Secret of a host: ingress.tls.secrets.<key> when given, else ingress.tls.secretName (one
+existing Secret for every host, kept as given), else "<fullname>-<host>-tls", which cert-manager
+writes: dots as dashes and "*." as "wildcard-", so a reader sees the host it serves. Named by the
+release, so two releases of the chart in one namespace never share (and cert-manager never fights
+over) a Secret; by the host, so it follows a host given at install time. One Secret per host, not
+one for the release: cert-manager makes one Certificate per Ingress and Secret, so Ingresses that
+shared a Secret for different hosts would each rewrite it with their own host. Longer than 63
+characters (kept a valid label value, as cert-manager's own labels need): a hash of the host
+replaces its tail. Call with (dict "root" $ "key" KEY "host" HOST).
+*/}}
+{{- define "svc.tlsSecretName" -}}
+{{- $tls := .root.Values.ingress.tls -}}
+{{- $given := index (default dict $tls.secrets) .key | default $tls.secretName -}}
+{{- if $given -}}
+{{- $given -}}
+{{- else -}}
+{{- $base := printf "%s-%s" (include "svc.fullname" .root) (.host | replace "*." "wildcard." | replace "." "-") -}}
+{{- if le (len $base) 59 -}}
+{{- printf "%s-tls" $base -}}
+{{- else -}}
+{{- printf "%s-%s-tls" ($base | trunc 50 | trimSuffix "-") (.host | sha256sum | trunc 8) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -44,6 +44,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/_probes.tpl"),
     ),
     (
+        "templates/_routes.tpl",
+        include_str!("../../chart-template/templates/_routes.tpl"),
+    ),
+    (
         "templates/_service.tpl",
         include_str!("../../chart-template/templates/_service.tpl"),
     ),

@@ -142,6 +142,7 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
         "app_version": app_version,
         "description": description,
         "spec_file": printable(&opts.spec_file),
+        "docs_url": docs_url(),
     }))?;
     let values_yaml = render::render(tera, "values.yaml", &context)?;
     verify_values_yaml(&values_yaml, &values_json)?;
@@ -166,6 +167,16 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
         max_history: service.max_history,
         files,
     })
+}
+
+/// The generator's documentation, for the chart README: the README of the repository named in
+/// Cargo.toml at this version's tag (as `init` links it). The spec language has no home or source
+/// of its own to link instead.
+fn docs_url() -> String {
+    let repo = env!("CARGO_PKG_REPOSITORY")
+        .trim_end_matches('/')
+        .trim_end_matches(".git");
+    format!("{repo}/blob/v{}/README.md", env!("CARGO_PKG_VERSION"))
 }
 
 fn helm_order(path: &str) -> (u8, String) {

@@ -184,7 +184,7 @@ impl Builder<'_> {
         self.fit_ephemeral_storage(raw, &scratch, &mut limits);
         let pdb = self.pdb(raw, min_replicas, max_replicas);
         let network_policy = self.network_policy(raw);
-        let traffic = self.traffic(raw, &name, &ingress);
+        let traffic = self.traffic(raw, &ingress);
         let identity = self.identity(raw, &pod_labels);
         let config = self.config(
             raw,

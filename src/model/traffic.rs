@@ -1,10 +1,6 @@
 //! How public traffic reaches the service beyond Opta: HTTPS for the `public_uri` hosts (an
 //! existing Secret or a cert-manager issuer), and Gateway API HTTPRoutes instead of Ingresses.
 
-use std::collections::BTreeMap;
-
-use sha2::{Digest, Sha256};
-
 use super::builder::Builder;
 use super::ingress::Ingress;
 use super::rules;
@@ -28,11 +24,11 @@ pub enum CertSource {
     Issuer(String),
 }
 
+/// The Secrets of the hosts are named by the chart (templates/_names.tpl, `svc.tlsSecretName`), not
+/// here: `<fullname>-<host>-tls` must follow the release and a host given at install time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tls {
     pub source: CertSource,
-    /// The Secret of each host.
-    pub secrets: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,30 +40,10 @@ pub struct Gateway {
     pub section_name: Option<String>,
 }
 
-/// The Secret cert-manager writes the certificate of `host` into: `<chart>-<host>-tls`, dots as
-/// dashes and `*` as `wildcard`, so a reader sees which host it serves. One Secret per host, not
-/// one for the release: this chart makes one Ingress per public_uri entry, and cert-manager makes
-/// one Certificate per Ingress and Secret, so Ingresses that shared a Secret for different hosts
-/// would each rewrite it with their own host. Names longer than 63 characters (kept short enough
-/// to be a label value, as cert-manager's own labels need) keep a hash of the host instead of its tail.
-pub fn cert_secret_name(chart: &str, host: &str) -> String {
-    let slug = host.replacen("*.", "wildcard.", 1).replace('.', "-");
-    let name = format!("{chart}-{slug}-tls");
-    if name.len() <= 63 {
-        return name;
-    }
-    let hash = Sha256::digest(host.as_bytes());
-    let hex: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
-    // 63 = base + "-" + 8 hex + "-tls"
-    let base: String = format!("{chart}-{slug}").chars().take(50).collect();
-    let base = base.trim_end_matches('-');
-    format!("{base}-{hex}-tls")
-}
-
 impl Builder<'_> {
-    pub(super) fn traffic(&mut self, raw: &RawService, chart: &str, ingress: &Ingress) -> Traffic {
+    pub(super) fn traffic(&mut self, raw: &RawService, ingress: &Ingress) -> Traffic {
         let gateway = self.gateway(raw);
-        let tls = self.tls(raw, chart, ingress, gateway.is_some());
+        let tls = self.tls(raw, ingress, gateway.is_some());
         Traffic { tls, gateway }
     }
 
@@ -89,13 +65,7 @@ impl Builder<'_> {
         v.to_string()
     }
 
-    fn tls(
-        &mut self,
-        raw: &RawService,
-        chart: &str,
-        ingress: &Ingress,
-        gateway: bool,
-    ) -> Option<Tls> {
+    fn tls(&mut self, raw: &RawService, ingress: &Ingress, gateway: bool) -> Option<Tls> {
         let t = raw.tls.as_ref()?;
         let path = self.path("tls");
         let given: Vec<(&str, &String)> = [
@@ -152,22 +122,12 @@ impl Builder<'_> {
                 "give every public_uri a host (`api.example.com/v1`), or remove tls",
             );
         }
-        let hosts = ingress.routes.iter().filter_map(|r| r.host.clone());
-        let secrets = match key {
-            "secret_name" => hosts.map(|h| (h, name.clone())).collect(),
-            _ => hosts
-                .map(|h| {
-                    let s = cert_secret_name(chart, &h);
-                    (h, s)
-                })
-                .collect(),
-        };
         let source = match key {
             "secret_name" => CertSource::Secret(name),
             "cluster_issuer" => CertSource::ClusterIssuer(name),
             _ => CertSource::Issuer(name),
         };
-        Some(Tls { source, secrets })
+        Some(Tls { source })
     }
 
     fn gateway(&mut self, raw: &RawService) -> Option<Gateway> {
@@ -245,34 +205,12 @@ mod tests {
     use crate::model::testing::{model, problems};
 
     #[test]
-    fn certificate_secrets_are_named_per_host_and_fit_a_label() {
-        assert_eq!(
-            cert_secret_name("payments", "api.example.com"),
-            "payments-api-example-com-tls"
-        );
-        assert_eq!(
-            cert_secret_name("payments", "*.example.com"),
-            "payments-wildcard-example-com-tls"
-        );
-        let long = "a-very-long-subdomain-name.of-an-even-longer-domain.example.com";
-        let s = cert_secret_name("payments", long);
-        assert!(s.len() <= 63 && s.ends_with("-tls"), "{s}");
-        assert_ne!(s, cert_secret_name("payments", &format!("x{long}")));
-        assert_eq!(s, cert_secret_name("payments", long));
-        assert!(crate::model::rules::dns_subdomain(&s).is_ok(), "{s}");
-    }
-
-    #[test]
-    fn tls_names_a_secret_per_host() {
+    fn tls_takes_one_certificate_source() {
         let (s, _) = model(
             "port: {http: 8080}\npublic_uri: api.example.com\ntls: {cluster_issuer: letsencrypt}\n",
         );
         let tls = s.traffic.tls.unwrap();
         assert_eq!(tls.source, CertSource::ClusterIssuer("letsencrypt".into()));
-        assert_eq!(
-            tls.secrets.get("api.example.com").map(String::as_str),
-            Some("svc-api-example-com-tls")
-        );
         assert_eq!(
             problems("port: {http: 8080}\npublic_uri: /x\ntls: {secret_name: s}\n"),
             [(

@@ -136,6 +136,13 @@ pub const RULES: &[Rule] = &[
         check: checks::pod_template,
     },
     Rule {
+        id: "tls-secret",
+        objects: &["networking.k8s.io/Ingress"],
+        field: "spec.tls[].secretName",
+        verdict: Verdict::InPlace,
+        check: checks::tls_secret,
+    },
+    Rule {
         id: "in-place",
         objects: &["*"],
         field: "any other field",

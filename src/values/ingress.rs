@@ -1,4 +1,9 @@
 //! The Ingresses of the `public_uri` routes, with their TLS settings (traffic.rs).
+//!
+//! Hosts are values of their own, and routes name theirs by a key: the first host is
+//! `ingress.host` (key `main`), the others `ingress.hosts.<key>`. So one `--set ingress.host=...`
+//! moves every route of that host, its TLS section and its certificate's Secret (named from the
+//! host by the chart) at install time, and a key never changes when only a host does.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +24,10 @@ pub struct IngressValues {
     pub keep_path_prefix: bool,
     pub sticky_session: StickySession,
     pub consistent_hash: String,
+    /// The main host (key [`MAIN`]): the first public_uri host; empty when none has one.
+    pub host: String,
+    /// The other hosts by key.
+    pub hosts: BTreeMap<String, String>,
     pub routes: Vec<RouteValues>,
     pub tls: TlsValues,
 }
@@ -32,12 +41,61 @@ pub struct StickySession {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RouteValues {
-    pub host: String,
+    /// [`MAIN`], a key of `hosts`, or empty for any host.
+    pub host_key: String,
     pub path: String,
 }
 
+/// The key of `ingress.host`.
+pub const MAIN: &str = "main";
+
+/// A key for each host, in first-seen order: the first host is [`MAIN`]; another is its first
+/// label (`reports` for reports.example.com; `wildcard-shops` for *.shops.example.com), with more
+/// labels while that is taken (`api-b` for api.b.com next to api.a.com). Keys are DNS labels, so
+/// `--set ingress.hosts.KEY=...` needs no escaping.
+fn host_keys<'a>(hosts: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for host in hosts {
+        if keys.iter().any(|(_, h)| h == host) {
+            continue;
+        }
+        if keys.is_empty() {
+            keys.push((MAIN.to_string(), host.to_string()));
+            continue;
+        }
+        let labels: Vec<&str> = match host.strip_prefix("*.") {
+            Some(rest) => std::iter::once("wildcard").chain(rest.split('.')).collect(),
+            None => host.split('.').collect(),
+        };
+        let taken = |k: &str| keys.iter().any(|(key, _)| key == k);
+        let first = if host.starts_with("*.") { 2 } else { 1 };
+        let key = (first.min(labels.len())..=labels.len())
+            .map(|n| labels[..n].join("-"))
+            .find(|k| !taken(k))
+            .unwrap_or_else(|| {
+                // Only when two hosts slug alike (a-b.com, a.b-com): number the later one.
+                let base = labels.join("-");
+                (2..)
+                    .map(|i| format!("{base}-{i}"))
+                    .find(|k| !taken(k))
+                    .unwrap_or(base)
+            });
+        keys.push((key, host.to_string()));
+    }
+    keys
+}
+
 pub(super) fn ingress(s: &Service) -> IngressValues {
+    let keys = host_keys(s.ingress.routes.iter().filter_map(|r| r.host.as_deref()));
+    let key_of = |host: &str| {
+        keys.iter()
+            .find(|(_, h)| h == host)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default()
+    };
+    let host = keys.first().map(|(_, h)| h.clone()).unwrap_or_default();
     IngressValues {
         enabled: !s.ingress.routes.is_empty(),
         class_name: s.ingress.class_name.clone(),
@@ -52,12 +110,14 @@ pub(super) fn ingress(s: &Service) -> IngressValues {
             max_age: s.ingress.sticky_max_age,
         },
         consistent_hash: s.ingress.consistent_hash.clone().unwrap_or_default(),
+        host,
+        hosts: keys.iter().skip(1).cloned().collect(),
         routes: s
             .ingress
             .routes
             .iter()
             .map(|r| RouteValues {
-                host: r.host.clone().unwrap_or_default(),
+                host_key: r.host.as_deref().map(key_of).unwrap_or_default(),
                 path: r.path.clone(),
             })
             .collect(),
@@ -84,13 +144,56 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(&i.routes).unwrap(),
-            json!([{"host": "a.example.com", "path": "/v1"}, {"host": "", "path": "/x"}])
+            json!([{"hostKey": "main", "path": "/v1"}, {"hostKey": "", "path": "/x"}])
         );
+        assert_eq!((i.host.as_str(), i.hosts.len()), ("a.example.com", 0));
         assert_eq!(
             serde_json::to_value(&i.sticky_session).unwrap(),
             json!({"enabled": true, "cookieName": "opta-cookie", "maxAge": 86400})
         );
         let (s, _) = model("port: {http: 8080}\n");
         assert!(!ingress(&s).enabled);
+        assert_eq!(ingress(&s).host, "");
+    }
+
+    #[test]
+    fn hosts_get_stable_keys_the_first_one_main() {
+        let keys = host_keys(
+            [
+                "shop.example.com",
+                "api.a.com",
+                "shop.example.com",
+                "api.b.com",
+                "*.shops.example.com",
+                "main.example.com",
+                "a-b.com",
+                "a.b-com",
+            ]
+            .into_iter(),
+        );
+        let keys: Vec<(&str, &str)> = keys.iter().map(|(k, h)| (k.as_str(), h.as_str())).collect();
+        assert_eq!(
+            keys,
+            [
+                ("main", "shop.example.com"),
+                ("api", "api.a.com"),
+                ("api-b", "api.b.com"),
+                ("wildcard-shops", "*.shops.example.com"),
+                ("main-example", "main.example.com"),
+                ("a-b", "a-b.com"),
+                ("a", "a.b-com"),
+            ]
+        );
+        let (s, _) = model(
+            "port: {http: 8080}\npublic_uri: [/status, a.example.com, b.example.com/v2, a.example.com/x]\n",
+        );
+        let i = ingress(&s);
+        assert_eq!(i.host, "a.example.com");
+        assert_eq!(
+            serde_json::to_value(&i.hosts).unwrap(),
+            json!({"b": "b.example.com"})
+        );
+        let keys: Vec<&str> = i.routes.iter().map(|r| r.host_key.as_str()).collect();
+        assert_eq!(keys, ["", "main", "b", "main"]);
     }
 }

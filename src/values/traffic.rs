@@ -11,7 +11,11 @@ pub struct TlsValues {
     pub enabled: bool,
     pub cluster_issuer: String,
     pub issuer: String,
-    /// host -> Secret holding its certificate.
+    /// An existing Secret for every host (the spec's `secret_name`), kept as given; empty: one
+    /// Secret per host and release, named by the chart (`svc.tlsSecretName`).
+    pub secret_name: String,
+    /// Host key (`main` or a key of `ingress.hosts`) -> Secret: an install-time override, always
+    /// empty in the generated values.
     pub secrets: BTreeMap<String, String>,
 }
 
@@ -21,16 +25,17 @@ impl TlsValues {
         let Some(t) = tls else {
             return TlsValues::default();
         };
-        let (cluster_issuer, issuer) = match &t.source {
-            CertSource::Secret(_) => (String::new(), String::new()),
-            CertSource::ClusterIssuer(i) => (i.clone(), String::new()),
-            CertSource::Issuer(i) => (String::new(), i.clone()),
+        let (cluster_issuer, issuer, secret_name) = match &t.source {
+            CertSource::Secret(s) => (String::new(), String::new(), s.clone()),
+            CertSource::ClusterIssuer(i) => (i.clone(), String::new(), String::new()),
+            CertSource::Issuer(i) => (String::new(), i.clone(), String::new()),
         };
         TlsValues {
             enabled: true,
             cluster_issuer,
             issuer,
-            secrets: t.secrets.clone(),
+            secret_name,
+            secrets: BTreeMap::new(),
         }
     }
 }
@@ -71,9 +76,14 @@ mod tests {
                 "enabled": true,
                 "clusterIssuer": "",
                 "issuer": "local",
-                "secrets": {"a.example.com": "svc-a-example-com-tls"},
+                "secretName": "",
+                "secrets": {},
             })
         );
+        let (s, _) =
+            model("port: {http: 8080}\npublic_uri: a.example.com\ntls: {secret_name: wild}\n");
+        let t = TlsValues::from(s.traffic.tls.as_ref());
+        assert_eq!((t.secret_name.as_str(), t.issuer.as_str()), ("wild", ""));
         assert!(!TlsValues::from(None).enabled);
     }
 

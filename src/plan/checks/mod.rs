@@ -2,11 +2,13 @@
 //! what to say and do about it, by the objects they look at.
 
 mod common;
+mod ingress;
 mod objects;
 mod services;
 mod storage;
 mod workloads;
 
+pub use ingress::tls_secret;
 pub use objects::{added, in_place, kind_switch, removed};
 pub use services::{cluster_ip, load_balancer_class};
 pub use storage::{

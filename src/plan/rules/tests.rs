@@ -512,3 +512,49 @@ fn the_readme_lists_every_rule() {
         );
     }
 }
+
+fn ingress(secret: &str, issuer: bool) -> Value {
+    let mut d = json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "shop-web-1a2b3c4d"},
+        "spec": {"tls": [{"hosts": ["shop.example.com"], "secretName": secret}],
+                 "rules": [{"host": "shop.example.com"}]}
+    });
+    if issuer {
+        d["metadata"]["annotations"] = json!({"cert-manager.io/cluster-issuer": "le"});
+    }
+    d
+}
+
+#[test]
+fn tls_secret_renamed_is_in_place_and_says_how_to_keep_https() {
+    // Earlier versions named the Secret by chart, now by release: a release `shop` of
+    // chart `web` moves from web-... to shop-web-....
+    let (old, new) = (
+        obj(ingress("web-shop-example-com-tls", true)),
+        obj(ingress("shop-web-shop-example-com-tls", true)),
+    );
+    let found = run(Some(&old), Some(&new));
+    assert_eq!(rules(&found), [("tls-secret", Verdict::InPlace)]);
+    let f = &found[0];
+    assert!(
+        f.summary.starts_with("shop.example.com: TLS Secret web-shop-example-com-tls → shop-web-shop-example-com-tls; cert-manager issues"),
+        "{}",
+        f.summary
+    );
+    assert!(
+        f.summary
+            .contains("--set ingress.tls.secrets.KEY=web-shop-example-com-tls"),
+        "{}",
+        f.summary
+    );
+    assert!(f.way_forward[1].contains("kubectl -n prod get secret web-shop-example-com-tls"));
+    // An existing Secret: the new one must exist first.
+    let (old, new) = (obj(ingress("a", false)), obj(ingress("b", false)));
+    let found = run(Some(&old), Some(&new));
+    assert_eq!(rules(&found), [("tls-secret", Verdict::InPlace)]);
+    assert!(found[0].summary.contains("which must exist first"));
+    assert!(found[0].way_forward[0].contains("create secret tls b"));
+    // The same Secret: nothing to say.
+    assert!(run(Some(&old), Some(&old)).is_empty());
+}
