@@ -144,6 +144,10 @@ EOF
 # ---- setup -------------------------------------------------------------------
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLS="$ROOT/.tools"
+# The physical path: a venv's scripts name their interpreter by absolute path, and the venv stamp
+# records it, so a .tools reached through a symlink (a git worktree sharing a clone's tools)
+# must not look like another place and be rebuilt under the others' feet.
+if [[ -d "$TOOLS" ]]; then TOOLS=$(cd "$TOOLS" && pwd -P); fi
 BIN="$TOOLS/bin"
 STAMPS="$TOOLS/stamps"
 VENV="$TOOLS/venv"
