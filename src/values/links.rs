@@ -1,6 +1,10 @@
 //! Opta's links (`model::links`): per linked module, the env vars and the keys of its Secret they
-//! read (templates/_links.tpl). The Secret's name is left to the template ("" gives
-//! "<fullname>-link-<module in lowercase>"), since the release name is only known at install.
+//! read (templates/_links.tpl). Keyed by the module's name (letters and digits), so one link's
+//! setting is one `--set links.db.secretName=...` (Helm replaces a list whole). The Secret's
+//! name is left to the template ("" gives "<fullname>-link-<module in lowercase>"), since the
+//! release name is only known at install.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -9,8 +13,6 @@ use crate::model::links::Link;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkValues {
-    /// The linked Opta module.
-    pub name: String,
     /// Its Opta type, for the notes and messages.
     #[serde(rename = "type")]
     pub module_type: String,
@@ -26,9 +28,13 @@ pub struct LinkEnvValues {
     pub key: String,
 }
 
-pub(super) fn link(l: &Link) -> LinkValues {
+/// By module name; Go templates range over a map in this (sorted) order too.
+pub(super) fn links(links: &[Link]) -> BTreeMap<String, LinkValues> {
+    links.iter().map(|l| (l.module.clone(), link(l))).collect()
+}
+
+fn link(l: &Link) -> LinkValues {
     LinkValues {
-        name: l.module.clone(),
         module_type: l.module_type.clone(),
         secret_name: String::new(),
         env: l
@@ -54,11 +60,11 @@ mod tests {
             "links: [{cache: [{cache_host: REDIS_HOST, cache_auth_token: REDIS_PASSWORD}]}]\nlink_types: {cache: redis}\n",
         );
         assert_eq!(
-            serde_json::to_value(link(&s.links[0])).unwrap(),
-            json!({"name": "cache", "type": "redis", "secretName": "", "env": [
+            serde_json::to_value(links(&s.links)).unwrap(),
+            json!({"cache": {"type": "redis", "secretName": "", "env": [
                 {"name": "REDIS_HOST", "key": "cache_host"},
                 {"name": "REDIS_PASSWORD", "key": "cache_auth_token"},
-            ]})
+            ]}})
         );
     }
 }

@@ -97,7 +97,7 @@ pub struct Values {
     pub init_containers: Vec<ExtraContainerValues>,
     pub sidecars: Vec<ExtraContainerValues>,
     /// Opta's links: env vars from one user-made Secret per linked module.
-    pub links: Vec<LinkValues>,
+    pub links: BTreeMap<String, LinkValues>,
     pub preflight: PreflightValues,
 }
 
@@ -156,7 +156,7 @@ impl Values {
                 .iter()
                 .map(|c| extra_containers::extra_container(c, true))
                 .collect(),
-            links: s.links.iter().map(links::link).collect(),
+            links: links::links(&s.links),
             preflight: preflight::preflight(),
         }
     }
