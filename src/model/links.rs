@@ -146,7 +146,7 @@ impl Builder<'_> {
                             Some(s) => granted.push(s.to_string()),
                             None => self.fail(
                                 p,
-                                format!("{} is not a permission of a link to a `{module_type}` module (its permissions: {})", shown(v), allowed.join(", ")),
+                                format!("{} is not a permission of link `{module}` (type {module_type}: {})", shown(v), allowed.join(", ")),
                             ),
                         }
                     }
@@ -164,7 +164,7 @@ impl Builder<'_> {
                     ));
                 }
                 Some(Kind::Outputs(outputs)) => {
-                    let renames = self.renames(&module_type, outputs, &perms);
+                    let renames = self.renames(&module, &module_type, outputs, &perms);
                     let mut env = Vec::new();
                     for output in outputs {
                         let (name, at) = match renames.get(*output) {
@@ -284,6 +284,7 @@ impl Builder<'_> {
     /// one, naming every output, and no permission.
     fn renames(
         &mut self,
+        module: &str,
         module_type: &str,
         outputs: &[&str],
         perms: &[(FieldPath, &Value)],
@@ -294,7 +295,7 @@ impl Builder<'_> {
             let Value::Object(map) = v else {
                 self.fail_help(
                     p,
-                    format!("{} is not a permission of a link to a `{module_type}` module: it only gives the module's variables", shown(v)),
+                    format!("{} is not a permission of link `{module}` (type {module_type}): a database or cache link only gives the module's variables", shown(v)),
                     format!("to rename them, give one map naming each of {all}, e.g. `- MODULE: [{{{}: NEW_NAME, ...}}]`", outputs[0]),
                 );
                 continue;
@@ -308,7 +309,10 @@ impl Builder<'_> {
                 if !outputs.contains(&key.as_str()) {
                     self.fail(
                         &at,
-                        format!("`{}` is not a variable of a link to a `{module_type}` module (its variables: {all})", printable(key)),
+                        format!(
+                            "`{}` is not a variable of link `{module}` (type {module_type}: {all})",
+                            printable(key)
+                        ),
                     );
                 } else if let Some(n) = new.as_str() {
                     out.insert(key.clone(), (n.trim().to_string(), at));
@@ -335,7 +339,7 @@ impl Builder<'_> {
                 };
                 self.fail_help(
                     p,
-                    format!("the rename map of a link to a `{module_type}` module must name each of its variables; missing: {}", missing.join(", ")),
+                    format!("the rename map of link `{module}` (type {module_type}) must name each of its variables; missing: {}", missing.join(", ")),
                     help,
                 );
             }
@@ -509,7 +513,8 @@ mod tests {
             bad,
             [(
                 "modules[1].links[0].uploads[0]".to_string(),
-                "`admin` is not a permission of a link to a `aws-s3` module (its permissions: read, write)".to_string()
+                "`admin` is not a permission of link `uploads` (type aws-s3: read, write)"
+                    .to_string()
             )]
         );
     }
@@ -536,7 +541,7 @@ mod tests {
         assert!(
             got[0]
                 .1
-                .starts_with("`read` is not a permission of a link to a `postgres` module")
+                .starts_with("`read` is not a permission of link `db` (type postgres)")
         );
         assert!(got[1].1.contains("`api`, a module of type `helm-chart`"));
         assert!(got[2].1.ends_with("missing: cache_auth_token"));
@@ -568,7 +573,7 @@ mod tests {
         assert_eq!(
             msgs,
             [
-                "`port` is not a variable of a link to a `mysql` module (its variables: db_user, db_name, db_password, db_host)",
+                "`port` is not a variable of link `db` (type mysql: db_user, db_name, db_password, db_host)",
                 "env var name `1x` must consist of letters, digits, '_', '-' or '.', and must not start with a digit",
                 "link `db` sets `A`, which is already an env var, a secret, an env_refs entry or another link's variable",
             ],
