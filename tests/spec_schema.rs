@@ -634,7 +634,8 @@ const BAD: &[(&str, &str)] = &[
     (
         "release retries out of range",
         "name: a\nimage: x\ntag: \"1\"\nrelease_command: [x]\nrelease_retries: 11\n",
-    ),    (
+    ),
+    (
         "a link that is a number",
         "name: a\nimage: x\ntag: \"1\"\nlinks: [42]\n",
     ),
