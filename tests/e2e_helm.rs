@@ -3181,7 +3181,9 @@ fn links_read_opta_s_variables_from_one_secret_per_link() {
     };
     let db_keys = ["db_user", "db_name", "db_password", "db_host"];
     let cache_keys = ["cache_host", "cache_auth_token"];
-    let cases: Vec<(Vec<(String, Value)>, Result<(), [&str; 2]>)> = vec![
+    // (objects live, Ok(()) or the start of the error and a part of its command)
+    type Case = (Vec<(String, Value)>, Result<(), [&'static str; 2]>);
+    let cases: Vec<Case> = vec![
         (
             vec![sa.clone(), secret("r-web-link-cache", &cache_keys)],
             Err([
