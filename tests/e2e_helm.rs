@@ -3166,6 +3166,14 @@ fn links_read_opta_s_variables_from_one_secret_per_link() {
             );
         }
     }
+    // The values schema refuses a Secret name Kubernetes would refuse, and a link's key that
+    // is not an Opta module name.
+    for (name, helm) in helms() {
+        for bad in ["links.db.secretName=Shop_DB", "links.my-db.secretName=x"] {
+            let err = render(&helm, web, &["--set", repo.as_str(), "--set", bad]).unwrap_err();
+            assert!(err.contains("links"), "{name} {bad}: {err}");
+        }
+    }
 
     // Preflight against a fake API server.
     let sa = (
