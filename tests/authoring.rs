@@ -419,7 +419,7 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
             .contains("not a k8s-service module")
     }));
     let warnings = f["warnings"].as_array().unwrap();
-    // web's cloud-only fields, then api's autoscaler floor of one pod (Opta's default
+    // web's cloud-only fields and bucket link, then api's autoscaler floor of one pod (Opta's default
     // min_containers: 1), each under its own chart.
     let by_chart = |chart: &str| -> Vec<&str> {
         warnings
@@ -430,7 +430,9 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
     };
     let web = by_chart("web");
     assert!(
-        !web.is_empty() && web.iter().all(|m| m.contains("Opta's cloud provisioning")),
+        web.len() == 2
+            && web[0].starts_with("links: `uploads` (aws-s3)")
+            && web[1].contains("Opta's cloud provisioning"),
         "{warnings:?}"
     );
     let api = by_chart("api");

@@ -3116,3 +3116,130 @@ fn preflight_names_the_missing_object_and_how_to_make_it() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Opta's links (examples/opta-service.yaml, chart web): each database or cache variable, with
+/// Opta's name (`<module>_<output>`, or the link's rename), is read from the key named after the
+/// module's output in the link's own Secret, `<fullname>-link-<module>` or `secretName`, before
+/// the plain env vars; the bucket link adds nothing. The
+/// preflight names a missing Secret or key and the command that makes it.
+#[test]
+fn links_read_opta_s_variables_from_one_secret_per_link() {
+    use fake_api::FakeApi;
+    let web = chart_path("web");
+    let repo = format!("image.repository={}", auto_repository("web"));
+    let want = |db: &str, cache: &str| -> Vec<Value> {
+        let e = |name: &str, secret: &str, key: &str| json!({"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}});
+        // By module name, as the values key them.
+        vec![
+            e("REDIS_HOST", cache, "cache_host"),
+            e("REDIS_PASSWORD", cache, "cache_auth_token"),
+            e("db_db_user", db, "db_user"),
+            e("db_db_name", db, "db_name"),
+            e("db_db_password", db, "db_password"),
+            e("db_db_host", db, "db_host"),
+        ]
+    };
+    for (name, helm) in helms() {
+        for (extra, db, cache) in [
+            (vec![], "r-web-link-db", "r-web-link-cache"),
+            (
+                vec!["--set", "links.db.secretName=shop-db"],
+                "shop-db",
+                "r-web-link-cache",
+            ),
+        ] {
+            let mut args = vec!["--set", repo.as_str()];
+            args.extend(extra.iter().copied());
+            let docs = render(&helm, web, &args).unwrap();
+            let c = &pod_spec(find(&docs, "Deployment")[0])["containers"][0];
+            let env = c["env"].as_array().unwrap();
+            assert_eq!(env[..6], want(db, cache)[..], "{name} {extra:?}: {env:#?}");
+            // The plain values follow, so they may use the link variables as $(NAME).
+            assert!(
+                env[6..].iter().all(|e| e.get("valueFrom").is_none()),
+                "{name}: {env:#?}"
+            );
+            assert!(
+                !env.iter()
+                    .any(|e| e["name"].as_str().unwrap().contains("uploads")),
+                "{name}: the bucket link adds no variable"
+            );
+        }
+    }
+    // The values schema refuses a Secret name Kubernetes would refuse, and a link's key that
+    // is not an Opta module name.
+    for (name, helm) in helms() {
+        for bad in ["links.db.secretName=Shop_DB", "links.my-db.secretName=x"] {
+            let err = render(&helm, web, &["--set", repo.as_str(), "--set", bad]).unwrap_err();
+            assert!(err.contains("links"), "{name} {bad}: {err}");
+        }
+    }
+
+    // Preflight against a fake API server.
+    let sa = (
+        "/api/v1/namespaces/ci/serviceaccounts/default".to_string(),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "ci"}}),
+    );
+    let secret = |name: &str, keys: &[&str]| {
+        (
+            format!("/api/v1/namespaces/ci/secrets/{name}"),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "ci"},
+                   "data": keys.iter().map(|k| (k.to_string(), json!("eA=="))).collect::<serde_json::Map<_, _>>()}),
+        )
+    };
+    let db_keys = ["db_user", "db_name", "db_password", "db_host"];
+    let cache_keys = ["cache_host", "cache_auth_token"];
+    // (objects live, Ok(()) or the start of the error and a part of its command)
+    type Case = (Vec<(String, Value)>, Result<(), [&'static str; 2]>);
+    let cases: Vec<Case> = vec![
+        (
+            vec![sa.clone(), secret("r-web-link-cache", &cache_keys)],
+            Err([
+                "links.db (aws-postgres): the Secret \"r-web-link-db\" does not exist in namespace \"ci\"",
+                "kubectl --namespace ci create secret generic r-web-link-db --from-literal=db_user=... --from-literal=db_name=... --from-literal=db_password=... --from-literal=db_host=... (preflight.enabled=false",
+            ]),
+        ),
+        (
+            vec![
+                sa.clone(),
+                secret("r-web-link-db", &db_keys),
+                secret("r-web-link-cache", &["cache_host"]),
+            ],
+            Err([
+                "links.cache (redis): the Secret \"r-web-link-cache\" in namespace \"ci\" has no key \"cache_auth_token\" (for REDIS_PASSWORD; its keys: [\"cache_host\"])",
+                "preflight.enabled=false",
+            ]),
+        ),
+        (
+            vec![
+                sa.clone(),
+                secret("r-web-link-db", &db_keys),
+                secret("r-web-link-cache", &cache_keys),
+            ],
+            Ok(()),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, helm) in helms() {
+        for (objects, want) in &cases {
+            let api = FakeApi::start(Value::Object(objects.iter().cloned().collect()), &[]);
+            let got = api.render(name, &helm, web, &["--set", repo.as_str()]);
+            let live: Vec<&String> = objects.iter().map(|(p, _)| p).collect();
+            match (want, got) {
+                (Ok(()), Ok(_)) => {}
+                (Ok(()), Err(e)) => failures.push(format!("{name} {live:?}: refused: {e}")),
+                (Err(_), Ok(_)) => failures.push(format!("{name} {live:?}: rendered")),
+                (Err([start, command]), Err(e)) => {
+                    let message = e.split_once("): ").map_or("", |(_, m)| m);
+                    if !(e.contains("validate.yaml:")
+                        && message.starts_with(start)
+                        && message.contains(command))
+                    {
+                        failures.push(format!("{name}: want {start:?} ... {command:?}, got {e}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -9,7 +9,7 @@
 //!   that the spec turned off — an image without a digest (CKV_K8S_43, and CKV_K8S_14 without a
 //!   tag either), secrets as environment variables (CKV_K8S_35), no NetworkPolicy (CKV2_K8S_6) —
 //!   and exactly those; the same charts given that information fail nothing, but for what the
-//!   spec chose on purpose: secrets read by `env_refs`/`env_from` stay environment variables
+//!   spec chose on purpose: secrets read by `env_refs`/`env_from`/`links` stay environment variables
 //!   (CKV_K8S_35), an init container's or sidecar's own image without a digest stays
 //!   unpinned (CKV_K8S_43), and `security_profile: baseline` fails the checks of what it gives
 //!   up (CKV_K8S_20, 22, 23, 28, 37, 40);
@@ -676,6 +676,24 @@ fn secret_refs_in_env(spec: &Value) -> bool {
         .any(|e| e.get("secret").is_some())
 }
 
+/// The chart reads the Secrets of Opta's links (`<fullname>-link-<module>`) as env vars: a spec's
+/// database and cache links do, its bucket links do not.
+fn link_secrets_in_env(docs: &[Value]) -> bool {
+    fn any_ref(v: &Value) -> bool {
+        match v {
+            Value::Object(m) => {
+                m.get("secretKeyRef")
+                    .and_then(|r| r["name"].as_str())
+                    .is_some_and(|n| n.contains("-link-"))
+                    || m.values().any(any_ref)
+            }
+            Value::Array(a) => a.iter().any(any_ref),
+            _ => false,
+        }
+    }
+    docs.iter().any(any_ref)
+}
+
 /// Init containers or sidecars with an image of their own and no digest (`--digest` pins only
 /// the service's image).
 fn unpinned_extra_images(spec: &Value) -> bool {
@@ -713,8 +731,9 @@ fn expected_failures(spec: &Value, docs: &[Value], pinned: bool) -> BTreeSet<(St
             // An init container's or sidecar's own image without a digest (the jobs have none).
             want.insert(("CKV_K8S_43".to_string(), resource.clone()));
         }
-        if secret_refs_in_env(spec) {
-            // Secrets the spec reads as environment variables on purpose (env_refs, env_from).
+        if secret_refs_in_env(spec) || link_secrets_in_env(docs) {
+            // Secrets the spec reads as environment variables on purpose (env_refs, env_from,
+            // and Opta's links, whose apps expect their variables).
             want.insert(("CKV_K8S_35".to_string(), resource.clone()));
         }
     }

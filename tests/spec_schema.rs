@@ -635,6 +635,18 @@ const BAD: &[(&str, &str)] = &[
         "release retries out of range",
         "name: a\nimage: x\ntag: \"1\"\nrelease_command: [x]\nrelease_retries: 11\n",
     ),
+    (
+        "a link that is a number",
+        "name: a\nimage: x\ntag: \"1\"\nlinks: [42]\n",
+    ),
+    (
+        "a link entry naming two modules",
+        "name: a\nimage: x\ntag: \"1\"\nlinks: [{db: [], cache: []}]\n",
+    ),
+    (
+        "a link to a module name Opta refuses",
+        "name: a\nimage: x\ntag: \"1\"\nlinks: [my_db]\n",
+    ),
 ];
 
 #[test]

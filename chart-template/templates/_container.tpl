@@ -68,7 +68,7 @@ ports:
 {{- end }}
 {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
 {{- $secretEnv := ternary (list) $v.secretEnv.keys (not (empty $secretFiles)) }}
-{{- if or $v.envRefs $v.env $secretEnv }}
+{{- if or $v.envRefs $v.links $v.env $secretEnv }}
 env:
   {{- /* Keys of existing objects first, so plain values may use them as $(NAME). */}}
   {{- range $v.envRefs }}
@@ -83,6 +83,9 @@ env:
       {{- end }}
         key: {{ .key | quote }}
         optional: {{ .optional | toJson }}
+  {{- end }}
+  {{- with include "svc.linkEnv" $root }}
+  {{- . | trim | nindent 2 }}
   {{- end }}
   {{- range $v.env }}
   - name: {{ .name | quote }}

@@ -32,6 +32,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/_labels.tpl"),
     ),
     (
+        "templates/_links.tpl",
+        include_str!("../../chart-template/templates/_links.tpl"),
+    ),
+    (
         "templates/_names.tpl",
         include_str!("../../chart-template/templates/_names.tpl"),
     ),

@@ -3,8 +3,9 @@
 //! Secrets. The pods keep `automountServiceAccountToken: false`: the identity webhooks inject
 //! their own projected token (EKS, AKS) and GKE's metadata server needs none.
 //!
-//! Opta's fields that only its cloud provisioning can honour (`links`, `additional_iam_policies`,
-//! `additional_iam_roles`) are ignored here, with a warning saying what to do instead.
+//! Opta's fields that only its cloud provisioning can honour (`additional_iam_policies`,
+//! `additional_iam_roles`) are ignored here, with a warning saying what to do instead (`links`
+//! have their own concern, links.rs).
 
 use std::collections::BTreeMap;
 
@@ -208,7 +209,6 @@ impl Builder<'_> {
     /// Warns about each field of `crate::spec::raw::CLOUD_ONLY_FIELDS` the spec gives.
     pub(super) fn cloud_only(&mut self, raw: &RawService) {
         let given = [
-            raw.links.is_some(),
             raw.additional_iam_policies.is_some(),
             raw.additional_iam_roles.is_some(),
         ];
@@ -322,12 +322,12 @@ mod tests {
     #[test]
     fn cloud_only_fields_are_ignored_with_a_warning() {
         let (_, warnings) = crate::model::testing::model(
-            "min_containers: 2\nlinks: [db]\nadditional_iam_roles: [r]\n",
+            "min_containers: 2\nadditional_iam_policies: [p]\nadditional_iam_roles: [r]\n",
         );
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(
             warnings[0].starts_with(
-                "`links` needs Opta's cloud provisioning and is ignored by the chart: "
+                "`additional_iam_policies` needs Opta's cloud provisioning and is ignored by the chart: "
             ),
             "{warnings:?}"
         );

@@ -24,6 +24,7 @@
 //! - `extra_containers`: init containers and sidecars
 //! - `security`: the security context, the NetworkPolicy
 //! - `identity`: workload identity, image pull Secrets, Opta's cloud-only fields
+//! - `links`: Opta's links, as env vars read from one Secret per linked module
 //! - `workload`: the pod settings beyond Opta, gathered from the concerns above
 //! - `rules`: the syntax of names, keys, paths and schedules, shared by all; `units`: CPU, memory
 //!   and sizes, and the unit mistakes they can hide
@@ -40,6 +41,7 @@ pub mod grpc;
 pub mod identity;
 pub mod ingress;
 pub mod jobs;
+pub mod links;
 pub mod metadata;
 pub mod placement;
 pub mod ports;
@@ -119,6 +121,8 @@ pub struct Service {
     pub identity: identity::Identity,
     /// Env from existing Secrets/ConfigMaps, config files, init containers, sidecars (ours).
     pub config: config::Config,
+    /// Opta's `links`: env vars from one user-made Secret per linked module (links.rs).
+    pub links: Vec<links::Link>,
 }
 
 /// Build and validate; every problem found is reported, not only the first.
@@ -203,6 +207,14 @@ impl Builder<'_> {
                 max_replicas,
             },
         );
+        let links = self.links(
+            raw,
+            &env.iter()
+                .map(|(n, _)| n.as_str())
+                .chain(secret_keys.iter().map(String::as_str))
+                .chain(config.env_refs.iter().map(|r| r.name.as_str()))
+                .collect::<Vec<_>>(),
+        );
         self.cloud_only(raw);
         if max_replicas == 0 && cron_jobs.is_empty() && release.is_none() {
             self.warnings.push(
@@ -248,6 +260,7 @@ impl Builder<'_> {
             traffic,
             identity,
             config,
+            links,
         }
     }
 }

@@ -50,6 +50,9 @@ pub struct LoadedService {
     pub raw: RawService,
     /// True when read from an Opta `modules:` list.
     pub from_opta_file: bool,
+    /// Every module of that Opta file, name -> type: what its `links` name (empty when
+    /// standalone).
+    pub module_types: BTreeMap<String, String>,
 }
 
 /// Notes for the user that are not errors (skipped modules, chosen environment).
@@ -96,6 +99,7 @@ pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService
                 base: FieldPath::root(),
                 raw,
                 from_opta_file: false,
+                module_types: BTreeMap::new(),
             }],
             Vec::new(),
         ))
@@ -214,6 +218,12 @@ fn load_opta_file(
     }
 
     let vars = opta_vars(&source, &head, opts, &mut notes)?;
+    // Opta links a module by name, within the same file (model/links.rs reads the types).
+    let module_types: BTreeMap<String, String> = head
+        .modules
+        .iter()
+        .map(|m| (module_name(m), m.module_type.clone()))
+        .collect();
     let services: Vec<Option<RawService>> = source.parse_seed(BodySeed(&selected))?;
     let mut out = Vec::new();
     for (i, raw) in services.into_iter().enumerate() {
@@ -229,6 +239,7 @@ fn load_opta_file(
             base,
             raw,
             from_opta_file: true,
+            module_types: module_types.clone(),
         });
     }
     Ok((out, notes))

@@ -135,8 +135,12 @@ pub struct RawService {
     pub init_containers: Option<Vec<super::raw_config::RawInitContainer>>,
     pub sidecars: Option<Vec<super::raw_config::RawSidecar>>,
 
+    /// Opta's links (model/links.rs): each entry a module name, or a map of one module name to
+    /// its permissions or variable renames; any shape here, checked with its field there.
+    pub links: Option<Vec<serde_json::Value>>,
+    /// Linked module name -> Opta module type, for a module this file does not list (ours).
+    pub link_types: Option<BTreeMap<String, String>>,
     // Cloud-only inputs: a chart cannot honour them; we warn and ignore.
-    pub links: Option<Ignored>,
     pub additional_iam_policies: Option<Ignored>,
     pub additional_iam_roles: Option<Ignored>,
 }
@@ -388,10 +392,6 @@ impl<'de> Deserialize<'de> for Ignored {
 /// The names of every field of `RawService`, for suggestions and the cloud-only warning.
 pub const CLOUD_ONLY_FIELDS: &[(&str, &str)] = &[
     (
-        "links",
-        "create the database/cache Secrets yourself and list their keys under `secrets`",
-    ),
-    (
         "additional_iam_policies",
         "attach the policies to an IAM role and give its ARN as `iam_role_arn` (the ServiceAccount's `eks.amazonaws.com/role-arn` annotation)",
     ),
@@ -435,8 +435,8 @@ mod tests {
     }
 
     #[test]
-    fn cloud_only_inputs_are_accepted_in_any_shape() {
-        let s = parse("links:\n  - db: [read]\n  - cache\n");
-        assert!(s.links.is_some());
+    fn links_are_read_in_any_shape_and_checked_by_the_model() {
+        let s = parse("links:\n  - db: [read]\n  - cache\n  - 3\n");
+        assert_eq!(s.links.map(|l| l.len()), Some(3));
     }
 }

@@ -13,6 +13,7 @@ mod extra_containers;
 mod identity;
 mod ingress;
 mod jobs;
+mod links;
 mod placement;
 mod ports;
 mod preflight;
@@ -38,6 +39,7 @@ pub use extra_containers::{ExtraContainerValues, ExtraPortValues};
 pub use identity::ServiceAccount;
 pub use ingress::{IngressValues, RouteValues, StickySession};
 pub use jobs::{CronJobValues, ReleaseJobValues};
+pub use links::{LinkEnvValues, LinkValues};
 pub use placement::TopologySpreadValues;
 pub use ports::{PortValues, ServiceValues};
 pub use preflight::PreflightValues;
@@ -94,6 +96,8 @@ pub struct Values {
     pub config_files: Vec<ConfigFileValues>,
     pub init_containers: Vec<ExtraContainerValues>,
     pub sidecars: Vec<ExtraContainerValues>,
+    /// Opta's links: env vars from one user-made Secret per linked module.
+    pub links: BTreeMap<String, LinkValues>,
     pub preflight: PreflightValues,
 }
 
@@ -152,6 +156,7 @@ impl Values {
                 .iter()
                 .map(|c| extra_containers::extra_container(c, true))
                 .collect(),
+            links: links::links(&s.links),
             preflight: preflight::preflight(),
         }
     }
@@ -217,6 +222,7 @@ mod tests {
                 "configFiles",
                 "initContainers",
                 "sidecars",
+                "links",
                 "preflight",
             ]
         );
