@@ -634,3 +634,43 @@ podAnnotations:
         }
     }
 }
+
+#[test]
+fn extra_volumes_and_mounts_clear_of_the_charts_own_are_checked_at_render() {
+    for (helm_name, helm) in helms() {
+        for (set, want) in [
+            (
+                r#"extraVolumes=[{"name":"tmp","emptyDir":{}}]"#,
+                r#"extraVolumes[0].name "tmp" is used twice or is one of the chart's volumes"#,
+            ),
+            (
+                r#"extraVolumeMounts=[{"name":"cache","mountPath":"/x"}]"#,
+                r#"extraVolumeMounts[0].name "cache" is no volume of the pod"#,
+            ),
+            (
+                r#"extraVolumeMounts=[{"name":"tmp","mountPath":"/tmp"}]"#,
+                r#"extraVolumeMounts[0].mountPath "/tmp" is used twice"#,
+            ),
+        ] {
+            let err = render(&helm, &["--set-json".into(), set.into()]).expect_err(set);
+            assert!(err.contains(want), "{helm_name} {set}: {err}");
+        }
+        // A chart volume may be mounted a second time elsewhere.
+        let docs = render(
+            &helm,
+            &[
+                "--set-json".into(),
+                r#"extraVolumeMounts=[{"name":"tmp","mountPath":"/var/tmp"}]"#.into(),
+            ],
+        )
+        .unwrap();
+        let c = &of_kind(&docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0];
+        assert!(
+            c["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"name": "tmp", "mountPath": "/var/tmp"})),
+            "{helm_name}"
+        );
+    }
+}

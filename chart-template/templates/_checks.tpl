@@ -172,6 +172,17 @@ line, in this order, and is the only caller. Called with the root context.
 {{- $vols = append $vols $vol.name -}}
 {{- $paths = append $paths $vol.mountPath -}}
 {{- end -}}
+{{- /* The escape hatches: the service's pods and its container only. */ -}}
+{{- if $v.configFiles -}}{{- $vols = append $vols "config-files" -}}{{- end -}}
+{{- range $i, $vol := $v.extraVolumes -}}
+{{- if has $vol.name $vols -}}{{- fail (printf "extraVolumes[%d].name %q is used twice or is one of the chart's volumes (%s)" $i $vol.name (join ", " $vols)) -}}{{- end -}}
+{{- $vols = append $vols $vol.name -}}
+{{- end -}}
+{{- range $i, $m := $v.extraVolumeMounts -}}
+{{- if not (has $m.name $vols) -}}{{- fail (printf "extraVolumeMounts[%d].name %q is no volume of the pod: add it to extraVolumes (volumes: %s)" $i $m.name (join ", " $vols)) -}}{{- end -}}
+{{- if has $m.mountPath $paths -}}{{- fail (printf "extraVolumeMounts[%d].mountPath %q is used twice (tmpDir, writablePaths, secretEnv.mountPath and persistence.volumes included)" $i $m.mountPath) -}}{{- end -}}
+{{- $paths = append $paths $m.mountPath -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
