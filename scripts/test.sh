@@ -7,7 +7,7 @@
 #   scripts/test.sh           everything (what CI runs)
 #   scripts/test.sh --quick   the inner loop: fmt, clippy, the unit tests and the test files that
 #                             check what the charts contain (cli, bad_specs, spec_schema,
-#                             authoring, deploy, plan, contracts, e2e_helm, security) with the
+#                             authoring, deploy, plan, contracts, e2e_helm, security, overrides) with the
 #                             real helms; skips
 #                             the plugin install/release builds (plugin.rs), chart repositories
 #                             and the OCI registry (repo.rs), the pods run by podman
@@ -45,7 +45,7 @@ if [ "$quick" -eq 1 ]; then
   cargo test --locked --lib --bins \
     --test cli --test bad_specs --test spec_schema --test authoring --test deploy \
     --test plan --test contracts --test e2e_helm --test security --test ingress_hosts \
-    --test gitops
+    --test gitops --test overrides
   exit 0
 fi
 

@@ -752,9 +752,15 @@ fn check_network_policy(spec: &Value, chart: &str, docs: &[Value]) -> Result<(),
     if let Some(p) = spec["port"].as_object() {
         ports.push(p.values().next().unwrap().as_i64().unwrap());
     }
-    for p in spec["ports"].as_array().into_iter().flatten() {
-        ports.push(p["port"].as_i64().unwrap());
-    }
+    // The chart's `ports` is a mapping by name: sorted by name.
+    let mut named: Vec<(&str, i64)> = spec["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| (p["name"].as_str().unwrap(), p["port"].as_i64().unwrap()))
+        .collect();
+    named.sort();
+    ports.extend(named.iter().map(|(_, p)| p));
     // Sidecars share the pod's network: their ports are declared ports too.
     for s in spec["sidecars"].as_array().into_iter().flatten() {
         for p in s["ports"].as_array().into_iter().flatten() {
@@ -833,7 +839,8 @@ fn check_container(
     ensure(c["image"] == want_image.as_str(), || {
         format!("{name}: image {} want {want_image}", c["image"])
     })?;
-    // Env, byte for byte and in order, then the secret keys.
+    // Env, byte for byte and in the chart's order (values without `$(` first, then those with it,
+    // each sorted by name: `model::env::render_order`), then the secret keys.
     let env = c["env"].as_array().cloned().unwrap_or_default();
     let plain: Vec<(String, String)> = env
         .iter()
@@ -845,7 +852,8 @@ fn check_container(
             )
         })
         .collect();
-    let want_env = spec_env(spec);
+    let mut want_env = spec_env(spec);
+    want_env.sort_by(|a, b| (a.1.contains("$("), &a.0).cmp(&(b.1.contains("$("), &b.0)));
     ensure(plain == want_env, || {
         let i = plain
             .iter()
@@ -1356,6 +1364,9 @@ fn check_services(
             })
             .collect()
     };
+    // `ports` is a mapping by name: the Service lists them sorted by name.
+    let mut want = want;
+    want.sort();
     let got: Vec<(String, i64, i64)> = ports
         .iter()
         .map(|p| {
@@ -1797,7 +1808,7 @@ fn install_time_overrides_work_and_the_schema_rejects_nonsense() {
             "autoscaling.maxReplicas=abc",
             "image.pullPolicy=Sometimes",
             "autoscalling.enabled=true",
-            "ports[0].containerPort=70000",
+            "ports.main.containerPort=70000",
             "topologySpread.whenUnsatisfiable=Sometimes",
             "priorityClassName=Not_A_Name",
             "startupProbe.successThreshold=2",

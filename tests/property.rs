@@ -904,7 +904,10 @@ impl Checker<'_> {
                 e.env.len()
             ));
         }
-        for (i, (got, (n, v))) in env.iter().zip(&e.env).enumerate() {
+        // The chart's order: values without `$(` first, then those with it, each sorted by name.
+        let mut want = e.env.clone();
+        want.sort_by(|a, b| (a.1.contains("$("), &a.0).cmp(&(b.1.contains("$("), &b.0)));
+        for (i, (got, (n, v))) in env.iter().zip(&want).enumerate() {
             self.eq_str(&format!("{what} env[{i}].name"), &got["name"], n);
             self.eq_str(&format!("{what} env[{i}].value ({n})"), &got["value"], v);
         }

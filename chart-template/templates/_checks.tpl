@@ -2,22 +2,21 @@
 Render-time checks of the values: the rules values.schema.json cannot express (unique names,
 ports and paths; values that must agree with each other; the cluster's Kubernetes version).
 Each define checks one subject and fails with a message that starts with the value at fault,
-e.g. `ports[1].name "web" is used twice ...`. validate.yaml includes each of them on its own
+e.g. `ports.web.containerPort 8080 is also ports.api's ...`. validate.yaml includes each of them on its own
 line, in this order, and is the only caller. Called with the root context.
 */}}
 
-{{/* ports: names, container ports and service ports are unique. */}}
+{{/* ports: container ports and service ports are unique (names are, as keys of a mapping). */}}
 {{- define "svc.check.ports" -}}
-{{- $names := list -}}
-{{- $cports := list -}}
-{{- $sports := list -}}
-{{- range $i, $p := .Values.ports -}}
-{{- if has $p.name $names -}}{{- fail (printf "ports[%d].name %q is used twice: port names are unique in the pod" $i $p.name) -}}{{- end -}}
-{{- if has (int64 $p.containerPort) $cports -}}{{- fail (printf "ports[%d].containerPort %d is used twice" $i (int64 $p.containerPort)) -}}{{- end -}}
-{{- if has (int64 $p.servicePort) $sports -}}{{- fail (printf "ports[%d].servicePort %d is used twice" $i (int64 $p.servicePort)) -}}{{- end -}}
-{{- $names = append $names $p.name -}}
-{{- $cports = append $cports (int64 $p.containerPort) -}}
-{{- $sports = append $sports (int64 $p.servicePort) -}}
+{{- $cports := dict -}}
+{{- $sports := dict -}}
+{{- range $p := include "svc.ports" .Values | fromJsonArray -}}
+{{- $c := toString (int64 $p.containerPort) -}}
+{{- $s := toString (int64 $p.servicePort) -}}
+{{- with index $cports $c -}}{{- fail (printf "ports.%s.containerPort %s is also ports.%s's: container ports are unique in the pod" $p.name $c .) -}}{{- end -}}
+{{- with index $sports $s -}}{{- fail (printf "ports.%s.servicePort %s is also ports.%s's: service ports are unique" $p.name $s .) -}}{{- end -}}
+{{- $_ := set $cports $c $p.name -}}
+{{- $_ := set $sports $s $p.name -}}
 {{- end -}}
 {{- end -}}
 
@@ -46,7 +45,7 @@ line, in this order, and is the only caller. Called with the root context.
 {{- define "svc.check.probePort" -}}
 {{- $v := .Values -}}
 {{- $names := list -}}
-{{- range $v.ports -}}{{- $names = append $names .name -}}{{- end -}}
+{{- range include "svc.ports" $v | fromJsonArray -}}{{- $names = append $names .name -}}{{- end -}}
 {{- range $probe, $p := dict "livenessProbe" $v.livenessProbe "readinessProbe" $v.readinessProbe "startupProbe" $v.startupProbe -}}
 {{- if and $p.enabled (or $p.path (and (not $p.command) (or $names $p.grpc.enabled))) (not (has $v.probePort $names)) -}}
 {{- fail (printf "probePort %q must be the name of an entry in ports: %s uses it (port names: %s)" $v.probePort $probe (toJson $names)) -}}
@@ -67,7 +66,7 @@ line, in this order, and is the only caller. Called with the root context.
 {{- define "svc.check.ingressPort" -}}
 {{- $v := .Values -}}
 {{- $names := list -}}
-{{- range $v.ports -}}{{- $names = append $names .name -}}{{- end -}}
+{{- range include "svc.ports" $v | fromJsonArray -}}{{- $names = append $names .name -}}{{- end -}}
 {{- if and $v.ingress.enabled $v.ingress.routes (not (has $v.ingress.port $names)) -}}
 {{- fail (printf "ingress.port %q must be the name of an entry in ports (port names: %s)" $v.ingress.port (toJson $names)) -}}
 {{- end -}}
@@ -212,6 +211,17 @@ line, in this order, and is the only caller. Called with the root context.
 {{- $vols = append $vols $vol.name -}}
 {{- $paths = append $paths $vol.mountPath -}}
 {{- end -}}
+{{- /* The escape hatches: the service's pods and its container only. */ -}}
+{{- if $v.configFiles -}}{{- $vols = append $vols "config-files" -}}{{- end -}}
+{{- range $i, $vol := $v.extraVolumes -}}
+{{- if has $vol.name $vols -}}{{- fail (printf "extraVolumes[%d].name %q is used twice or is one of the chart's volumes (%s)" $i $vol.name (join ", " $vols)) -}}{{- end -}}
+{{- $vols = append $vols $vol.name -}}
+{{- end -}}
+{{- range $i, $m := $v.extraVolumeMounts -}}
+{{- if not (has $m.name $vols) -}}{{- fail (printf "extraVolumeMounts[%d].name %q is no volume of the pod: add it to extraVolumes (volumes: %s)" $i $m.name (join ", " $vols)) -}}{{- end -}}
+{{- if has $m.mountPath $paths -}}{{- fail (printf "extraVolumeMounts[%d].mountPath %q is used twice (tmpDir, writablePaths, secretEnv.mountPath and persistence.volumes included)" $i $m.mountPath) -}}{{- end -}}
+{{- $paths = append $paths $m.mountPath -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 
@@ -260,7 +270,7 @@ line, in this order, and is the only caller. Called with the root context.
 {{- define "svc.check.sidecarPorts" -}}
 {{- $names := list -}}
 {{- $cports := list -}}
-{{- range .Values.ports -}}
+{{- range include "svc.ports" .Values | fromJsonArray -}}
 {{- $names = append $names .name -}}
 {{- $cports = append $cports (int64 .containerPort) -}}
 {{- end -}}
@@ -271,15 +281,6 @@ line, in this order, and is the only caller. Called with the root context.
 {{- $names = append $names $p.name -}}
 {{- $cports = append $cports (int64 $p.containerPort) -}}
 {{- end -}}
-{{- end -}}
-{{- end -}}
-
-{{/* cronJobs: names are unique (they name the CronJobs). */}}
-{{- define "svc.check.cronJobs" -}}
-{{- $jobs := list -}}
-{{- range $i, $j := .Values.cronJobs -}}
-{{- if has $j.name $jobs -}}{{- fail (printf "cronJobs[%d].name %q is used twice" $i $j.name) -}}{{- end -}}
-{{- $jobs = append $jobs $j.name -}}
 {{- end -}}
 {{- end -}}
 

@@ -13,6 +13,29 @@ cron job container "job" (no ports, no probes, no persistence mounts), or
 initContainers or sidecars (its own name, image, command, args, resources and
 ports; no probes; a sidecar restarts always). All share env and mounts.
 */}}
+{{/*
+The plain variables of `env` (a mapping NAME: value) as a JSON list of [name, value], in the order
+Kubernetes needs for `$(NAME)`: it expands a reference only to a variable defined earlier, so the
+values without "$(" come first, then those with it, each in name order (Go ranges a map sorted).
+A null value (`--set env.NAME=null` of a name the chart does not have) is no variable. Numbers
+and booleans (`--set env.PORT=8080`) become their text; a whole float64 (a number in a -f file)
+is written as an integer, never 1e+06. Call with .Values.
+*/}}
+{{- define "svc.envList" -}}
+{{- $out := list -}}
+{{- range $late := list false true -}}
+{{- range $name, $value := $.env -}}
+{{- if not (kindIs "invalid" $value) -}}
+{{- $text := ternary (toString (int64 $value)) (toString $value) (kindIs "float64" $value) -}}
+{{- if eq $late (contains "$(" $text) -}}
+{{- $out = append $out (list $name $text) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
 {{- define "svc.container" -}}
 {{- $root := .root -}}
 {{- $v := $root.Values -}}
@@ -20,7 +43,7 @@ ports; no probes; a sidecar restarts always). All share env and mounts.
 {{- $extra := .extra -}}
 {{- $command := $v.command -}}
 {{- $args := $v.args -}}
-{{- $ports := ternary (list) $v.ports $isJob -}}
+{{- $ports := ternary (list) (include "svc.ports" $v | fromJsonArray) $isJob -}}
 {{- $resources := $v.resources -}}
 {{- if eq .component "cronjob" -}}
 {{- $command = .job.command -}}
@@ -68,7 +91,8 @@ ports:
 {{- end }}
 {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
 {{- $secretEnv := ternary (list) $v.secretEnv.keys (not (empty $secretFiles)) }}
-{{- if or $v.envRefs $v.links $v.env $secretEnv }}
+{{- $plain := include "svc.envList" $v | fromJsonArray }}
+{{- if or $v.envRefs $v.links $plain $secretEnv $v.extraEnv }}
 env:
   {{- /* Keys of existing objects first, so plain values may use them as $(NAME). */}}
   {{- range $v.envRefs }}
@@ -87,9 +111,9 @@ env:
   {{- with include "svc.linkEnv" $root }}
   {{- . | trim | nindent 2 }}
   {{- end }}
-  {{- range $v.env }}
-  - name: {{ .name | quote }}
-    value: {{ .value | quote }}
+  {{- range $plain }}
+  - name: {{ index . 0 | quote }}
+    value: {{ index . 1 | quote }}
   {{- end }}
   {{- $secretName := include "svc.secretName" $root }}
   {{- range $secretEnv }}
@@ -99,10 +123,13 @@ env:
         name: {{ $secretName | quote }}
         key: {{ . | quote }}
   {{- end }}
+  {{- with $v.extraEnv }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
 {{- end }}
-{{- with $v.envFrom }}
+{{- if or $v.envFrom $v.extraEnvFrom }}
 envFrom:
-  {{- range . }}
+  {{- range $v.envFrom }}
   {{- if .prefix }}
   - prefix: {{ .prefix | quote }}
     {{- if .secret }}
@@ -117,6 +144,9 @@ envFrom:
   {{- end }}
       name: {{ default .configMap .secret | quote }}
       optional: {{ .optional | toJson }}
+  {{- end }}
+  {{- with $v.extraEnvFrom }}
+  {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end }}
 {{- if not (or $isJob $extra) }}
@@ -149,7 +179,8 @@ securityContext:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- $volumes := ternary (list) $v.persistence.volumes $isJob }}
-{{- if or $v.tmpDir.enabled $v.writablePaths $volumes $secretFiles $v.configFiles }}
+{{- $extraMounts := ternary $v.extraVolumeMounts (list) (and (eq .component "server") (not $extra)) }}
+{{- if or $v.tmpDir.enabled $v.writablePaths $volumes $secretFiles $v.configFiles $extraMounts }}
 volumeMounts:
   {{- if $v.tmpDir.enabled }}
   - name: "tmp"
@@ -173,6 +204,9 @@ volumeMounts:
   {{- range $volumes }}
   - name: {{ .name | quote }}
     mountPath: {{ .mountPath | quote }}
+  {{- end }}
+  {{- with $extraMounts }}
+  {{- toYaml . | nindent 2 }}
   {{- end }}
 {{- end }}
 {{- end -}}

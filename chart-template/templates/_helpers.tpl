@@ -34,6 +34,47 @@ validate.yaml renders nothing: it runs the checks of _checks.tpl.
 {{- join "\n" $lines -}}
 {{- end -}}
 
+{{/* The cron jobs as a JSON list sorted by name, each entry of cronJobs (a mapping by name, so
+     `--set cronJobs.NAME.suspend=true` reaches one) with its name and every field it leaves out
+     (or sets to null: helm drops a default key set to null) given the chart's default, so a new
+     entry needs only schedule and command. A null entry (`--set cronJobs.NEW=null`) is no job.
+     Call with .Values. */}}
+{{- define "svc.cronJobs" -}}
+{{- $defaults := dict "args" (list) "timeZone" "" "suspend" false "concurrencyPolicy" "Forbid" "startingDeadlineSeconds" 300 "activeDeadlineSeconds" nil "backoffLimit" 2 "successfulJobsHistoryLimit" 3 "failedJobsHistoryLimit" 1 "ttlSecondsAfterFinished" 86400 -}}
+{{- $out := list -}}
+{{- range $name, $given := .cronJobs -}}
+{{- if not (kindIs "invalid" $given) -}}
+{{- $job := dict "name" $name "schedule" $given.schedule "command" $given.command -}}
+{{- range $key, $default := $defaults -}}
+{{- $value := index $given $key -}}
+{{- $_ := set $job $key (ternary $default $value (kindIs "invalid" $value)) -}}
+{{- end -}}
+{{- $out = append $out $job -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* The service's ports as a JSON list sorted by name, each entry of ports (a mapping by name, so
+     `--set ports.NAME.servicePort=8080` reaches one) with its name and the defaults of what it
+     leaves out: type tcp, protocol "", servicePort 80 for an http port and containerPort for a
+     tcp one (the spec's). A null entry (`--set ports.NEW=null`) is no port. Nothing depends on
+     the order. Call with .Values. */}}
+{{- define "svc.ports" -}}
+{{- $out := list -}}
+{{- range $name, $given := .ports -}}
+{{- if not (kindIs "invalid" $given) -}}
+{{- $type := $given.type | default "tcp" -}}
+{{- $servicePort := index $given "servicePort" -}}
+{{- if kindIs "invalid" $servicePort -}}
+{{- $servicePort = ternary 80 $given.containerPort (eq $type "http") -}}
+{{- end -}}
+{{- $out = append $out (dict "name" $name "containerPort" $given.containerPort "servicePort" $servicePort "type" $type "protocol" ($given.protocol | default "")) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
 {{/* int-or-string value (e.g. maxSurge): strings quoted, numbers as integers. */}}
 {{- define "svc.intOrString" -}}
 {{- if kindIs "string" . -}}

@@ -82,7 +82,8 @@ spec:
     {{- end }}
   {{- end }}
   {{- $secretFiles := and $v.secretEnv.keys $v.secretEnv.mountPath }}
-  {{- if or $v.tmpDir.enabled $v.writablePaths $secretFiles $v.configFiles }}
+  {{- $extraVolumes := ternary (list) $v.extraVolumes $isJob }}
+  {{- if or $v.tmpDir.enabled $v.writablePaths $secretFiles $v.configFiles $extraVolumes }}
   volumes:
     {{- if $v.tmpDir.enabled }}
     - name: "tmp"
@@ -116,6 +117,9 @@ spec:
       configMap:
         name: {{ include (ternary "svc.releaseConfigMapName" "svc.configMapName" $isRelease) $root | quote }}
         defaultMode: 292
+    {{- end }}
+    {{- with $extraVolumes }}
+    {{- toYaml . | nindent 4 }}
     {{- end }}
   {{- end }}
   {{- if and (not $isJob) (or $v.sidecars $v.initContainers) }}

@@ -9,6 +9,7 @@ Call with (dict "root" $ "probe" .Values.livenessProbe).
 {{- define "svc.probe" -}}
 {{- $p := .probe -}}
 {{- $v := .root.Values -}}
+{{- $ports := include "svc.ports" $v | fromJsonArray -}}
 {{- if $p.enabled -}}
 {{- if $p.path }}
 httpGet:
@@ -27,11 +28,11 @@ grpc:
   {{- with $p.grpc.service }}
   service: {{ . | quote }}
   {{- end }}
-{{- else if $v.ports }}
+{{- else if $ports }}
 tcpSocket:
   port: {{ $v.probePort | quote }}
 {{- end }}
-{{- if or $p.path $p.command $v.ports }}
+{{- if or $p.path $p.command $ports }}
 initialDelaySeconds: {{ int64 $p.initialDelaySeconds }}
 periodSeconds: {{ int64 $p.periodSeconds }}
 timeoutSeconds: {{ int64 $p.timeoutSeconds }}
@@ -44,7 +45,5 @@ successThreshold: {{ int64 $p.successThreshold }}
 {{/* containerPort of the port named probePort. Call with .Values. */}}
 {{- define "svc.probePortNumber" -}}
 {{- $want := .probePort -}}
-{{- range .ports -}}
-{{- if eq .name $want -}}{{- int64 .containerPort -}}{{- end -}}
-{{- end -}}
+{{- with index (.ports | default dict) $want -}}{{- int64 .containerPort -}}{{- end -}}
 {{- end -}}

@@ -68,6 +68,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/deployment.yaml"),
     ),
     (
+        "templates/extra-objects.yaml",
+        include_str!("../../chart-template/templates/extra-objects.yaml"),
+    ),
+    (
         "templates/hpa.yaml",
         include_str!("../../chart-template/templates/hpa.yaml"),
     ),

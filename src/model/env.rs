@@ -60,6 +60,7 @@ impl Builder<'_> {
                 );
             }
         }
+        self.warn_unresolved_references(&env);
         if let Some(name) = &raw.secret_name {
             let r = rules::dns_subdomain(name)
                 .map_err(|e| format!("secret_name `{}`: {e}", printable(name)));
@@ -118,6 +119,23 @@ impl Builder<'_> {
             }
         }
         Some(p.to_string())
+    }
+
+    /// Kubernetes expands `$(NAME)` only with variables defined earlier in the container's list,
+    /// and the chart keys `env` by name, so it cannot keep the spec's order: say which references
+    /// the chart's order (`render_order`) leaves unexpanded.
+    fn warn_unresolved_references(&mut self, env: &[(String, String)]) {
+        let order = render_order(env);
+        for (at, (name, value)) in order.iter().enumerate() {
+            for used in references(value) {
+                let later = order[at + 1..].iter().any(|(n, _)| n == used);
+                if later {
+                    self.warnings.push(format!(
+                        "env_vars.{name}: `$({used})` will not be expanded: the chart sets the variables without `$(` first and then those with it, each group in name order, and {used} (which uses `$(` too) comes after {name}; rename one of them so that {used} sorts first"
+                    ));
+                }
+            }
+        }
     }
 
     /// `secret: NAME` or `config_map: NAME`, exactly one, a valid object name.
@@ -234,10 +252,72 @@ impl Builder<'_> {
     }
 }
 
+/// The order in which the chart's template writes `env` (a mapping, which Go templates range in
+/// name order): the variables without `$(` first, sorted by name, then those with it, sorted by
+/// name, so that a reference to a plain variable always expands. Kept in step with
+/// `chart-template/templates/_container.tpl` (the tests compare the two through real helm).
+pub fn render_order(env: &[(String, String)]) -> Vec<&(String, String)> {
+    let mut out: Vec<&(String, String)> = env.iter().collect();
+    out.sort_by(|a, b| (a.1.contains("$("), &a.0).cmp(&(b.1.contains("$("), &b.0)));
+    out
+}
+
+/// The names a value references as `$(NAME)`, as Kubernetes reads it: `$$` is a literal `$`.
+fn references(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        let after = &rest[at + 1..];
+        if let Some(stripped) = after.strip_prefix('$') {
+            rest = stripped;
+        } else if let Some(inner) = after.strip_prefix('(') {
+            match inner.find(')') {
+                Some(end) => {
+                    out.push(&inner[..end]);
+                    rest = &inner[end + 1..];
+                }
+                None => break,
+            }
+        } else {
+            rest = after;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::testing::{model, problems};
+
+    #[test]
+    fn plain_variables_come_first_and_references_to_later_ones_are_warned_about() {
+        let env: Vec<(String, String)> = [
+            ("Z", "1"),
+            ("URL", "$(HOST):$(Z)"),
+            ("A", "$(URL)"),
+            ("HOST", "h"),
+        ]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+        let names: Vec<&str> = render_order(&env).iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["HOST", "Z", "A", "URL"]);
+        assert_eq!(references("$(A)$$(B)$$$(C)$(D"), ["A", "C"]);
+        let (_, warnings) = model(
+            "env_vars: {HOST: h, URL: \"http://$(HOST)\", A: \"$(URL)/x\", B: \"$(REF) $(A)\"}\n",
+        );
+        let warnings: Vec<&String> = warnings
+            .iter()
+            .filter(|w| w.starts_with("env_vars"))
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                "env_vars.A: `$(URL)` will not be expanded: the chart sets the variables without `$(` first and then those with it, each group in name order, and URL (which uses `$(` too) comes after A; rename one of them so that URL sorts first"
+            ]
+        );
+    }
 
     #[test]
     fn env_vars_and_secrets_share_one_set_of_names() {

@@ -1,16 +1,12 @@
 //! The container's environment: `env_vars`, the keys of `secrets` (as variables or files), and
 //! variables from existing Secrets and ConfigMaps (`envRefs`, `envFrom`).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::model::Service;
 use crate::model::env::{EnvFrom, EnvRef, Source};
-
-#[derive(Debug, Serialize)]
-pub struct EnvValue {
-    pub name: String,
-    pub value: String,
-}
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,14 +38,11 @@ pub struct EnvFromValues {
     pub optional: bool,
 }
 
-pub(super) fn env(s: &Service) -> Vec<EnvValue> {
-    s.env
-        .iter()
-        .map(|(name, value)| EnvValue {
-            name: name.clone(),
-            value: value.clone(),
-        })
-        .collect()
+/// `env_vars` keyed by name, so that `--set env.NAME=value` changes, adds or (with `null`)
+/// removes one variable without restating the others. The template decides the order in the
+/// container (`model::env::render_order`).
+pub(super) fn env(s: &Service) -> BTreeMap<String, String> {
+    s.env.iter().cloned().collect()
 }
 
 pub(super) fn secret_env(s: &Service) -> SecretEnv {
@@ -95,13 +88,13 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn env_vars_and_secrets_keep_their_order() {
+    fn env_vars_are_keyed_by_name() {
         let (s, _) = model(
             "env_vars: {B: \"2\", A: \"1\"}\nsecrets: [K]\nsecret_name: app\nsecrets_mount_path: /run/s\n",
         );
         assert_eq!(
             serde_json::to_value(env(&s)).unwrap(),
-            json!([{"name": "B", "value": "2"}, {"name": "A", "value": "1"}])
+            json!({"A": "1", "B": "2"})
         );
         assert_eq!(
             serde_json::to_value(secret_env(&s)).unwrap(),

@@ -1,13 +1,17 @@
 //! The CronJobs, with the Job settings the spec does not give, and the release phase's Job.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::model::{CronJob, Service};
 
+/// One CronJob, keyed in `cronJobs` by its name (the suffix of the object's name), so that
+/// `--set cronJobs.NAME.suspend=true` changes that one. The template gives a field an entry
+/// leaves out the default written here (`svc.cronJobs` in `_helpers.tpl`).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CronJobValues {
-    pub name: String,
     pub schedule: String,
     pub command: Vec<String>,
     pub args: Vec<String>,
@@ -54,9 +58,15 @@ pub(super) fn release_job(s: &Service) -> ReleaseJobValues {
     }
 }
 
-pub(super) fn cron_job(c: &CronJob) -> CronJobValues {
+pub(super) fn cron_jobs(s: &Service) -> BTreeMap<String, CronJobValues> {
+    s.cron_jobs
+        .iter()
+        .map(|c| (c.name.clone(), cron_job(c)))
+        .collect()
+}
+
+fn cron_job(c: &CronJob) -> CronJobValues {
     CronJobValues {
-        name: c.name.clone(),
         schedule: c.schedule.clone(),
         command: c.command.clone(),
         args: c.args.clone(),
@@ -108,9 +118,8 @@ mod tests {
     fn a_cron_job_gets_the_chart_job_defaults() {
         let (s, _) = model("cron_jobs:\n  - {name: r, schedule: \"@daily\", commands: [/bin/r]}\n");
         assert_eq!(
-            serde_json::to_value(cron_job(&s.cron_jobs[0])).unwrap(),
-            json!({
-                "name": "r",
+            serde_json::to_value(cron_jobs(&s)).unwrap(),
+            json!({"r": {
                 "schedule": "@daily",
                 "command": ["/bin/r"],
                 "args": [],
@@ -123,7 +132,7 @@ mod tests {
                 "successfulJobsHistoryLimit": 3,
                 "failedJobsHistoryLimit": 1,
                 "ttlSecondsAfterFinished": 86400,
-            })
+            }})
         );
     }
 }

@@ -34,7 +34,7 @@ use crate::model::Service;
 pub use availability::PdbValues;
 pub use config::ConfigFileValues;
 pub use container::ImageValues;
-pub use env::{EnvFromValues, EnvRefValues, EnvValue, SecretEnv};
+pub use env::{EnvFromValues, EnvRefValues, SecretEnv};
 pub use extra_containers::{ExtraContainerValues, ExtraPortValues};
 pub use identity::ServiceAccount;
 pub use ingress::{IngressValues, RouteValues, StickySession};
@@ -61,9 +61,9 @@ pub struct Values {
     pub autoscaling: Autoscaling,
     pub command: Vec<String>,
     pub args: Vec<String>,
-    pub ports: Vec<PortValues>,
+    pub ports: BTreeMap<String, PortValues>,
     pub probe_port: String,
-    pub env: Vec<EnvValue>,
+    pub env: BTreeMap<String, String>,
     pub secret_env: SecretEnv,
     pub liveness_probe: ProbeValues,
     pub readiness_probe: ProbeValues,
@@ -88,7 +88,7 @@ pub struct Values {
     pub ingress: IngressValues,
     pub gateway: GatewayValues,
     pub persistence: Persistence,
-    pub cron_jobs: Vec<CronJobValues>,
+    pub cron_jobs: BTreeMap<String, CronJobValues>,
     pub release_job: ReleaseJobValues,
     // Configuration beyond Opta (`model::config`).
     pub env_refs: Vec<EnvRefValues>,
@@ -98,6 +98,13 @@ pub struct Values {
     pub sidecars: Vec<ExtraContainerValues>,
     /// Opta's links: env vars from one user-made Secret per linked module.
     pub links: BTreeMap<String, LinkValues>,
+    // Escape hatches for what the spec cannot say, set only at install time (always empty here):
+    // raw Kubernetes structures, rendered with toYaml, never as template text.
+    pub extra_env: Vec<Value>,
+    pub extra_env_from: Vec<Value>,
+    pub extra_volumes: Vec<Value>,
+    pub extra_volume_mounts: Vec<Value>,
+    pub extra_objects: Vec<Value>,
     pub preflight: PreflightValues,
 }
 
@@ -139,7 +146,7 @@ impl Values {
             ingress: ingress::ingress(s),
             gateway: GatewayValues::from(s.traffic.gateway.as_ref()),
             persistence: storage::persistence(s),
-            cron_jobs: s.cron_jobs.iter().map(jobs::cron_job).collect(),
+            cron_jobs: jobs::cron_jobs(s),
             release_job: jobs::release_job(s),
             env_refs: s.config.env_refs.iter().map(env::env_ref).collect(),
             env_from: s.config.env_from.iter().map(env::env_from).collect(),
@@ -157,6 +164,11 @@ impl Values {
                 .map(|c| extra_containers::extra_container(c, true))
                 .collect(),
             links: links::links(&s.links),
+            extra_env: Vec::new(),
+            extra_env_from: Vec::new(),
+            extra_volumes: Vec::new(),
+            extra_volume_mounts: Vec::new(),
+            extra_objects: Vec::new(),
             preflight: preflight::preflight(),
         }
     }
@@ -223,6 +235,11 @@ mod tests {
                 "initContainers",
                 "sidecars",
                 "links",
+                "extraEnv",
+                "extraEnvFrom",
+                "extraVolumes",
+                "extraVolumeMounts",
+                "extraObjects",
                 "preflight",
             ]
         );

@@ -6,10 +6,12 @@ use serde::Serialize;
 
 use crate::model::{AppProtocol, PortKind, Service};
 
+/// One port, keyed in `ports` by its name, so that `--set ports.NAME.servicePort=8080` changes
+/// that one. The templates read them sorted by name (`svc.ports` in `_helpers.tpl`): nothing in
+/// Kubernetes depends on their order.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortValues {
-    pub name: String,
     pub container_port: u32,
     pub service_port: u32,
     #[serde(rename = "type")]
@@ -25,18 +27,20 @@ pub struct ServiceValues {
     pub annotations: BTreeMap<String, String>,
 }
 
-pub(super) fn ports(s: &Service) -> Vec<PortValues> {
+pub(super) fn ports(s: &Service) -> BTreeMap<String, PortValues> {
     s.ports
         .iter()
-        .map(|p| PortValues {
-            name: p.name.clone(),
-            container_port: p.container_port,
-            service_port: p.service_port,
-            kind: match p.kind {
-                PortKind::Http => "http".into(),
-                PortKind::Tcp => "tcp".into(),
-            },
-            protocol: protocol_name(p.protocol),
+        .map(|p| {
+            let values = PortValues {
+                container_port: p.container_port,
+                service_port: p.service_port,
+                kind: match p.kind {
+                    PortKind::Http => "http".into(),
+                    PortKind::Tcp => "tcp".into(),
+                },
+                protocol: protocol_name(p.protocol),
+            };
+            (p.name.clone(), values)
         })
         .collect()
 }
@@ -69,10 +73,10 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(ports(&s)).unwrap(),
-            json!([
-                {"name": "api", "containerPort": 9090, "servicePort": 80, "type": "http", "protocol": "grpc"},
-                {"name": "db", "containerPort": 5432, "servicePort": 15432, "type": "tcp", "protocol": ""},
-            ])
+            json!({
+                "api": {"containerPort": 9090, "servicePort": 80, "type": "http", "protocol": "grpc"},
+                "db": {"containerPort": 5432, "servicePort": 15432, "type": "tcp", "protocol": ""},
+            })
         );
         assert_eq!(protocol_name(Some(AppProtocol::Websocket)), "websocket");
         assert_eq!(
