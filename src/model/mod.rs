@@ -25,6 +25,7 @@
 //! - `security`: the security context, the NetworkPolicy
 //! - `identity`: workload identity, image pull Secrets, Opta's cloud-only fields
 //! - `workload`: the pod settings beyond Opta, gathered from the concerns above
+//! - `time_zone`: cron jobs' IANA time zone names
 //! - `rules`: the syntax of names, keys, paths and schedules, shared by all; `units`: CPU, memory
 //!   and sizes, and the unit mistakes they can hide
 //! - `builder`: the `Builder` and its reporting helpers; `taken`: what the spec already claims,
@@ -50,6 +51,7 @@ pub mod scratch;
 pub mod security;
 pub mod storage;
 mod taken;
+pub mod time_zone;
 pub mod traffic;
 pub mod units;
 pub mod workload;
@@ -137,10 +139,25 @@ pub fn build(
     b.errors
         .retain(|d| seen.insert((d.line, d.column, d.field.clone(), d.message.clone())));
     b.warnings.dedup();
-    if b.errors.is_empty() {
-        Ok((service, b.warnings))
+    // What reading already reported (unknown fields, unresolved placeholders) comes first; the
+    // fields left out because of it raise nothing more (a missing value, a bound it breaks).
+    let masked = |d: &crate::diag::Diagnostic| {
+        loaded.masked.iter().any(|m| {
+            let last = m.rsplit(['.', '[']).next().unwrap_or(m);
+            d.field.as_deref().is_some_and(|f| {
+                f == m || f.starts_with(&format!("{m}.")) || f.starts_with(&format!("{m}["))
+            }) || d.message.contains(last)
+        })
+    };
+    b.errors.retain(|d| !masked(d));
+    let mut warnings = loaded.warnings.clone();
+    warnings.extend(b.warnings);
+    if b.errors.is_empty() && loaded.errors.is_empty() {
+        Ok((service, warnings))
     } else {
-        Err(Error::Spec(b.errors))
+        let mut errors = loaded.errors.clone();
+        errors.extend(b.errors);
+        Err(Error::Spec(errors))
     }
 }
 

@@ -2,19 +2,21 @@
 //! `name`) or an Opta service file (`name`, `environments`, `modules:`), into one raw service per
 //! chart, with every Opta interpolation resolved.
 
+mod credentials;
+mod hints;
 pub mod interpolate;
+mod lenient;
+mod opta;
 pub mod raw;
 pub mod raw_config;
+mod resolve;
 pub mod scalars;
 pub mod source;
 pub mod source_map;
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::rc::Rc;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::diag::{Diagnostic, Error, FieldPath};
 use interpolate::Vars;
@@ -50,6 +52,34 @@ pub struct LoadedService {
     pub raw: RawService,
     /// True when read from an Opta `modules:` list.
     pub from_opta_file: bool,
+    /// Problems found while reading that do not stop validation (unknown fields, unresolved
+    /// placeholders): reported with the model's, which says nothing about the `masked` fields
+    /// (as diagnostics spell them) that were left out because of them.
+    pub errors: Vec<Diagnostic>,
+    pub masked: Vec<String>,
+    /// Warnings from reading (credentials moved to the Secret, `--var` credentials).
+    pub warnings: Vec<String>,
+}
+
+impl LoadedService {
+    fn new(source: Rc<SpecSource>, base: FieldPath, raw: RawService, from_opta_file: bool) -> Self {
+        LoadedService {
+            source,
+            base,
+            raw,
+            from_opta_file,
+            errors: Vec::new(),
+            masked: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Take in what resolving the placeholders found.
+    fn add(&mut self, r: resolve::Resolved) {
+        self.errors.extend(r.errors);
+        self.masked.extend(r.masked);
+        self.warnings.extend(r.warnings);
+    }
 }
 
 /// Notes for the user that are not errors (skipped modules, chosen environment).
@@ -65,13 +95,19 @@ pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService
     // Most specs are standalone: read the document as one service straight away (one parse, not
     // two). An Opta file always has `modules:`, which a service refuses, so only when that read
     // fails is it worth asking which form the document is.
-    let standalone = source.parse::<RawService>();
+    let standalone = source.parse_lenient::<RawService>();
     let is_opta_file = match &standalone {
-        Ok(_) => false,
-        Err(_) => source.parse::<FormProbe>()?.modules.is_some(),
+        Ok((_, unknown)) if unknown.is_empty() => false,
+        _ => {
+            let form = source.parse::<FormProbe>()?;
+            if form.meta.is_some() {
+                return Err(opta::pre_one(&source).into());
+            }
+            form.modules.is_some()
+        }
     };
     if is_opta_file {
-        load_opta_file(source, opts)
+        opta::load_opta_file(source, opts)
     } else {
         if let Some(m) = &opts.module {
             return Err(Error::msg(format!(
@@ -79,7 +115,7 @@ pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService
                 source.display
             )));
         }
-        let mut raw = standalone?;
+        let (mut raw, unknown) = standalone?;
         if raw.module_type.is_some() {
             return Err(source
                 .diag(
@@ -89,16 +125,26 @@ pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService
                 .into());
         }
         let vars = Vars(opts.vars.iter().cloned().collect());
-        interpolate_service(&source, &FieldPath::root(), &mut raw, &vars)?;
-        Ok((
-            vec![LoadedService {
-                source,
-                base: FieldPath::root(),
-                raw,
-                from_opta_file: false,
-            }],
-            Vec::new(),
-        ))
+        let resolved = resolve::resolve(&source, &FieldPath::root(), &mut raw, &vars, None)
+            .map_err(|e| with_unknown(unknown.clone(), e))?;
+        let mut service = LoadedService::new(source, FieldPath::root(), raw, false);
+        service.errors = unknown;
+        service.add(resolved);
+        service
+            .warnings
+            .extend(credentials::flag_warnings(&opts.vars));
+        Ok((vec![service], Vec::new()))
+    }
+}
+
+/// A reading error after some unknown fields: all of them, in file order.
+fn with_unknown(mut unknown: Vec<Diagnostic>, e: Error) -> Error {
+    match e {
+        Error::Spec(d) if !unknown.is_empty() => {
+            unknown.extend(d);
+            Error::Spec(unknown)
+        }
+        e => e,
     }
 }
 
@@ -116,223 +162,8 @@ fn is_blank(text: &str) -> bool {
 #[derive(Deserialize)]
 struct FormProbe {
     modules: Option<Ignored>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OptaHead {
-    name: Option<String>,
-    org_name: Option<Ignored>,
-    providers: Option<Ignored>,
-    environments: Option<Vec<RawEnvironment>>,
-    input_variables: Option<Vec<RawInputVariable>>,
-    modules: Vec<ModuleHead>,
-}
-
-#[derive(Deserialize)]
-struct ModuleHead {
-    #[serde(rename = "type")]
-    module_type: String,
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEnvironment {
-    name: String,
-    path: Option<String>,
-    variables: Option<BTreeMap<String, String>>,
-    vars: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawInputVariable {
-    name: String,
-    default: Option<String>,
-    description: Option<String>,
-}
-
-fn load_opta_file(
-    source: Rc<SpecSource>,
-    opts: &LoadOptions,
-) -> Result<(Vec<LoadedService>, Notes), Error> {
-    let head: OptaHead = source.parse()?;
-    let mut notes = Vec::new();
-    let _ = (&head.org_name, &head.providers);
-
-    // Which modules become charts, decided before the strict pass reads their fields.
-    let selected: Vec<bool> = head
-        .modules
-        .iter()
-        .map(|m| {
-            SERVICE_MODULE_TYPES.contains(&m.module_type.as_str())
-                && opts
-                    .module
-                    .as_ref()
-                    .is_none_or(|want| module_name(m) == *want)
-        })
-        .collect();
-    for (i, m) in head.modules.iter().enumerate() {
-        if !SERVICE_MODULE_TYPES.contains(&m.module_type.as_str()) {
-            notes.push(format!(
-                "module `{}` (type {}) is not a k8s-service module; ignored",
-                module_name(m),
-                m.module_type
-            ));
-        } else if !selected[i] {
-            notes.push(format!(
-                "module `{}` skipped (--module {})",
-                module_name(m),
-                opts.module.as_deref().unwrap_or_default()
-            ));
-        }
-    }
-    if !selected.contains(&true) {
-        let services: Vec<String> = head
-            .modules
-            .iter()
-            .filter(|m| SERVICE_MODULE_TYPES.contains(&m.module_type.as_str()))
-            .map(module_name)
-            .collect();
-        return Err(match &opts.module {
-            Some(want) => Error::msg(format!(
-                "{} has no k8s-service module named `{want}`; its k8s-service modules are: {}",
-                source.display,
-                if services.is_empty() {
-                    "none".to_string()
-                } else {
-                    services.join(", ")
-                }
-            )),
-            None => Error::msg(format!(
-                "{} has no module of type {}",
-                source.display,
-                SERVICE_MODULE_TYPES.join(", ")
-            )),
-        });
-    }
-
-    let vars = opta_vars(&source, &head, opts, &mut notes)?;
-    let services: Vec<Option<RawService>> = source.parse_seed(BodySeed(&selected))?;
-    let mut out = Vec::new();
-    for (i, raw) in services.into_iter().enumerate() {
-        let Some(mut raw) = raw else { continue };
-        let base = FieldPath::root().key("modules").index(i);
-        // Opta's default module name is its type without dashes.
-        if raw.name.is_none() {
-            raw.name = Some(module_name(&head.modules[i]));
-        }
-        interpolate_service(&source, &base, &mut raw, &vars)?;
-        out.push(LoadedService {
-            source: Rc::clone(&source),
-            base,
-            raw,
-            from_opta_file: true,
-        });
-    }
-    Ok((out, notes))
-}
-
-fn module_name(m: &ModuleHead) -> String {
-    m.name
-        .clone()
-        .unwrap_or_else(|| m.module_type.replace('-', ""))
-}
-
-/// Placeholder values for an Opta file: `--var` flags first, then the chosen environment's
-/// `variables`, then `input_variables` defaults; `layer_name` is the file's `name`.
-fn opta_vars(
-    source: &SpecSource,
-    head: &OptaHead,
-    opts: &LoadOptions,
-    notes: &mut Notes,
-) -> Result<Vars, Error> {
-    let flags: BTreeMap<String, String> = opts.vars.iter().cloned().collect();
-    let mut vars = BTreeMap::new();
-    for iv in head.input_variables.iter().flatten() {
-        let _ = &iv.description;
-        if let Some(d) = &iv.default {
-            vars.insert(iv.name.clone(), d.clone());
-        }
-    }
-    let envs = head.environments.as_deref().unwrap_or_default();
-    let chosen = match flags.get("env") {
-        Some(name) => envs.iter().find(|e| &e.name == name),
-        None if envs.len() == 1 => {
-            notes.push(format!(
-                "using environment `{}`, the only one in the file (--var env=NAME picks another)",
-                envs[0].name
-            ));
-            envs.first()
-        }
-        None => None,
-    };
-    if let Some(env) = chosen {
-        let _ = &env.path;
-        vars.insert("env".to_string(), env.name.clone());
-        for (k, v) in env
-            .variables
-            .iter()
-            .flatten()
-            .chain(env.vars.iter().flatten())
-        {
-            vars.insert(k.clone(), v.clone());
-        }
-    } else if let (Some(name), false) = (flags.get("env"), envs.is_empty()) {
-        let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
-        return Err(source
-            .diag(
-                &FieldPath::root().key("environments"),
-                format!("--var env={name} names no environment of this file"),
-            )
-            .with_help(format!("environments here: {}", names.join(", ")))
-            .into());
-    }
-    if let Some(name) = &head.name {
-        vars.insert("layer_name".to_string(), name.clone());
-    }
-    vars.extend(flags);
-    Ok(Vars(vars))
-}
-
-/// Resolve placeholders in every string of a service and re-read it, so numeric fields written
-/// as `"{vars.max}"` become numbers.
-fn interpolate_service(
-    source: &SpecSource,
-    base: &FieldPath,
-    raw: &mut RawService,
-    vars: &Vars,
-) -> Result<(), Error> {
-    let internal =
-        |e: serde_json::Error| Error::msg(format!("internal error re-reading the spec: {e}"));
-    let mut tree = serde_json::to_value(&*raw).map_err(internal)?;
-    let failures = vars.apply_tree(&mut tree, base);
-    let mut bad = Vec::new();
-    find_unpassable(&tree, base, &mut bad);
-    if !bad.is_empty() {
-        return Err(Error::Spec(
-            bad.iter()
-                .map(|(p, why)| source.diag(p, why.clone()))
-                .collect(),
-        ));
-    }
-    if !failures.is_empty() {
-        let mut diags: Vec<Diagnostic> = Vec::new();
-        for (path, u) in failures {
-            diags.push(source.diag(&path, u.message()));
-        }
-        if (vars.0.is_empty() || diags.len() > 1)
-            && let Some(last) = diags.last_mut()
-        {
-            last.help = Some(
-                    "Opta resolved these at deploy time; a chart needs their values now. Pass one --var per placeholder".into(),
-                );
-        }
-        return Err(Error::Spec(diags));
-    }
-    *raw = serde_json::from_value(tree).map_err(internal)?;
-    Ok(())
+    /// Opta before 1.0 (`meta:` with `name` and `envs`; `modules:` a mapping).
+    meta: Option<Ignored>,
 }
 
 /// Characters no string of a spec may hold, because they cannot reach a pod: NUL (Kubernetes and
@@ -395,69 +226,6 @@ fn find_unpassable(
             }
         }
         _ => {}
-    }
-}
-
-/// Reads `modules:` strictly for the selected entries and skips the rest unread.
-struct BodySeed<'a>(&'a [bool]);
-
-impl<'de> DeserializeSeed<'de> for BodySeed<'_> {
-    type Value = Vec<Option<RawService>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for BodySeed<'_> {
-    type Value = Vec<Option<RawService>>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an Opta service file")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut modules = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if key == "modules" {
-                modules = map.next_value_seed(ModulesSeed(self.0))?;
-            } else {
-                map.next_value::<Ignored>()?;
-            }
-        }
-        Ok(modules)
-    }
-}
-
-struct ModulesSeed<'a>(&'a [bool]);
-
-impl<'de> DeserializeSeed<'de> for ModulesSeed<'_> {
-    type Value = Vec<Option<RawService>>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ModulesSeed<'_> {
-    type Value = Vec<Option<RawService>>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of modules")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut out = Vec::new();
-        loop {
-            let selected = self.0.get(out.len()).copied().unwrap_or(false);
-            let item = if selected {
-                seq.next_element::<RawService>()?.map(Some)
-            } else {
-                seq.next_element::<Ignored>()?.map(|_| None)
-            };
-            match item {
-                Some(x) => out.push(x),
-                None => break,
-            }
-        }
-        if out.len() != self.0.len() {
-            return Err(de::Error::custom("the modules list changed between reads"));
-        }
-        Ok(out)
     }
 }
 
