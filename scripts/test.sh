@@ -44,7 +44,7 @@ python3 scripts/check-layout.py
 if [ "$quick" -eq 1 ]; then
   cargo test --locked --lib --bins \
     --test cli --test bad_specs --test spec_schema --test authoring --test deploy \
-    --test plan --test contracts --test e2e_helm --test security
+    --test plan --test contracts --test e2e_helm --test security --test diagnostics
   exit 0
 fi
 
