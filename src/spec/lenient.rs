@@ -4,11 +4,21 @@
 //! working copy of the text (kept the same length in lines, so every later position is still
 //! right) and the document is read again, until it reads or fails for another reason.
 
-use super::source::{SpecSource, innermost};
+use serde::de::DeserializeOwned;
+
+use super::source::{SpecSource, innermost, yaml_options};
 use crate::diag::{Diagnostic, Error};
 
 /// More unknown fields than this in one file is not a spec with typos.
 const MAX_UNKNOWN: usize = 32;
+
+/// `source.parse()` that does not stop at an unknown field: each one is reported and left out,
+/// and the rest of the document is still read. The unknown fields are returned with the value.
+pub fn parse_as<T: DeserializeOwned>(source: &SpecSource) -> Result<(T, Vec<Diagnostic>), Error> {
+    parse(source, |text| {
+        serde_saphyr::from_str_with_options(text, yaml_options())
+    })
+}
 
 /// Read with `read`, reporting and skipping unknown fields; any other error ends the reading
 /// and is reported after the unknown fields found before it.

@@ -11,11 +11,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::interpolate::EnvChoice;
 use super::interpolate::Vars;
+use super::loaded::{LoadOptions, LoadedService, Notes, SERVICE_MODULE_TYPES, with_unknown};
 use super::raw::{Ignored, RawService};
 use super::source::SpecSource;
-use super::{
-    LoadOptions, LoadedService, Notes, SERVICE_MODULE_TYPES, credentials, resolve, with_unknown,
-};
+use super::{credentials, resolve};
 use crate::diag::{Diagnostic, Error, FieldPath, printable};
 
 #[derive(Deserialize)]
@@ -57,7 +56,7 @@ pub(super) fn load_opta_file(
     source: Rc<SpecSource>,
     opts: &LoadOptions,
 ) -> Result<(Vec<LoadedService>, Notes), Error> {
-    let (head, mut unknown) = source.parse_lenient::<OptaHead>()?;
+    let (head, mut unknown) = super::lenient::parse_as::<OptaHead>(&source)?;
     let mut notes = Vec::new();
     let _ = (&head.org_name, &head.providers);
 

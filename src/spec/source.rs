@@ -110,15 +110,6 @@ impl SpecSource {
             .map_err(|e| Error::from(self.yaml_error(&e)))
     }
 
-    /// [`parse`](Self::parse) that does not stop at an unknown field: each one is reported and
-    /// left out, and the rest of the document is still read, so that the other problems of the
-    /// file are found in the same run. The unknown fields are returned with the value.
-    pub fn parse_lenient<T: DeserializeOwned>(&self) -> Result<(T, Vec<Diagnostic>), Error> {
-        super::lenient::parse(self, |text| {
-            serde_saphyr::from_str_with_options(text, yaml_options())
-        })
-    }
-
     /// Deserialize with a seed (context the derive cannot carry, e.g. which modules to read).
     pub fn parse_seed<'a, S>(&'a self, seed: S) -> Result<S::Value, Error>
     where
