@@ -141,12 +141,16 @@ pub fn build(
     b.warnings.dedup();
     // What reading already reported (unknown fields, unresolved placeholders) comes first; the
     // fields left out because of it raise nothing more (a missing value, a bound it breaks).
+    // A field of the service itself (`max_containers`) also silences the rules that name it
+    // from another field ("min_containers (5) must be ... max_containers").
+    let base = format!("{}.", loaded.base);
     let masked = |d: &crate::diag::Diagnostic| {
         loaded.masked.iter().any(|m| {
-            let last = m.rsplit(['.', '[']).next().unwrap_or(m);
+            let own = m.strip_prefix(base.as_str()).unwrap_or(m);
+            let top_level = own.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
             d.field.as_deref().is_some_and(|f| {
                 f == m || f.starts_with(&format!("{m}.")) || f.starts_with(&format!("{m}["))
-            }) || d.message.contains(last)
+            }) || (top_level && d.message.contains(own))
         })
     };
     b.errors.retain(|d| !masked(d));

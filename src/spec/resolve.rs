@@ -67,6 +67,8 @@ pub fn resolve(
         for (path, u) in &failures {
             diags.push(source.diag(path, u.message_in(choice)));
         }
+        // The tree's keys are sorted by name; the user reads the file from the top.
+        diags.sort_by_key(|d| (d.line, d.column));
         if (vars.0.is_empty() || diags.len() > 1)
             && choice.is_none()
             && let Some(last) = diags.last_mut()
