@@ -11,6 +11,8 @@ use crate::diag::{Diagnostic, Error};
 
 /// More unknown fields than this in one file is not a spec with typos.
 const MAX_UNKNOWN: usize = 32;
+/// Each unknown field costs a parse of the whole file: a hostile 1 MiB file gets few re-reads.
+const MAX_REREAD_BYTES: usize = 2 * 1024 * 1024;
 
 /// `source.parse()` that does not stop at an unknown field: each one is reported and left out,
 /// and the rest of the document is still read. The unknown fields are returned with the value.
@@ -27,6 +29,7 @@ pub fn parse<T>(
     read: impl Fn(&str) -> Result<T, serde_saphyr::Error>,
 ) -> Result<(T, Vec<Diagnostic>), Error> {
     let mut text = source.text.clone();
+    let max_unknown = (MAX_REREAD_BYTES / text.len().max(1)).clamp(1, MAX_UNKNOWN);
     let mut unknown: Vec<Diagnostic> = Vec::new();
     loop {
         match read(&text) {
@@ -36,7 +39,7 @@ pub fn parse<T>(
                 let is_unknown =
                     matches!(innermost(&e), serde_saphyr::Error::SerdeUnknownField { .. });
                 let blanked = match (is_unknown, d.line, d.column) {
-                    (true, Some(line), Some(col)) if unknown.len() < MAX_UNKNOWN => {
+                    (true, Some(line), Some(col)) if unknown.len() < max_unknown => {
                         blank_entry(&text, line, col)
                     }
                     _ => None,

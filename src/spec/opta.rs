@@ -168,7 +168,7 @@ pub(super) fn load_opta_file(
 /// mapping of module names; 1.0 changed both, and this reads only 1.0.
 pub(super) fn pre_one(source: &SpecSource) -> Diagnostic {
     source
-        .diag(
+        .diag_at_key(
             &FieldPath::root().key("meta"),
             "this is the pre-1.0 Opta format (`meta:`, and `modules:` as a mapping of names); convert it to the Opta 1.0 service file this reads",
         )

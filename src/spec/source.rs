@@ -149,6 +149,16 @@ impl SpecSource {
         d
     }
 
+    /// [`diag`](Self::diag) located at the key of `path` rather than its value: for a problem
+    /// with the whole block (`meta:`), not with its first entry.
+    pub fn diag_at_key(&self, path: &FieldPath, message: impl Into<String>) -> Diagnostic {
+        let mut d = self.diag(path, message);
+        if let Some((line, col)) = self.source_map().and_then(|m| m.key_pos(path)) {
+            self.place(&mut d, line, col);
+        }
+        d
+    }
+
     fn place(&self, d: &mut Diagnostic, line: u64, col: u64) {
         d.line = Some(line);
         d.column = Some(col);
