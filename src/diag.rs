@@ -180,15 +180,42 @@ impl Error {
                     d.render(&mut out);
                 }
                 if diags.len() > MAX_SHOWN {
-                    out.push_str(&format!(
-                        "error: … and {} more problem(s) in the spec\n",
-                        diags.len() - MAX_SHOWN
-                    ));
+                    out.push_str(&more_line(&diags[MAX_SHOWN..]));
                 }
                 out
             }
         }
     }
+}
+
+/// The line that stands for the problems not shown: how many, and in which files.
+fn more_line(rest: &[Diagnostic]) -> String {
+    let mut files: Vec<(&str, usize)> = Vec::new();
+    for d in rest {
+        match files.iter_mut().find(|(f, _)| *f == d.file) {
+            Some((_, n)) => *n += 1,
+            None => files.push((&d.file, 1)),
+        }
+    }
+    let plural = |n: usize| if n == 1 { "problem" } else { "problems" };
+    let where_ = if files.len() == 1 {
+        format!("in {}", printable(files[0].0))
+    } else {
+        let mut parts: Vec<String> = files
+            .iter()
+            .take(8)
+            .map(|(f, n)| format!("{n} in {}", printable(f)))
+            .collect();
+        if files.len() > 8 {
+            parts.push(format!("more in {} other files", files.len() - 8));
+        }
+        format!("({})", parts.join(", "))
+    };
+    format!(
+        "error: … and {} more {} {where_}; fix these first, or run `helm k8s-service validate --output json` to see every one\n",
+        rest.len(),
+        plural(rest.len())
+    )
 }
 
 impl From<Diagnostic> for Error {
@@ -207,6 +234,24 @@ mod tests {
         assert_eq!(p.to_string(), "cron_jobs[0].schedule");
         let q = FieldPath::root().key("env_vars").key("A.B C");
         assert_eq!(q.to_string(), "env_vars[\"A.B C\"]");
+    }
+
+    #[test]
+    fn the_problems_not_shown_are_counted_by_file() {
+        let d = |f: &str| Diagnostic::new(f, "bad");
+        let mut diags: Vec<Diagnostic> = (0..5).map(|_| d("a.yaml")).collect();
+        diags.extend([d("a.yaml"), d("b.yaml"), d("b.yaml")]);
+        let text = Error::Spec(diags).render();
+        assert!(
+            text.ends_with("error: … and 3 more problems (1 in a.yaml, 2 in b.yaml); fix these first, or run `helm k8s-service validate --output json` to see every one\n"),
+            "{text}"
+        );
+        let one: Vec<Diagnostic> = (0..6).map(|_| d("a.yaml")).collect();
+        assert!(
+            Error::Spec(one)
+                .render()
+                .contains("… and 1 more problem in a.yaml;")
+        );
     }
 
     #[test]

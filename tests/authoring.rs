@@ -419,8 +419,8 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
             .contains("not a k8s-service module")
     }));
     let warnings = f["warnings"].as_array().unwrap();
-    // web's cloud-only fields and bucket link, then api's autoscaler floor of one pod (Opta's default
-    // min_containers: 1), each under its own chart.
+    // web's `image: AUTO` (what to pass at install), bucket link and cloud-only fields, then api's
+    // autoscaler floor of one pod (Opta's default min_containers: 1), each under its own chart.
     let by_chart = |chart: &str| -> Vec<&str> {
         warnings
             .iter()
@@ -430,9 +430,10 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
     };
     let web = by_chart("web");
     assert!(
-        web.len() == 2
-            && web[0].starts_with("links: `uploads` (aws-s3)")
-            && web[1].contains("Opta's cloud provisioning"),
+        web.len() == 3
+            && web[0].starts_with("`image: AUTO` leaves the image repository to install time")
+            && web.iter().any(|m| m.starts_with("links: `uploads` (aws-s3)"))
+            && web.iter().any(|m| m.contains("Opta's cloud provisioning")),
         "{warnings:?}"
     );
     let api = by_chart("api");

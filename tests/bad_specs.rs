@@ -6,7 +6,7 @@
 //! cannot carry comments, such as non-UTF-8 ones):
 //!
 //! ```text
-//! # expect: <substring of stderr>          (required)
+//! # expect: <substring of stderr>          (required; repeat it for more than one)
 //! # field: <field path>                    stderr contains "field `<field path>`"
 //! # args: <extra CLI args, space separated>
 //! # at: <LINE>                             the first `error:` line contains ":<LINE>:"
@@ -45,6 +45,8 @@ const HEADER_KEYS: &[&str] = &["expect", "at", "field", "args", "note"];
 #[derive(Debug, Default)]
 struct Expectation {
     expect: String,
+    /// Further `# expect:` lines: every one must appear too (problems reported together).
+    also: Vec<String>,
     at: Option<u64>,
     field: Option<String>,
     args: Vec<String>,
@@ -190,7 +192,11 @@ fn parse_headers(text: &str, origin: &str) -> Result<Expectation, String> {
                 if value.trim().is_empty() {
                     return Err(format!("{origin}: `# expect:` is empty"));
                 }
-                e.expect = value.to_string();
+                if have_expect {
+                    e.also.push(value.to_string());
+                } else {
+                    e.expect = value.to_string();
+                }
                 have_expect = true;
             }
             "at" => {
@@ -358,8 +364,10 @@ fn check(exp: &Expectation, out: &Outcome, spec: &Path) -> Vec<String> {
             "stderr does not start with `error: ` (first line: {first:?})"
         ));
     }
-    if !masked.contains(&exp.expect) {
-        problems.push(format!("stderr lacks {:?}", exp.expect));
+    for want in std::iter::once(&exp.expect).chain(&exp.also) {
+        if !masked.contains(want) {
+            problems.push(format!("stderr lacks {want:?}"));
+        }
     }
     let first_error = err.lines().find(|l| l.starts_with("error: "));
     if let Some(line) = exp.at {
@@ -630,6 +638,15 @@ fn header_parser_reads_only_the_leading_block() {
     assert_eq!(e.at, Some(3));
     assert_eq!(e.field.as_deref(), Some("a.b"));
     assert_eq!(e.args, vec!["--var", "x=1", "--module", "m"]);
+    assert!(
+        e.also.is_empty(),
+        "an expect after the header block is the spec's own comment"
+    );
+    let two = parse_headers("# expect: one\n# expect: two\nname: x\n", "t").unwrap();
+    assert_eq!(
+        (two.expect.as_str(), two.also.clone()),
+        ("one", vec!["two".to_string()])
+    );
     assert!(parse_headers("# expect: \n", "t").is_err());
     assert!(parse_headers("# exepct: x\n", "t").is_err());
     assert!(parse_headers("name: x\n", "t").is_err());

@@ -2722,6 +2722,9 @@ fn the_release_phase_runs_first_and_its_logs_are_one_command_away() {
         rest.contains("  its logs:  kubectl --namespace ci logs job/r-accounts-release\n"),
         "NOTES:\n{rest}"
     );
+    // The image: AUTO paragraph is only for a chart whose repository is still empty.
+    assert!(rest.contains("\nImage: "), "NOTES:\n{rest}");
+    assert!(!rest.contains("image: AUTO"), "NOTES:\n{rest}");
     for (name, helm) in helms() {
         let docs = render(&helm, accounts, &["--set", "releaseJob.enabled=false"]).unwrap();
         assert!(

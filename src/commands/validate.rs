@@ -14,7 +14,8 @@ use serde::Serialize;
 use super::SpecArgs;
 use crate::diag::{Diagnostic, Error};
 use crate::pipeline::{
-    ChartMeta, Message, MessageKind, Messages, SpecInput, build_charts, expand_spec,
+    ChartMeta, Message, MessageKind, Messages, SpecInput, build_charts, chart_name_clashes,
+    expand_spec,
 };
 
 pub const LONG_HELP: &str = "Check SPEC (and more specs; a directory stands for its *.yaml and *.yml files)\n\
@@ -112,7 +113,33 @@ fn check_all(a: &ValidateArgs) -> Vec<Outcome> {
             Err(e) => out.push((given.display().to_string(), Err(e))),
         }
     }
+    cross_check(&mut out);
     out
+}
+
+/// The checks `package` makes across its specs, so that validate passes exactly what package
+/// accepts: two files that make the same chart name fail the later one.
+fn cross_check(out: &mut [Outcome]) {
+    let made: Vec<(String, PathBuf, usize)> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (file, r))| r.as_ref().ok().map(|(charts, _)| (charts, file, i)))
+        .flat_map(|(charts, file, i)| {
+            charts
+                .iter()
+                .map(move |c| (c.clone(), PathBuf::from(file), i))
+        })
+        .collect();
+    let pairs: Vec<(&str, &Path)> = made
+        .iter()
+        .map(|(c, f, _)| (c.as_str(), f.as_path()))
+        .collect();
+    for (at, message, help) in chart_name_clashes(&pairs) {
+        let (_, _, i) = &made[at];
+        let file = out[*i].0.clone();
+        let d = Diagnostic::new(&file, message).with_help(help);
+        out[*i].1 = Err(Error::Spec(vec![d]));
+    }
 }
 
 fn check_one(a: &ValidateArgs, file: &Path) -> Outcome {

@@ -80,7 +80,13 @@ impl Builder<'_> {
         let image = image.trim();
         // Where each part came from, so a bad one is blamed on the field or flag that gave it.
         let (mut repository, mut tag, mut digest) = (None, None, None);
-        if !image.eq_ignore_ascii_case("AUTO") {
+        if image.eq_ignore_ascii_case("AUTO") {
+            // Opta filled it in from the environment's registry at deploy time; nothing will
+            // here, and the chart refuses to install until it is given.
+            self.warnings.push(
+                "`image: AUTO` leaves the image repository to install time: install and upgrade with `--set image.repository=REGISTRY/IMAGE` (and `image.tag` or `image.digest` unless the spec or --tag gives one); the chart refuses to install without it".to_string(),
+            );
+        } else {
             let (rest, d) = match image.split_once('@') {
                 Some((r, d)) => (r, Some((d.to_string(), Origin::Field("image")))),
                 None => (image, None),

@@ -124,24 +124,10 @@ impl Builder<'_> {
                     String::new()
                 }
             };
-            if let Some(tz) = &c.time_zone {
-                let ok = !tz.is_empty()
-                    && tz.len() <= 64
-                    && tz.split('/').all(|p| {
-                        !p.is_empty()
-                            && p.bytes().all(|b| {
-                                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-')
-                            })
-                    });
-                if !ok {
-                    self.fail(
-                        &path.key("time_zone"),
-                        format!(
-                            "`{}` is not an IANA time zone name such as Europe/Paris",
-                            printable(tz)
-                        ),
-                    );
-                }
+            if let Some(tz) = &c.time_zone
+                && let Err(e) = super::time_zone::check(tz)
+            {
+                self.fail(&path.key("time_zone"), e);
             }
             let policy = c
                 .concurrency_policy
@@ -276,7 +262,7 @@ mod tests {
                 ),
                 (
                     "cron_jobs[0].time_zone".to_string(),
-                    "`Mars/Olympus Mons` is not an IANA time zone name such as Europe/Paris"
+                    "`Mars/Olympus Mons` is not an IANA time zone name such as Europe/Paris or Etc/UTC (the list: https://en.wikipedia.org/wiki/List_of_tz_database_time_zones)"
                         .to_string()
                 ),
                 (

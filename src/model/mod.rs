@@ -26,6 +26,7 @@
 //! - `identity`: workload identity, image pull Secrets, Opta's cloud-only fields
 //! - `links`: Opta's links, as env vars read from one Secret per linked module
 //! - `workload`: the pod settings beyond Opta, gathered from the concerns above
+//! - `time_zone`: cron jobs' IANA time zone names
 //! - `rules`: the syntax of names, keys, paths and schedules, shared by all; `units`: CPU, memory
 //!   and sizes, and the unit mistakes they can hide
 //! - `builder`: the `Builder` and its reporting helpers; `taken`: what the spec already claims,
@@ -52,6 +53,7 @@ pub mod scratch;
 pub mod security;
 pub mod storage;
 mod taken;
+pub mod time_zone;
 pub mod traffic;
 pub mod units;
 pub mod workload;
@@ -141,10 +143,29 @@ pub fn build(
     b.errors
         .retain(|d| seen.insert((d.line, d.column, d.field.clone(), d.message.clone())));
     b.warnings.dedup();
-    if b.errors.is_empty() {
-        Ok((service, b.warnings))
+    // What reading already reported (unknown fields, unresolved placeholders) comes first; the
+    // fields left out because of it raise nothing more (a missing value, a bound it breaks).
+    // A field of the service itself (`max_containers`) also silences the rules that name it
+    // from another field ("min_containers (5) must be ... max_containers").
+    let base = format!("{}.", loaded.base);
+    let masked = |d: &crate::diag::Diagnostic| {
+        loaded.masked.iter().any(|m| {
+            let own = m.strip_prefix(base.as_str()).unwrap_or(m);
+            let top_level = own.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            d.field.as_deref().is_some_and(|f| {
+                f == m || f.starts_with(&format!("{m}.")) || f.starts_with(&format!("{m}["))
+            }) || (top_level && d.message.contains(own))
+        })
+    };
+    b.errors.retain(|d| !masked(d));
+    let mut warnings = loaded.warnings.clone();
+    warnings.extend(b.warnings);
+    if b.errors.is_empty() && loaded.errors.is_empty() {
+        Ok((service, warnings))
     } else {
-        Err(Error::Spec(b.errors))
+        let mut errors = loaded.errors.clone();
+        errors.extend(b.errors);
+        Err(Error::Spec(errors))
     }
 }
 

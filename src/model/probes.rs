@@ -9,7 +9,7 @@ use super::builder::Builder;
 pub use super::grpc::GrpcCheck;
 use super::ports::{Port, PortKind};
 use super::rules;
-use crate::diag::FieldPath;
+use crate::diag::{FieldPath, printable};
 use crate::spec::raw::{RawService, RawTiming};
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -120,8 +120,7 @@ impl Builder<'_> {
         let readiness_only = kind == "liveness" && specific_path.is_none();
         let mut path = path;
         if let Some(p) = path.clone() {
-            let r = rules::probe_path(&p).map_err(|e| format!("probe path {e}"));
-            self.check(&self.path(&path_from), r);
+            path = Some(self.probe_path_checked(&path_from, &p));
             match probe_port
                 .as_ref()
                 .and_then(|n| ports.iter().find(|x| &x.name == n))
@@ -164,6 +163,35 @@ impl Builder<'_> {
             initial_delay,
             ..Probe::default()
         }
+    }
+
+    /// A probe path as the kubelet requests it. Opta passed the path through and the kubelet
+    /// puts a `/` before one that lacks it (`ht/` is a GET of `/ht/`), so such a path is written
+    /// that way with a warning rather than refused; anything else invalid is an error.
+    fn probe_path_checked(&mut self, field: &str, given: &str) -> String {
+        let fixed = format!("/{given}");
+        if !given.starts_with('/') && !given.is_empty() && rules::probe_path(&fixed).is_ok() {
+            let w = format!(
+                "`{field}: {}` does not start with '/'; the kubelet requests `{}`, which the chart now says: write `{field}: {}`",
+                printable(given),
+                printable(&fixed),
+                printable(&fixed)
+            );
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+            return fixed;
+        }
+        // A path without its '/' that is still invalid: say what else is wrong with it.
+        let checked = if given.is_empty() { given } else { &fixed };
+        let checked = if given.starts_with('/') {
+            given
+        } else {
+            checked
+        };
+        let r = rules::probe_path(checked).map_err(|e| format!("probe path {e}"));
+        self.check(&self.path(field), r);
+        given.to_string()
     }
 
     /// Sets the timing and the gRPC check of the liveness and readiness probes built by `probe`,
@@ -302,8 +330,7 @@ impl Builder<'_> {
             }
             (Some(p), true) => {
                 let field = self.path("startup_probe_path");
-                let r = rules::probe_path(p).map_err(|e| format!("probe path {e}"));
-                self.check(&field, r);
+                let p = &self.probe_path_checked("startup_probe_path", p);
                 match probe_port
                     .as_ref()
                     .and_then(|n| ports.iter().find(|x| &x.name == n))
@@ -376,11 +403,29 @@ mod tests {
         );
         // A bad path is still refused (once, though both probes read it).
         assert_eq!(
-            problems("port: {http: 8080}\nhealthcheck_path: h\n"),
+            problems("port: {http: 8080}\nhealthcheck_path: \"h x\"\n"),
             [(
                 "healthcheck_path".to_string(),
-                "probe path must start with '/'".to_string()
+                "probe path must be at most 2048 characters without spaces or control characters"
+                    .to_string()
             )]
+        );
+        // A path without its '/' is what the kubelet requests anyway: written so, with a warning.
+        let (s, warnings) =
+            model("port: {http: 8080}\nhealthcheck_path: ht/\nstartup_probe_path: up\n");
+        assert_eq!(s.readiness.path.as_deref(), Some("/ht/"));
+        let said: Vec<&String> = warnings
+            .iter()
+            .filter(|w| w.contains("start with '/'"))
+            .collect();
+        assert_eq!(said.len(), 2, "{warnings:?}");
+        assert!(
+            said[0].contains("write `healthcheck_path: /ht/`"),
+            "{said:?}"
+        );
+        assert!(
+            said[1].contains("write `startup_probe_path: /up`"),
+            "{said:?}"
         );
         // A command is what the user wrote a check for: both probes keep running it.
         let (s, _) = model("healthcheck_command: [/bin/ok]\n");

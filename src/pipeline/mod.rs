@@ -243,18 +243,42 @@ pub fn build_many<T: Send>(
     if !diags.is_empty() {
         return Err(Error::Spec(diags));
     }
-    let mut names = std::collections::BTreeMap::new();
-    for ((name, _), path) in built.iter().zip(&made_by) {
-        if let Some(first) = names.insert(name.as_str(), *path) {
-            return Err(Error::msg(format!(
-                "{} and {} both make the chart `{name}`; chart names must differ\n  \
-                 help: give one of them a distinct `name:` (in an Opta file, the k8s-service \
-                 module's `name:`), or run them separately, each into its own directory (package \
-                 --destination, generate --output)",
-                printable(&first.display().to_string()),
-                printable(&path.display().to_string())
-            )));
-        }
+    let made: Vec<(&str, &Path)> = built
+        .iter()
+        .zip(&made_by)
+        .map(|((name, _), path)| (name.as_str(), *path))
+        .collect();
+    if let Some((_, message, help)) = chart_name_clashes(&made).into_iter().next() {
+        return Err(Error::msg(format!("{message}\n  help: {help}")));
     }
     Ok((built, messages))
+}
+
+/// Charts of one run that two spec files both make (`(chart, spec)` in order): for each chart
+/// made again, its index in `made` and the message naming both files. `package` and `generate`
+/// refuse the run; `validate` reports it on the later file, so that it passes exactly the sets
+/// of specs that `package` accepts.
+pub fn chart_name_clashes(made: &[(&str, &Path)]) -> Vec<(usize, String, String)> {
+    let mut first_by: std::collections::BTreeMap<&str, &Path> = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for (i, (name, path)) in made.iter().enumerate() {
+        match first_by.get(name) {
+            Some(first) => out.push((
+                i,
+                format!(
+                    "{} and {} both make the chart `{name}`; chart names must differ",
+                    printable(&first.display().to_string()),
+                    printable(&path.display().to_string())
+                ),
+                "give one of them a distinct `name:` (in an Opta file, the k8s-service module's \
+                 `name:`), or run them separately, each into its own directory (package \
+                 --destination, generate --output)"
+                    .to_string(),
+            )),
+            None => {
+                first_by.insert(*name, *path);
+            }
+        }
+    }
+    out
 }

@@ -51,6 +51,38 @@ impl Unresolved {
     }
 }
 
+/// The environments of an Opta file when none was chosen (several, no `--var env=`): an
+/// unresolved placeholder that one of them would set says to choose one, not to pass it.
+#[derive(Clone, Debug, Default)]
+pub struct EnvChoice {
+    pub names: Vec<String>,
+    /// The variables any of them sets.
+    pub sets: std::collections::BTreeSet<String>,
+}
+
+impl Unresolved {
+    /// [`message`](Self::message), pointing at `--var env=` when choosing an environment is
+    /// what resolves it.
+    pub fn message_in(&self, choice: Option<&EnvChoice>) -> String {
+        match choice {
+            Some(c) if !c.names.is_empty() && (self.var == "env" || c.sets.contains(&self.var)) => {
+                format!(
+                    "placeholder `{}` is not resolved: this file has environments {}{}: pass --var env={} (or another of them)",
+                    self.placeholder,
+                    c.names.join(", "),
+                    if self.var == "env" {
+                        ""
+                    } else {
+                        ", whose variables set it"
+                    },
+                    c.names[0]
+                )
+            }
+            _ => self.message(),
+        }
+    }
+}
+
 impl Vars {
     /// Replace every placeholder in `text`.
     pub fn apply(&self, text: &str) -> Result<String, Unresolved> {
@@ -105,6 +137,17 @@ impl Vars {
             _ => {}
         }
     }
+}
+
+/// Every placeholder in `s`, as written, with the `--var` key that resolves it.
+pub fn placeholders(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some((start, len, key)) = next_placeholder(rest) {
+        out.push((rest[start..start + len].to_string(), key));
+        rest = &rest[start + len..];
+    }
+    out
 }
 
 /// Find the next placeholder in `s`: (byte offset, byte length, the `--var` key that resolves it).

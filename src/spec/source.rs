@@ -9,15 +9,16 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
+use super::hints;
 use super::source_map::{Shape, SourceMap};
-use crate::diag::{Diagnostic, Error, FieldPath, printable};
+use crate::diag::{Diagnostic, Error, FieldPath, Seg, printable};
 
 /// A spec is a short hand-written file; anything bigger is a mistake or an attack.
 pub const MAX_SPEC_BYTES: usize = 1024 * 1024;
 
 /// Parser budgets. A real spec has a depth under 10 and a few hundred nodes, so these leave
 /// generous room while keeping an alias bomb or a pathological file well under a second.
-fn yaml_options() -> serde_saphyr::Options {
+pub(super) fn yaml_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_reader_input_bytes: Some(MAX_SPEC_BYTES),
@@ -148,6 +149,16 @@ impl SpecSource {
         d
     }
 
+    /// [`diag`](Self::diag) located at the key of `path` rather than its value: for a problem
+    /// with the whole block (`meta:`), not with its first entry.
+    pub fn diag_at_key(&self, path: &FieldPath, message: impl Into<String>) -> Diagnostic {
+        let mut d = self.diag(path, message);
+        if let Some((line, col)) = self.source_map().and_then(|m| m.key_pos(path)) {
+            self.place(&mut d, line, col);
+        }
+        d
+    }
+
     fn place(&self, d: &mut Diagnostic, line: u64, col: u64) {
         d.line = Some(line);
         d.column = Some(col);
@@ -251,10 +262,58 @@ impl SpecSource {
                 if !path.is_root() {
                     d.field = Some(path.to_string());
                 }
+                let expected = if d.message == "expected mapping start" {
+                    Some(Shape::Map)
+                } else if d.message == "expected sequence start" {
+                    Some(Shape::Seq)
+                } else {
+                    None
+                };
+                if let Some(expected) = expected {
+                    let key = match path.0.last() {
+                        Some(Seg::Key(k)) => Some(k.as_str()),
+                        _ => None,
+                    };
+                    let found = map.shape_of(&path);
+                    let (message, help) = hints::shape(&hints::ShapeProblem {
+                        key,
+                        expected,
+                        found,
+                    });
+                    d.message = message;
+                    d.help = Some(help);
+                }
             }
         }
         self.place(&mut d, line, col);
+        self.explain_syntax(&mut d, line, col);
         d
+    }
+
+    /// A syntax error in the parser's words, said in the user's: where the tab is, which line
+    /// lacks its colon (the parser notices only on the next one).
+    fn explain_syntax(&self, d: &mut Diagnostic, line: u64, col: u64) {
+        if d.message.starts_with("tabs disallowed") {
+            if let Some((c, message, help)) = hints::tab(&self.text, line) {
+                d.message = message;
+                d.help = Some(help);
+                self.place(d, line, c);
+            }
+        } else if d.message.starts_with("mapping values are not allowed")
+            || d.message.contains("expected ':'")
+        {
+            let here = !d.message.starts_with("mapping values");
+            if let Some((l, c, message, help)) = hints::missing_colon(&self.text, line, col, here) {
+                d.message = message;
+                d.help = Some(help);
+                self.place(d, l, c);
+            } else if !here && d.help.is_none() {
+                d.help = Some(
+                    "`: ` inside a value starts a mapping; quote the value, e.g. `name: \"a: b\"`"
+                        .into(),
+                );
+            }
+        }
     }
 
     /// Lenient numbers say "found {AS_WRITTEN}": put the scalar exactly as the user wrote it there
@@ -282,7 +341,7 @@ enum Anchor {
 }
 
 /// The error itself, without the alias and snippet wrappers serde-saphyr puts around it.
-fn innermost(err: &serde_saphyr::Error) -> &serde_saphyr::Error {
+pub(super) fn innermost(err: &serde_saphyr::Error) -> &serde_saphyr::Error {
     let mut e = err;
     while let serde_saphyr::Error::AliasError { error, .. }
     | serde_saphyr::Error::WithSnippet { error, .. } = e

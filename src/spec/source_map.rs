@@ -108,6 +108,21 @@ impl SourceMap {
         }
     }
 
+    /// The shape of the value at `path`, if it exists.
+    pub fn shape_of(&self, path: &FieldPath) -> Option<Shape> {
+        let mut node = &self.root;
+        for seg in &path.0 {
+            node = match (seg, &node.kind) {
+                (Seg::Key(k), Kind::Map(entries)) => {
+                    &entries.iter().find(|(key, _, _)| key == k)?.2
+                }
+                (Seg::Index(i), Kind::Seq(items)) => items.get(*i)?,
+                _ => return None,
+            };
+        }
+        Some(shape(node))
+    }
+
     /// The field at a position reported by the parser: among the keys and values that start at
     /// the last position at or before it (YAML nodes appear in document order), the innermost
     /// one; or, for a value of the wrong shape, the field whose value has that shape (`found`),
