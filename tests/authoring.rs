@@ -432,7 +432,9 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
     assert!(
         web.len() == 3
             && web[0].starts_with("`image: AUTO` leaves the image repository to install time")
-            && web.iter().any(|m| m.starts_with("links: `uploads` (aws-s3)"))
+            && web
+                .iter()
+                .any(|m| m.starts_with("links: `uploads` (aws-s3)"))
             && web.iter().any(|m| m.contains("Opta's cloud provisioning")),
         "{warnings:?}"
     );
