@@ -196,11 +196,13 @@ fn env_case(
                 None => want.remove(k),
             };
         }
-        // A raw NEL is a line break to YAML 1.1 (helm's reader of -f files): escape it, as a
-        // user who means the character must.
+        // A raw NEL or LINE SEPARATOR is a line break to YAML 1.1 (helm's reader of -f files:
+        // a space before one is folded away): escape them, as a user who means the character
+        // must. Found with OVERRIDES_SEED=1796590220138880875.
         let text = json!({"env": from_file})
             .to_string()
-            .replace('\u{85}', "\\u0085");
+            .replace('\u{85}', "\\u0085")
+            .replace('\u{2028}', "\\u2028");
         fs::write(file, text).unwrap();
         args.extend(["-f".to_string(), file.display().to_string()]);
     }
