@@ -411,7 +411,7 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
     assert_eq!(text(&o.stderr), "");
     assert_eq!(json["valid"], true);
     let f = &json["files"][0];
-    assert_eq!(f["charts"], serde_json::json!(["web", "api"]));
+    assert_eq!(f["charts"], serde_json::json!(["shop-web", "shop-api"]));
     assert!(f["notes"].as_array().unwrap().iter().any(|n| {
         n["message"]
             .as_str()
@@ -428,7 +428,7 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
             .map(|w| w["message"].as_str().unwrap())
             .collect()
     };
-    let web = by_chart("web");
+    let web = by_chart("shop-web");
     assert!(
         web.len() == 3
             && web[0].starts_with("`image: AUTO` leaves the image repository to install time")
@@ -438,7 +438,7 @@ fn validate_json_carries_notes_and_warnings_by_chart_and_exits_0_when_valid() {
             && web.iter().any(|m| m.contains("Opta's cloud provisioning")),
         "{warnings:?}"
     );
-    let api = by_chart("api");
+    let api = by_chart("shop-api");
     assert!(
         api.len() == 1 && api[0].starts_with("min_containers is 1 (max_containers 3)"),
         "{warnings:?}"

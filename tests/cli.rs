@@ -209,7 +209,7 @@ fn opta_files_make_one_chart_per_service_module_and_module_picks_one() {
     );
     // A database link is read from a Secret; a bucket link only warns.
     assert!(
-        err.contains("warning: web: links: `uploads` (aws-s3): Opta gave the pods' cloud identity read on this bucket"),
+        err.contains("warning: shop-web: links: `uploads` (aws-s3): Opta gave the pods' cloud identity read on this bucket"),
         "{err}"
     );
     assert!(
@@ -218,7 +218,16 @@ fn opta_files_make_one_chart_per_service_module_and_module_picks_one() {
         "{err}"
     );
     assert!(err.contains("`additional_iam_policies`"), "{err}");
+    // Charts are named after the file (`name: shop`) and, with several, the module.
+    assert!(
+        err.contains(
+            "note: module `web` makes the chart `shop-web`, after the file's name and the module's"
+        ),
+        "{err}"
+    );
     assert_eq!(text(&o.stdout).lines().count(), 2);
+    assert!(dir.path().join("shop-web-0.1.0.tgz").is_file());
+    assert!(dir.path().join("shop-api-0.1.0.tgz").is_file());
 
     let only = tempfile::tempdir().unwrap();
     let o = package(
@@ -228,8 +237,38 @@ fn opta_files_make_one_chart_per_service_module_and_module_picks_one() {
         None,
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
-    assert!(only.path().join("api-0.1.0.tgz").is_file());
-    assert!(!only.path().join("web-0.1.0.tgz").exists());
+    assert!(only.path().join("shop-api-0.1.0.tgz").is_file());
+    assert!(!only.path().join("shop-web-0.1.0.tgz").exists());
+
+    // --name names one chart: with --module, or refused naming the modules.
+    let named = tempfile::tempdir().unwrap();
+    let o = package(
+        "opta-service.yaml",
+        named.path(),
+        &[
+            "--var",
+            "parent.domain=x.example.com",
+            "--module",
+            "api",
+            "--name",
+            "api",
+        ],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(named.path().join("api-0.1.0.tgz").is_file());
+    let o = package(
+        "opta-service.yaml",
+        named.path(),
+        &["--var", "parent.domain=x.example.com", "--name", "api"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("--name names one chart") && text(&o.stderr).contains("--module"),
+        "{}",
+        text(&o.stderr)
+    );
 
     let o = package(
         "opta-service.yaml",
@@ -449,4 +488,51 @@ fn install_help_says_only_upgrades_clean_up_on_failure() {
     let help = text(&o.stdout);
     assert!(help.contains("(Helm 3: --atomic, Helm 4:"), "{help}");
     assert!(help.contains("upgrades also --cleanup-on-fail"), "{help}");
+}
+
+/// Real Opta service files name their one k8s-service module `app` more often than not: two such
+/// files make two charts named after the files, never two `app` charts.
+#[test]
+fn two_opta_files_with_an_app_module_make_charts_named_after_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for svc in ["payments", "orders"] {
+        std::fs::write(
+            dir.path().join(format!("{svc}.yaml")),
+            format!(
+                "name: {svc}\nenvironments:\n  - name: prod\n    path: ../env/prod.yaml\nmodules:\n  - type: k8s-service\n    name: app\n    image: ghcr.io/acme/{svc}\n    tag: \"1.0\"\n    port:\n      http: 8080\n"
+            ),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("out");
+    let o = run(Command::new(bin())
+        .arg("package")
+        .arg(dir.path().join("payments.yaml"))
+        .arg(dir.path().join("orders.yaml"))
+        .arg("-d")
+        .arg(&out));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(out.join("payments-0.1.0.tgz").is_file());
+    assert!(out.join("orders-0.1.0.tgz").is_file());
+    assert!(
+        text(&o.stderr).contains("module `app` makes the chart `payments`, after the file's name"),
+        "{}",
+        text(&o.stderr)
+    );
+    // --name still decides.
+    let o = run(Command::new(bin())
+        .arg("package")
+        .arg(dir.path().join("orders.yaml"))
+        .args(["--name", "app", "-d"])
+        .arg(&out));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(out.join("app-0.1.0.tgz").is_file());
+    // A chart name that Kubernetes refuses is refused at once, naming the flag.
+    let o = run(Command::new(bin())
+        .arg("package")
+        .arg(dir.path().join("orders.yaml"))
+        .args(["--name", "Orders_V2", "-d"])
+        .arg(&out));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("--name"), "{}", text(&o.stderr));
 }

@@ -3139,8 +3139,8 @@ fn preflight_names_the_missing_object_and_how_to_make_it() {
 #[test]
 fn links_read_opta_s_variables_from_one_secret_per_link() {
     use fake_api::FakeApi;
-    let web = chart_path("web");
-    let repo = format!("image.repository={}", auto_repository("web"));
+    let web = chart_path("shop-web");
+    let repo = format!("image.repository={}", auto_repository("shop-web"));
     let want = |db: &str, cache: &str| -> Vec<Value> {
         let e = |name: &str, secret: &str, key: &str| json!({"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}});
         // By module name, as the values key them.

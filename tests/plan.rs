@@ -1125,3 +1125,51 @@ fn rollback_keeps_the_history_the_spec_promised() {
         );
     }
 }
+
+/// Opta files name their charts after the file since this version (`web` became `shop-web`):
+/// the plan of an old release says so and how to keep the old name, and with `--name` nothing
+/// changes.
+#[test]
+fn a_renamed_chart_is_said_with_the_flag_that_keeps_the_old_name() {
+    let (_, real) = &helms()[1];
+    let old = tempfile::tempdir().unwrap();
+    let spec = example("opta-service.yaml");
+    let common = [
+        os("--module"),
+        os("web"),
+        os("--var"),
+        os("parent.domain=x.example.com"),
+    ];
+    let mut gen_args = vec![os("generate"), spec.as_os_str()];
+    gen_args.extend(common.iter().copied());
+    gen_args.extend([os("--name"), os("web"), os("-o"), old.path().as_os_str()]);
+    let o = plugin(real, &gen_args, &[]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let from = old.path().join("web");
+    let plan = |extra: &[&std::ffi::OsStr]| {
+        let mut a = vec![os("plan"), os("r"), spec.as_os_str()];
+        a.extend(common.iter().copied());
+        a.extend([
+            os("--from"),
+            from.as_os_str(),
+            os("--set"),
+            os("image.repository=registry.example.com/web"),
+            os("-o"),
+            os("json"),
+        ]);
+        a.extend(extra.iter().copied());
+        plugin(real, &a, &[])
+    };
+    let o = plan(&[]);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let note = r["notes"][0].as_str().unwrap_or_default();
+    assert!(
+        note.contains("the chart was `web` and is now `shop-web`") && note.contains("--name web"),
+        "{r:#}"
+    );
+    assert_eq!(o.status.code(), Some(4), "the selectors change: {r:#}");
+    let o = plan(&[os("--name"), os("web")]);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{r:#}");
+    assert!(r.get("notes").is_none(), "{r:#}");
+}

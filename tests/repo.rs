@@ -1789,7 +1789,7 @@ fn push_to_a_real_oci_registry_then_pull_and_template_on_helm_3_and_4() {
             "opta-service.yaml",
         );
         assert!(o.ok, "{}\nregistry log:\n{}", o.both(), reg.log());
-        for chart in ["web", "api"] {
+        for chart in ["shop-web", "shop-api"] {
             let o = h.ok([
                 "show",
                 "chart",

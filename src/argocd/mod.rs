@@ -87,6 +87,7 @@ impl CmpRequest {
                 vars,
                 tag: params.tag.clone(),
                 digest: params.digest.clone(),
+                name: None,
             },
             params,
         })

@@ -66,6 +66,10 @@ pub struct SpecArgs {
     /// Image digest (sha256:...), overriding the spec's `digest`
     #[arg(long, value_name = "DIGEST")]
     pub digest: Option<String>,
+    /// Name of the chart, overriding the spec's (an Opta file's chart is named after the file,
+    /// and the module when it has several)
+    #[arg(long, value_name = "NAME", value_parser = parse_chart_name)]
+    pub name: Option<String>,
 }
 
 impl SpecArgs {
@@ -77,6 +81,7 @@ impl SpecArgs {
             vars: self.vars.clone(),
             tag: self.tag.clone(),
             digest: self.digest.clone(),
+            name: self.name.clone(),
         }
     }
 }
@@ -169,6 +174,12 @@ impl HubArgs {
             ..chart.meta()
         }
     }
+}
+
+fn parse_chart_name(s: &str) -> Result<String, String> {
+    crate::model::rules::dns_label(s, 53)
+        .map(|()| s.to_string())
+        .map_err(|e| format!("not a valid chart name: it {e}"))
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

@@ -11,8 +11,12 @@ use crate::spec::raw::RawService;
 
 impl Builder<'_> {
     pub(super) fn name(&mut self, raw: &RawService) -> String {
-        let path = self.path("name");
-        let Some(name) = raw.name.clone() else {
+        // An Opta file's chart is named after the file (spec/opta.rs), `--name` after the flag.
+        let (path, given) = match &self.loaded.chart_name {
+            Some(c) => (c.path.clone(), Some(c.name.clone())),
+            None => (self.path("name"), raw.name.clone()),
+        };
+        let Some(name) = given else {
             self.fail_help(
                 &FieldPath::root(),
                 "missing field `name`",
@@ -24,7 +28,7 @@ impl Builder<'_> {
         let name = if self.loaded.from_opta_file && name.bytes().any(|b| b.is_ascii_uppercase()) {
             let lower = name.to_ascii_lowercase();
             self.warnings.push(format!(
-                "module `{name}` becomes the chart `{lower}` (Kubernetes names are lowercase)"
+                "`{name}` becomes the chart `{lower}` (Kubernetes names are lowercase)"
             ));
             lower
         } else {

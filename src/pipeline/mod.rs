@@ -32,6 +32,8 @@ pub struct SpecInput {
     pub tag: Option<String>,
     /// Image digest, overriding the spec's `digest`.
     pub digest: Option<String>,
+    /// The chart's name, overriding what the spec gives (one chart only).
+    pub name: Option<String>,
 }
 
 /// Chart.yaml's `version` and `appVersion` when given (`None` keeps the chart's defaults), and
@@ -67,6 +69,7 @@ pub fn build_charts_from(
         &LoadOptions {
             module: spec.module.clone(),
             vars: spec.vars.clone(),
+            name: spec.name.clone(),
         },
     )?;
     let mut messages = Messages::default();

@@ -179,14 +179,32 @@ pub fn compare(old: &Manifest, new: &Manifest, target: &Target) -> Report {
             way_forward: f.way_forward,
         }));
     }
-    Report::new(
+    let mut report = Report::new(
         &target.release,
         &target.namespace,
         (target.old.clone(), target.new.clone()),
         changes,
         unchanged,
         new.hooks.iter().map(Object::reference).collect(),
-    )
+    );
+    if let (Some(was), Some(now)) = (chart_name(old), chart_name(new))
+        && was != now
+    {
+        report.notes.push(format!(
+            "the chart was `{was}` and is now `{now}`, so every object changes its name and labels (Opta files name their charts after the file since this version). To keep the release as it is, give the old name: add `--name {was}` (and `--module MODULE` for an Opta file with several k8s-service modules)"
+        ));
+    }
+    report
+}
+
+/// The one chart name (`app.kubernetes.io/name`) the objects of a manifest carry, if one.
+fn chart_name(m: &Manifest) -> Option<String> {
+    let names: std::collections::BTreeSet<&str> = m
+        .objects
+        .iter()
+        .filter_map(|o| o.doc["metadata"]["labels"]["app.kubernetes.io/name"].as_str())
+        .collect();
+    (names.len() == 1).then(|| names.into_iter().next().unwrap_or_default().to_string())
 }
 
 #[cfg(test)]

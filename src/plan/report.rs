@@ -32,6 +32,9 @@ pub struct Report {
     pub unchanged: usize,
     /// Helm hooks, which helm runs anew and the plan does not compare.
     pub hooks: Vec<ObjectRef>,
+    /// What concerns the whole release (the chart renamed), said before the changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One change of one object.
@@ -77,6 +80,7 @@ impl Report {
             changes,
             unchanged,
             hooks,
+            notes: Vec::new(),
         }
     }
 
@@ -86,6 +90,9 @@ impl Report {
             "Plan for release {} in namespace {}: {} → {}\n",
             self.release, self.namespace, self.old, self.new
         );
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
         if self.changes.is_empty() {
             out.push_str(&format!(
                 "No changes: {} object{} stay as they are.\n",

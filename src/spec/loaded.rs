@@ -25,6 +25,19 @@ pub struct LoadOptions {
     pub module: Option<String>,
     /// `--var KEY=VALUE`, in order; later wins.
     pub vars: Vec<(String, String)>,
+    /// `--name NAME`: the chart's name, whatever the spec says (one chart only).
+    pub name: Option<String>,
+}
+
+/// The chart's name when it is not the service's own `name` field: an Opta file names its chart
+/// after the file (and the module, when it has several), and `--name` overrides both.
+#[derive(Clone, Debug)]
+pub struct ChartName {
+    pub name: String,
+    /// Where the name comes from, for errors (`name` of the file; root for `--name`).
+    pub path: FieldPath,
+    /// Said once, as a note: how the chart got its name.
+    pub why: Option<String>,
 }
 
 /// One service read from a spec, ready for validation.
@@ -38,6 +51,8 @@ pub struct LoadedService {
     /// Every module of that Opta file, name -> type: what its `links` name (empty when
     /// standalone).
     pub module_types: BTreeMap<String, String>,
+    /// The chart's name, when it is not `raw.name` (see [`ChartName`]).
+    pub chart_name: Option<ChartName>,
     /// Problems found while reading that do not stop validation (unknown fields, unresolved
     /// placeholders): reported with the model's, which says nothing about the `masked` fields
     /// (as diagnostics spell them) that were left out because of them.
@@ -60,6 +75,7 @@ impl LoadedService {
             raw,
             from_opta_file,
             module_types: BTreeMap::new(),
+            chart_name: None,
             errors: Vec::new(),
             masked: Vec::new(),
             warnings: Vec::new(),

@@ -25,7 +25,7 @@ use raw::{Ignored, RawService};
 use source::SpecSource;
 
 use loaded::with_unknown;
-pub use loaded::{LoadOptions, LoadedService, Notes, SERVICE_MODULE_TYPES};
+pub use loaded::{ChartName, LoadOptions, LoadedService, Notes, SERVICE_MODULE_TYPES};
 pub use resolve::{is_unpassable, unpassable};
 
 /// The JSON Schema of the spec language, for editors (`helm k8s-service schema`).
@@ -74,6 +74,11 @@ pub fn load(source: SpecSource, opts: &LoadOptions) -> Result<(Vec<LoadedService
         let resolved = resolve::resolve(&source, &FieldPath::root(), &mut raw, &vars, None)
             .map_err(|e| with_unknown(unknown.clone(), e))?;
         let mut service = LoadedService::new(source, FieldPath::root(), raw, false);
+        service.chart_name = opts.name.as_ref().map(|n| ChartName {
+            name: n.clone(),
+            path: FieldPath::root(),
+            why: None,
+        });
         service.errors = unknown;
         service.add(resolved);
         service

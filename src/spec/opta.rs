@@ -11,7 +11,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::interpolate::EnvChoice;
 use super::interpolate::Vars;
-use super::loaded::{LoadOptions, LoadedService, Notes, SERVICE_MODULE_TYPES, with_unknown};
+use super::loaded::{
+    ChartName, LoadOptions, LoadedService, Notes, SERVICE_MODULE_TYPES, with_unknown,
+};
 use super::raw::{Ignored, RawService};
 use super::source::SpecSource;
 use super::{credentials, resolve};
@@ -134,6 +136,12 @@ pub(super) fn load_opta_file(
         .iter()
         .map(|m| (module_name(m), m.module_type.clone()))
         .collect();
+    // Naming depends on the file, never on --module: the same module always makes the same chart.
+    let services_in_file = head
+        .modules
+        .iter()
+        .filter(|m| SERVICE_MODULE_TYPES.contains(&m.module_type.as_str()))
+        .count();
     let mut out: Vec<LoadedService> = Vec::new();
     for (i, raw) in services.into_iter().enumerate() {
         let Some(mut raw) = raw else { continue };
@@ -144,7 +152,9 @@ pub(super) fn load_opta_file(
         }
         let resolved = resolve::resolve(&source, &base, &mut raw, &vars, choice.as_ref());
         let resolved = resolved.map_err(|e| with_unknown(unknown.clone(), e))?;
+        let chart_name = opta_chart_name(&head, i, services_in_file);
         let mut service = LoadedService::new(Rc::clone(&source), base, raw, true);
+        service.chart_name = chart_name;
         service.module_types = module_types.clone();
         service.add(resolved);
         out.push(service);
@@ -168,6 +178,26 @@ pub(super) fn load_opta_file(
             .warnings
             .extend(credentials::flag_warnings(&opts.vars));
     }
+    if let Some(name) = &opts.name {
+        if out.len() != 1 {
+            let modules: Vec<String> = out.iter().filter_map(|s| s.raw.name.clone()).collect();
+            return Err(Error::msg(format!(
+                "--name names one chart, and {} makes {} ({}): add --module MODULE to pick the one to name",
+                source.display,
+                out.len(),
+                modules.join(", ")
+            )));
+        }
+        out[0].chart_name = Some(ChartName {
+            name: name.clone(),
+            path: FieldPath::root(),
+            why: None,
+        });
+    }
+    notes.extend(
+        out.iter()
+            .filter_map(|s| s.chart_name.as_ref().and_then(|c| c.why.clone())),
+    );
     Ok((out, notes))
 }
 
@@ -182,6 +212,44 @@ pub(super) fn pre_one(source: &SpecSource) -> Diagnostic {
         .with_help(
             "move `meta.name` to a top-level `name:`, each `meta.envs` entry to `environments: [{name: ENV, path: PARENT}]` (its `variables` with it), `meta.variables` to `input_variables: [{name: X, default: V}]`, and write `modules:` as a list whose entries carry their old key as `name:` (`modules: {app: {type: k8s-service}}` becomes `modules: [{name: app, type: k8s-service}]`)",
         )
+}
+
+/// The chart of module `i`: named after what identifies the service, the file's `name` (`shop`),
+/// and with several k8s-service modules in the file, the module too (`shop-web`), since module
+/// names are often generic (`app`) and two files' `app` modules would make one chart. A file
+/// without `name` keeps the module's name.
+fn opta_chart_name(head: &OptaHead, i: usize, services_in_file: usize) -> Option<ChartName> {
+    let file = head.name.as_deref().filter(|n| !n.trim().is_empty())?;
+    let module = module_name(&head.modules[i]);
+    let (name, path) = if services_in_file == 1 {
+        (file.to_string(), FieldPath::root().key("name"))
+    } else if module == file || module.starts_with(&format!("{file}-")) {
+        return None;
+    } else {
+        let at = FieldPath::root().key("modules").index(i);
+        (
+            format!("{file}-{module}"),
+            // The module's own `name` when written: the part of the chart name it chose.
+            match head.modules[i].name {
+                Some(_) => at.key("name"),
+                None => at,
+            },
+        )
+    };
+    let why = format!(
+        "module `{module}` makes the chart `{}`, after the file's name{} (--name NAME, with --module when the file has several, picks another)",
+        name.to_ascii_lowercase(),
+        if services_in_file == 1 {
+            ""
+        } else {
+            " and the module's"
+        }
+    );
+    Some(ChartName {
+        name,
+        path,
+        why: Some(why),
+    })
 }
 
 fn module_name(m: &ModuleHead) -> String {

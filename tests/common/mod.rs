@@ -202,8 +202,8 @@ pub const EXAMPLES: &[Example] = &[
     Example {
         spec: "opta-service.yaml",
         args: &["--var", "parent.domain=shop.example.com"],
-        charts: &["web", "api"],
-        auto: &["web"],
+        charts: &["shop-web", "shop-api"],
+        auto: &["shop-web"],
     },
     // Probes, availability and scheduling beyond Opta.
     Example {
