@@ -111,6 +111,13 @@ impl CmpRequest {
         for f in &self.params.value_files {
             a.extend(["--values".into(), dir.join(f).into_os_string()]);
         }
+        // Before the `values` map, which may still say otherwise.
+        if let Some(image) = &self.params.image {
+            a.extend([
+                "--set-string".into(),
+                format!("image.repository={}", escape_set(image)).into(),
+            ]);
+        }
         for (k, v) in &self.params.values {
             a.extend(["--set".into(), format!("{k}={}", escape_set(v)).into()]);
         }
@@ -194,7 +201,7 @@ mod tests {
                 ("ARGOCD_ENV_ENVIRONMENT", "staging"),
                 (
                     "ARGOCD_APP_PARAMETERS",
-                    r#"[{"name":"environment","string":"prod"},{"name":"valueFiles","array":["prod.yaml"]},{"name":"values","map":{"b":"x,y\\z","a":"3"}}]"#,
+                    r#"[{"name":"environment","string":"prod"},{"name":"valueFiles","array":["prod.yaml"]},{"name":"values","map":{"b":"x,y\\z","a":"3"}},{"name":"image","string":"r.example.com/shop"}]"#,
                 ),
             ],
             d.path(),
@@ -219,6 +226,8 @@ mod tests {
                 "gateway.networking.k8s.io/v1/HTTPRoute",
                 "--values",
                 "/src/prod.yaml",
+                "--set-string",
+                "image.repository=r.example.com/shop",
                 "--set",
                 "a=3",
                 "--set",

@@ -30,6 +30,8 @@ pub struct Params {
     pub environment: Option<String>,
     /// The k8s-service module of an Opta file that makes several charts.
     pub module: Option<String>,
+    /// The image repository (`image.repository`): what an `image: AUTO` spec leaves to deploy time.
+    pub image: Option<String>,
     pub tag: Option<String>,
     pub digest: Option<String>,
     /// Helm values, `--set KEY=VALUE` each, in key order.
@@ -41,10 +43,11 @@ pub struct Params {
 }
 
 /// The names this plugin announces, for the error on any other.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "spec",
     "environment",
     "module",
+    "image",
     "tag",
     "digest",
     "values",
@@ -80,13 +83,14 @@ pub fn parse(json: &str) -> Result<Params, Error> {
             "values" => out.values = p.map.ok_or_else(|| kind("map"))?,
             "vars" => out.vars = p.map.ok_or_else(|| kind("map"))?,
             "valueFiles" => out.value_files = p.array.ok_or_else(|| kind("list"))?,
-            "spec" | "environment" | "module" | "tag" | "digest" => {
+            "spec" | "environment" | "module" | "image" | "tag" | "digest" => {
                 let v = p.string.ok_or_else(|| kind("string"))?;
                 let v = Some(v).filter(|v| !v.is_empty());
                 match name {
                     "spec" => out.spec = v,
                     "environment" => out.environment = v,
                     "module" => out.module = v,
+                    "image" => out.image = v,
                     "tag" => out.tag = v,
                     _ => out.digest = v,
                 }

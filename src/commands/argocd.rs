@@ -24,6 +24,7 @@ the `spec` parameter) becomes a chart, rendered by `helm template` with\n\
   --values            parameter `valueFiles` (paths inside the source directory)\n\
   --set KEY=VALUE     parameter `values` (a map), in key order\n\
   --var KEY=VALUE     parameter `vars` (a map: Opta placeholders)\n\
+  --set-string image.repository=  parameter `image` (before `values`)\n\
   --tag, --digest     parameters `tag` and `digest`\n\
 Parameters come as JSON in ARGOCD_APP_PARAMETERS; unknown ones are an error.\n\n\
 stdout holds the manifests only; warnings and errors go to stderr (Argo CD shows it). A render\n\
