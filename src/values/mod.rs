@@ -144,7 +144,7 @@ impl Values {
             network_policy: security::network_policy(s),
             service: ports::service(),
             ingress: ingress::ingress(s),
-            gateway: GatewayValues::from(s.traffic.gateway.as_ref()),
+            gateway: GatewayValues::from(s),
             persistence: storage::persistence(s),
             cron_jobs: jobs::cron_jobs(s),
             release_job: jobs::release_job(s),
