@@ -286,3 +286,48 @@ fn a_portable_ingress_has_prefix_paths_and_no_controller_annotations() {
         );
     }
 }
+
+#[test]
+fn traffic_distribution_is_rendered_only_on_clusters_that_have_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = chart(
+        dir.path(),
+        "zl",
+        "name: zl\nimage: ghcr.io/acme/zl\ntag: \"1\"\nport: {http: 8080}\ntraffic_distribution: PreferClose\n",
+    );
+    let service = |docs: &[Value]| find(docs, "Service")[0]["spec"]["trafficDistribution"].clone();
+    for (name, helm) in helms() {
+        for (kube, distribution, want) in [
+            ("1.32.0", "PreferClose", Value::Null),
+            ("1.33.0", "PreferClose", json!("PreferClose")),
+            ("1.34.0", "PreferSameZone", Value::Null),
+            ("1.35.0", "PreferSameZone", json!("PreferSameZone")),
+        ] {
+            let mut args = vec!["--kube-version".to_string(), kube.to_string()];
+            args.extend(sets(&[&format!(
+                "service.trafficDistribution={distribution}"
+            )]));
+            let docs = render(&helm, &c, &args).unwrap();
+            assert_eq!(service(&docs), want, "{name} {kube} {distribution}");
+        }
+        let e = render(
+            &helm,
+            &c,
+            &sets(&["service.trafficDistribution=PreferNode"]),
+        )
+        .unwrap_err();
+        assert!(e.contains("trafficDistribution"), "{name}: {e}");
+    }
+    // helm 4 renders NOTES without a cluster (its default Kubernetes version has the field).
+    let o = run(Command::new(&helms()[1].1)
+        .args(["install", "r"])
+        .arg(&c)
+        .args(["--namespace", "ci", "--dry-run=client"]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout)
+            .contains("  Traffic distribution: PreferClose (to endpoints in the client's zone"),
+        "{}",
+        text(&o.stdout)
+    );
+}

@@ -12,7 +12,13 @@ use crate::spec::raw::RawService;
 pub struct Traffic {
     pub tls: Option<Tls>,
     pub gateway: Option<Gateway>,
+    /// The Service's `trafficDistribution` (Kubernetes spells it: `PreferClose`...).
+    pub distribution: Option<String>,
 }
+
+/// The `trafficDistribution` values and the Kubernetes version each is GA in (KEP-4444, 3015);
+/// the chart renders the field only on clusters that have it (templates/service.yaml).
+pub const DISTRIBUTIONS: [(&str, &str); 2] = [("PreferClose", "1.33"), ("PreferSameZone", "1.35")];
 
 /// Where the certificates come from.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,7 +53,23 @@ impl Builder<'_> {
             self.portable(raw, ingress);
         }
         let tls = self.tls(raw, ingress, gateway.is_some());
-        Traffic { tls, gateway }
+        let distribution = raw.traffic_distribution.as_ref().and_then(|d| {
+            let d = d.trim();
+            if DISTRIBUTIONS.iter().any(|(k, _)| *k == d) {
+                return Some(d.to_string());
+            }
+            self.fail_help(
+                &self.path("traffic_distribution"),
+                format!("unknown traffic distribution `{}`", printable(d)),
+                "expected `PreferClose` (Kubernetes 1.33 or later) or `PreferSameZone` (1.35 or later): both keep traffic in the client's zone when it has ready endpoints",
+            );
+            None
+        });
+        Traffic {
+            tls,
+            gateway,
+            distribution,
+        }
     }
 
     /// One name: a DNS subdomain (Secrets, issuers, Gateways, listeners) or label (namespaces).

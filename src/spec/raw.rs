@@ -124,6 +124,8 @@ pub struct RawService {
     // Ingresses, cloud workload identity and image pull Secrets.
     pub tls: Option<RawTls>,
     pub gateway: Option<RawGateway>,
+    /// The Service's `trafficDistribution`: `PreferClose` or `PreferSameZone`.
+    pub traffic_distribution: Option<String>,
     pub iam_role_arn: Option<String>,
     pub gcp_service_account: Option<String>,
     pub azure_client_id: Option<String>,

@@ -142,7 +142,7 @@ impl Values {
             topology_spread: placement::topology_spread(s),
             pod_disruption_budget: availability::pod_disruption_budget(s),
             network_policy: security::network_policy(s),
-            service: ports::service(),
+            service: ports::service(s),
             ingress: ingress::ingress(s),
             gateway: GatewayValues::from(s),
             persistence: storage::persistence(s),
