@@ -95,6 +95,7 @@ fn init_writes_a_valid_commented_starter_that_packages_and_lints() {
         "resource_request:",
         "resource_limits:",
         "public_uri:",
+        "gateway:",
         "env_vars:",
         "secrets:",
     ] {

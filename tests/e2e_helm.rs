@@ -1936,7 +1936,7 @@ fn tls_gateway_and_identity_values_work_at_install_time() {
                     "gateway.name=gw",
                     "ingress.stickySession.enabled=true",
                 ][..],
-                "standard HTTPRoute has no session persistence",
+                "needs gateway.experimentalSessionPersistence=true",
             ),
         ] {
             let err = render(&helm, &chart(c), &sets(args)).expect_err(want);

@@ -72,15 +72,64 @@ line, in this order, and is the only caller. Called with the root context.
 {{- end -}}
 {{- end -}}
 
-{{/* gateway: the routes as HTTPRoutes need a Gateway, and cannot do what only the Ingress does. */}}
+{{/* gateway: the routes as Gateway API routes need a Gateway, and cannot do what only the
+     ingress-nginx Ingress does (the Standard channel of Gateway API v1.6). */}}
 {{- define "svc.check.gateway" -}}
 {{- $ing := .Values.ingress -}}
 {{- $gw := .Values.gateway -}}
 {{- if and $ing.enabled $ing.routes $gw.enabled -}}
 {{- if not $gw.name -}}{{- fail "gateway.name is empty: gateway.enabled needs gateway.name, the Gateway the HTTPRoutes attach to" -}}{{- end -}}
 {{- if $ing.tls.enabled -}}{{- fail "ingress.tls.enabled cannot be used with gateway.enabled: TLS is the Gateway listener's job (an HTTPS listener with certificateRefs)" -}}{{- end -}}
-{{- if $ing.stickySession.enabled -}}{{- fail "ingress.stickySession.enabled cannot be used with gateway.enabled: the standard HTTPRoute has no session persistence" -}}{{- end -}}
-{{- if $ing.consistentHash -}}{{- fail "ingress.consistentHash cannot be used with gateway.enabled: the standard HTTPRoute has no load-balancing hash" -}}{{- end -}}
+{{- if and $ing.stickySession.enabled (not $gw.experimentalSessionPersistence) -}}{{- fail "ingress.stickySession.enabled with gateway.enabled needs gateway.experimentalSessionPersistence=true: HTTPRoute sessionPersistence is in the Experimental channel only (or use your implementation's affinity policy, or an ingress-nginx Ingress)" -}}{{- end -}}
+{{- if $ing.consistentHash -}}{{- fail "ingress.consistentHash cannot be used with gateway.enabled: Gateway API has no portable load-balancing hash (use your implementation's policy: Envoy Gateway BackendTrafficPolicy, Istio DestinationRule; or an ingress-nginx Ingress)" -}}{{- end -}}
+{{- if eq $ing.backendProtocol "grpc" -}}
+{{- range $i, $r := $ing.routes -}}
+{{- if ne $r.path "/" -}}{{- fail (printf "ingress.routes[%d].path %q: a grpc port gets a GRPCRoute, which matches gRPC services, not paths; give the route the path \"/\"" $i $r.path) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $k, $d := $gw.timeouts -}}
+{{- if and $d (not (regexMatch "^([0-9]{1,5}(h|m|s|ms)){1,4}$" (toString $d))) -}}{{- fail (printf "gateway.timeouts.%s %q is not a Gateway API duration such as 3600s, 1h or 500ms" $k (toString $d)) -}}{{- end -}}
+{{- end -}}
+{{- if and $gw.backendTLS.enabled (not $gw.backendTLS.hostname) -}}{{- fail "gateway.backendTLS.hostname is empty: gateway.backendTLS.enabled needs the name the pods' certificate carries" -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ingress.controller: a portable Ingress says only what every controller understands, so the
+     values that need ingress-nginx's annotations are refused, naming where to get them. */}}
+{{- define "svc.check.ingressController" -}}
+{{- $ing := .Values.ingress -}}
+{{- if and $ing.enabled $ing.routes (not .Values.gateway.enabled) (eq $ing.controller "portable") -}}
+{{- $else := "use gateway.enabled (Gateway API routes) or ingress.controller=ingress-nginx" -}}
+{{- range $i, $r := $ing.routes -}}
+{{- if and (ne $r.path "/") (not $ing.keepPathPrefix) -}}{{- fail (printf "ingress.routes[%d].path %q is stripped before the request reaches the pods (ingress.keepPathPrefix false), which a portable Ingress cannot do: set ingress.keepPathPrefix=true, or %s" $i $r.path $else) -}}{{- end -}}
+{{- end -}}
+{{- if $ing.stickySession.enabled -}}{{- fail (printf "ingress.stickySession.enabled asks for a sticky cookie, which a portable Ingress (ingress.controller) cannot say: %s" $else) -}}{{- end -}}
+{{- if $ing.consistentHash -}}{{- fail (printf "ingress.consistentHash asks for consistent hashing, which a portable Ingress (ingress.controller) cannot say: %s" $else) -}}{{- end -}}
+{{- if $ing.backendProtocol -}}{{- fail (printf "ingress.backendProtocol %q needs controller annotations (gRPC backend, websocket timeouts), which a portable Ingress (ingress.controller) cannot say: %s" $ing.backendProtocol $else) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* gateway: the cluster serves the route kinds the chart renders, so a missing CRD fails at once
+     with how to install it, not with Helm's "no matches for kind". Checked only when the
+     capabilities are the cluster's: helm reads the cluster (lookup finds the namespace's default
+     ServiceAccount), or --api-versions names some gateway.networking.k8s.io version (Argo CD passes
+     the cluster's; tests pass theirs). An offline `helm template` knows no CRD and checks nothing. */}}
+{{- define "svc.check.gatewayCapabilities" -}}
+{{- $ing := .Values.ingress -}}
+{{- $gw := .Values.gateway -}}
+{{- if and $ing.enabled $ing.routes $gw.enabled $gw.checkCapabilities -}}
+{{- $group := "gateway.networking.k8s.io/" -}}
+{{- $known := false -}}
+{{- range .Capabilities.APIVersions -}}{{- if hasPrefix $group . -}}{{- $known = true -}}{{- end -}}{{- end -}}
+{{- if or $known (lookup "v1" "ServiceAccount" .Release.Namespace "default") -}}
+{{- $need := list (ternary "GRPCRoute" "HTTPRoute" (eq $ing.backendProtocol "grpc")) -}}
+{{- if $gw.backendTLS.enabled -}}{{- $need = append $need "BackendTLSPolicy" -}}{{- end -}}
+{{- $missing := list -}}
+{{- range $need -}}{{- if not ($.Capabilities.APIVersions.Has (printf "%sv1/%s" $group .)) -}}{{- $missing = append $missing . -}}{{- end -}}{{- end -}}
+{{- if $missing -}}
+{{- fail (printf "gateway.enabled: this cluster does not serve %s (%sv1): install the Gateway API CRDs (Standard channel), e.g. kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml, or your Gateway implementation's; gateway.checkCapabilities=false skips this check" (join ", " $missing) $group) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -13,6 +13,7 @@ use crate::spec::raw::RawService;
 #[derive(Clone, Debug, Default)]
 pub struct Ingress {
     pub routes: Vec<Route>,
+    pub controller: IngressController,
     pub class_name: String,
     pub keep_path_prefix: bool,
     pub sticky_session: bool,
@@ -22,6 +23,25 @@ pub struct Ingress {
     /// The http port's name and protocol, when there is an http port.
     pub port: Option<String>,
     pub protocol: Option<AppProtocol>,
+}
+
+/// The controller the Ingresses are written for (`ingress_controller`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum IngressController {
+    /// Opta's annotations (rewrite, sticky cookie, hash, gRPC, websocket timeouts): the default.
+    #[default]
+    Nginx,
+    /// Plain `Prefix` paths and no controller annotations: any conformant controller.
+    Portable,
+}
+
+impl IngressController {
+    pub fn name(self) -> &'static str {
+        match self {
+            IngressController::Nginx => "ingress-nginx",
+            IngressController::Portable => "portable",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -74,10 +94,31 @@ impl Builder<'_> {
                 "public_uri needs running containers, but max_containers is 0",
             );
         }
-        let class_name = raw.ingress_class.clone().unwrap_or_else(|| "nginx".into());
-        let r = rules::dns_subdomain(&class_name)
-            .map_err(|e| format!("ingress class `{}`: {e}", printable(&class_name)));
-        self.check(&self.path("ingress_class"), r);
+        let controller = match raw.ingress_controller.as_deref().map(str::trim) {
+            None | Some("ingress-nginx") => IngressController::Nginx,
+            Some("portable") => IngressController::Portable,
+            Some(other) => {
+                self.fail_help(
+                    &self.path("ingress_controller"),
+                    format!("unknown ingress controller `{}`", printable(other)),
+                    "expected `ingress-nginx` (Opta's annotations) or `portable` (plain Prefix paths, any controller); or route with `gateway:` instead",
+                );
+                IngressController::Nginx
+            }
+        };
+        // A portable Ingress takes the cluster's default IngressClass unless one is named.
+        let class_name = raw
+            .ingress_class
+            .clone()
+            .unwrap_or_else(|| match controller {
+                IngressController::Nginx => "nginx".into(),
+                IngressController::Portable => String::new(),
+            });
+        if raw.ingress_class.is_some() {
+            let r = rules::dns_subdomain(&class_name)
+                .map_err(|e| format!("ingress class `{}`: {e}", printable(&class_name)));
+            self.check(&self.path("ingress_class"), r);
+        }
         let consistent_hash = raw.consistent_hash.clone();
         if let Some(h) = &consistent_hash
             && (h.trim().is_empty() || h.chars().any(|c| c.is_control()))
@@ -91,11 +132,16 @@ impl Builder<'_> {
             &self.path("ingress_extra_annotations"),
             raw.ingress_extra_annotations.as_ref(),
         );
-        for key in annotations.keys().filter(|k| k.ends_with("-snippet")) {
+        let nginx = controller == IngressController::Nginx;
+        for key in annotations
+            .keys()
+            .filter(|k| nginx && k.ends_with("-snippet"))
+        {
             self.warnings.push(format!("ingress annotation `{key}`: current ingress-nginx refuses snippet annotations unless the controller allows them"));
         }
         Ingress {
             routes,
+            controller,
             class_name,
             keep_path_prefix: self.flag(
                 &self.path("keep_path_prefix"),

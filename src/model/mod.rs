@@ -38,6 +38,7 @@ pub mod config;
 pub mod container;
 pub mod env;
 pub mod extra_containers;
+pub mod gateway;
 pub mod grpc;
 pub mod identity;
 pub mod ingress;

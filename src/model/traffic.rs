@@ -2,7 +2,8 @@
 //! existing Secret or a cert-manager issuer), and Gateway API HTTPRoutes instead of Ingresses.
 
 use super::builder::Builder;
-use super::ingress::Ingress;
+use super::ingress::{Ingress, IngressController};
+use super::ports::AppProtocol;
 use super::rules;
 use crate::diag::printable;
 use crate::spec::raw::RawService;
@@ -11,7 +12,13 @@ use crate::spec::raw::RawService;
 pub struct Traffic {
     pub tls: Option<Tls>,
     pub gateway: Option<Gateway>,
+    /// The Service's `trafficDistribution` (Kubernetes spells it: `PreferClose`...).
+    pub distribution: Option<String>,
 }
+
+/// The `trafficDistribution` values and the Kubernetes version each is GA in (KEP-4444, 3015);
+/// the chart renders the field only on clusters that have it (templates/service.yaml).
+pub const DISTRIBUTIONS: [(&str, &str); 2] = [("PreferClose", "1.33"), ("PreferSameZone", "1.35")];
 
 /// Where the certificates come from.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,24 +38,48 @@ pub struct Tls {
     pub source: CertSource,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Gateway {
-    pub name: String,
-    /// `None`: the release namespace.
-    pub namespace: Option<String>,
-    /// A listener of the Gateway; `None`: every listener that admits the route.
-    pub section_name: Option<String>,
-}
+pub use super::gateway::{BackendTls, Gateway};
 
 impl Builder<'_> {
     pub(super) fn traffic(&mut self, raw: &RawService, ingress: &Ingress) -> Traffic {
-        let gateway = self.gateway(raw);
+        let gateway = self.gateway(raw, ingress);
+        if gateway.is_some() && raw.ingress_controller.is_some() {
+            self.fail_help(
+                &self.path("ingress_controller"),
+                "`ingress_controller` cannot be used with `gateway`",
+                "with `gateway` the routes are HTTPRoutes and no Ingress is generated: remove one of them",
+            );
+        } else if ingress.controller == IngressController::Portable {
+            self.portable(raw, ingress);
+        }
         let tls = self.tls(raw, ingress, gateway.is_some());
-        Traffic { tls, gateway }
+        let distribution = raw.traffic_distribution.as_ref().and_then(|d| {
+            let d = d.trim();
+            if DISTRIBUTIONS.iter().any(|(k, _)| *k == d) {
+                return Some(d.to_string());
+            }
+            self.fail_help(
+                &self.path("traffic_distribution"),
+                format!("unknown traffic distribution `{}`", printable(d)),
+                "expected `PreferClose` (Kubernetes 1.33 or later) or `PreferSameZone` (1.35 or later): both keep traffic in the client's zone when it has ready endpoints",
+            );
+            None
+        });
+        Traffic {
+            tls,
+            gateway,
+            distribution,
+        }
     }
 
     /// One name: a DNS subdomain (Secrets, issuers, Gateways, listeners) or label (namespaces).
-    fn object_name(&mut self, field: &str, key: &str, value: &str, label: bool) -> String {
+    pub(super) fn object_name(
+        &mut self,
+        field: &str,
+        key: &str,
+        value: &str,
+        label: bool,
+    ) -> String {
         let v = value.trim();
         let r = if label {
             rules::dns_label(v, 63)
@@ -63,6 +94,54 @@ impl Builder<'_> {
             );
         }
         v.to_string()
+    }
+
+    /// A portable Ingress says only what every controller understands: a spec that asks for
+    /// more is refused, naming where it can be had.
+    fn portable(&mut self, raw: &RawService, ingress: &Ingress) {
+        const ELSEWHERE: &str =
+            "use `gateway:` (Gateway API routes), or `ingress_controller: ingress-nginx`";
+        if !ingress.keep_path_prefix {
+            for route in ingress.routes.iter().filter(|r| r.path != "/") {
+                self.fail_help(
+                    &self.path("public_uri"),
+                    format!(
+                        "public_uri path `{}` is stripped before the request reaches the pods, which a portable Ingress cannot do",
+                        printable(&route.path)
+                    ),
+                    format!("set `keep_path_prefix: true` (the pods then see the full path), or {ELSEWHERE} (a URLRewrite filter)"),
+                );
+            }
+        }
+        let asks: [(&str, bool, &str); 2] = [
+            ("sticky_session", ingress.sticky_session, "a sticky cookie"),
+            (
+                "consistent_hash",
+                raw.consistent_hash.is_some(),
+                "consistent hashing",
+            ),
+        ];
+        for (field, given, what) in asks {
+            if given {
+                self.fail_help(
+                    &self.path(field),
+                    format!("`{field}` asks for {what}, which a portable Ingress cannot say"),
+                    ELSEWHERE,
+                );
+            }
+        }
+        let protocol = match ingress.protocol {
+            Some(AppProtocol::Grpc) => Some(("grpc", "a gRPC backend")),
+            Some(AppProtocol::Websocket) => Some(("websocket", "hour-long websocket timeouts")),
+            None => None,
+        };
+        if let Some((name, what)) = protocol {
+            self.fail_help(
+                &self.path("ingress_controller"),
+                format!("the routed port is a {name} port, which needs {what}: a portable Ingress cannot say that"),
+                ELSEWHERE,
+            );
+        }
     }
 
     fn tls(&mut self, raw: &RawService, ingress: &Ingress, gateway: bool) -> Option<Tls> {
@@ -129,74 +208,6 @@ impl Builder<'_> {
         };
         Some(Tls { source })
     }
-
-    fn gateway(&mut self, raw: &RawService) -> Option<Gateway> {
-        let g = raw.gateway.as_ref()?;
-        let path = self.path("gateway");
-        let name = match &g.name {
-            Some(n) => self.object_name("gateway", "name", n, false),
-            None => {
-                self.fail_help(
-                    &path,
-                    "missing field `name` (the Gateway the routes attach to)",
-                    "e.g. `gateway: {name: public, namespace: gateway-system}`",
-                );
-                String::new()
-            }
-        };
-        let namespace = g
-            .namespace
-            .as_ref()
-            .map(|n| self.object_name("gateway", "namespace", n, true));
-        let section_name = g
-            .section_name
-            .as_ref()
-            .map(|n| self.object_name("gateway", "section_name", n, false));
-        if raw.public_uri.is_none() {
-            self.fail_help(
-                &path,
-                "gateway has nothing to route: there is no public_uri",
-                "add `public_uri: HOST/PATH`, or remove gateway",
-            );
-        }
-        // What the standard HTTPRoute cannot say is refused rather than silently dropped.
-        let unsupported: [(&str, bool, &str); 4] = [
-            (
-                "sticky_session",
-                raw.sticky_session.is_some(),
-                "session persistence is not part of the standard HTTPRoute (only of the experimental channel); configure affinity with your Gateway implementation's own policy",
-            ),
-            (
-                "consistent_hash",
-                raw.consistent_hash.is_some(),
-                "the standard HTTPRoute has no load-balancing hash; configure it with your Gateway implementation's own policy",
-            ),
-            (
-                "ingress_extra_annotations",
-                raw.ingress_extra_annotations.is_some(),
-                "these are Ingress annotations, and with `gateway` no Ingress is generated",
-            ),
-            (
-                "ingress_class",
-                raw.ingress_class.is_some(),
-                "with `gateway` the routes attach to the Gateway, and no Ingress is generated",
-            ),
-        ];
-        for (field, given, why) in unsupported {
-            if given {
-                self.fail_help(
-                    &self.path(field),
-                    format!("`{field}` cannot be used with `gateway`"),
-                    why,
-                );
-            }
-        }
-        Some(Gateway {
-            name,
-            namespace,
-            section_name,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -216,30 +227,6 @@ mod tests {
             [(
                 "tls".to_string(),
                 "public_uri `/x` has no host, so it cannot be served over TLS (a certificate names hosts)".to_string()
-            )]
-        );
-    }
-
-    #[test]
-    fn a_gateway_refuses_what_an_httproute_cannot_say() {
-        let (s, _) = model(
-            "port: {http: 8080}\npublic_uri: a.example.com\ngateway: {name: public, namespace: gw}\n",
-        );
-        assert_eq!(
-            s.traffic.gateway,
-            Some(Gateway {
-                name: "public".into(),
-                namespace: Some("gw".into()),
-                section_name: None,
-            })
-        );
-        assert_eq!(
-            problems(
-                "port: {http: 8080}\npublic_uri: a.example.com\ngateway: {name: public}\nsticky_session: true\n"
-            ),
-            [(
-                "sticky_session".to_string(),
-                "`sticky_session` cannot be used with `gateway`".to_string()
             )]
         );
     }

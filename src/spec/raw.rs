@@ -66,6 +66,9 @@ pub struct RawService {
     pub ingress_extra_annotations: Option<BTreeMap<String, String>>,
     /// IngressClass name (ours; default `nginx`, as Opta's hard-coded annotation).
     pub ingress_class: Option<String>,
+    /// The Ingress controller the Ingresses are written for (ours): `ingress-nginx` (default,
+    /// Opta's annotations) or `portable` (plain `Prefix` paths, no controller annotations).
+    pub ingress_controller: Option<String>,
 
     pub tolerations: Option<Vec<RawToleration>>,
     pub cron_jobs: Option<Vec<RawCronJob>>,
@@ -121,6 +124,8 @@ pub struct RawService {
     // Ingresses, cloud workload identity and image pull Secrets.
     pub tls: Option<RawTls>,
     pub gateway: Option<RawGateway>,
+    /// The Service's `trafficDistribution`: `PreferClose` or `PreferSameZone`.
+    pub traffic_distribution: Option<String>,
     pub iam_role_arn: Option<String>,
     pub gcp_service_account: Option<String>,
     pub azure_client_id: Option<String>,
@@ -277,6 +282,21 @@ pub struct RawGateway {
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub section_name: Option<String>,
+    /// `sticky_session` as HTTPRoute `sessionPersistence`, a field of the Experimental channel.
+    pub experimental_session_persistence: Option<Lenient<bool>>,
+    /// The pods serve TLS on the routed port: a BackendTLSPolicy.
+    pub backend_tls: Option<RawBackendTls>,
+}
+
+/// `gateway.backend_tls`: how the Gateway checks the certificate of the pods' TLS port.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackendTls {
+    /// The name the certificate must carry (and the SNI).
+    pub hostname: Option<String>,
+    /// A ConfigMap of the release namespace with the CA bundle in `ca.crt`; none: the
+    /// implementation's well-known CAs (`wellKnownCACertificates: System`).
+    pub ca_config_map: Option<String>,
 }
 
 /// `public_uri`: one string or a list of them.

@@ -17,6 +17,8 @@ use crate::model::Service;
 #[serde(rename_all = "camelCase")]
 pub struct IngressValues {
     pub enabled: bool,
+    /// `ingress-nginx` (Opta's annotations) or `portable` (plain Prefix paths, no annotations).
+    pub controller: String,
     pub class_name: String,
     pub annotations: BTreeMap<String, String>,
     pub port: String,
@@ -98,6 +100,7 @@ pub(super) fn ingress(s: &Service) -> IngressValues {
     let host = keys.first().map(|(_, h)| h.clone()).unwrap_or_default();
     IngressValues {
         enabled: !s.ingress.routes.is_empty(),
+        controller: s.ingress.controller.name().into(),
         class_name: s.ingress.class_name.clone(),
         annotations: s.ingress.annotations.clone(),
         port: s.ingress.port.clone().unwrap_or_default(),

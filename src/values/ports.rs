@@ -25,6 +25,8 @@ pub struct ServiceValues {
     #[serde(rename = "type")]
     pub kind: String,
     pub annotations: BTreeMap<String, String>,
+    /// `spec.trafficDistribution`; empty: none. Rendered only on clusters that have the value.
+    pub traffic_distribution: String,
 }
 
 pub(super) fn ports(s: &Service) -> BTreeMap<String, PortValues> {
@@ -53,10 +55,11 @@ pub(super) fn protocol_name(p: Option<AppProtocol>) -> String {
     }
 }
 
-pub(super) fn service() -> ServiceValues {
+pub(super) fn service(s: &Service) -> ServiceValues {
     ServiceValues {
         kind: "ClusterIP".into(),
         annotations: BTreeMap::new(),
+        traffic_distribution: s.traffic.distribution.clone().unwrap_or_default(),
     }
 }
 
@@ -80,8 +83,10 @@ mod tests {
         );
         assert_eq!(protocol_name(Some(AppProtocol::Websocket)), "websocket");
         assert_eq!(
-            serde_json::to_value(service()).unwrap(),
-            json!({"type": "ClusterIP", "annotations": {}})
+            serde_json::to_value(service(&s)).unwrap(),
+            json!({"type": "ClusterIP", "annotations": {}, "trafficDistribution": ""})
         );
+        let (s, _) = model("port: {http: 8080}\ntraffic_distribution: PreferSameZone\n");
+        assert_eq!(service(&s).traffic_distribution, "PreferSameZone");
     }
 }

@@ -48,16 +48,67 @@ pub struct GatewayValues {
     pub name: String,
     pub namespace: String,
     pub section_name: String,
+    /// Fail at install time, naming the CRDs, when the cluster lacks a route kind the chart uses.
+    pub check_capabilities: bool,
+    /// `ingress.stickySession` as `sessionPersistence` (Experimental channel), asked for.
+    pub experimental_session_persistence: bool,
+    pub timeouts: RouteTimeouts,
+    #[serde(rename = "backendTLS")]
+    pub backend_tls: BackendTlsValues,
+}
+
+/// HTTPRoute `timeouts`; empty: the implementation's defaults.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteTimeouts {
+    pub request: String,
+    pub backend_request: String,
+}
+
+/// A BackendTLSPolicy for the routed port.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendTlsValues {
+    pub enabled: bool,
+    pub hostname: String,
+    /// A ConfigMap with `ca.crt`; empty: the implementation's well-known CAs.
+    pub ca_config_map: String,
 }
 
 impl GatewayValues {
-    pub(super) fn from(g: Option<&crate::model::traffic::Gateway>) -> GatewayValues {
-        g.map_or_else(GatewayValues::default, |g| GatewayValues {
-            enabled: true,
-            name: g.name.clone(),
-            namespace: g.namespace.clone().unwrap_or_default(),
-            section_name: g.section_name.clone().unwrap_or_default(),
-        })
+    pub(super) fn from(s: &crate::model::Service) -> GatewayValues {
+        use crate::model::gateway::WEBSOCKET_TIMEOUT;
+        use crate::model::ports::AppProtocol;
+        // Set whenever the port is a websocket port, so `--set gateway.enabled=true` on an
+        // Ingress chart keeps the long-lived connections.
+        let timeouts = if s.ingress.protocol == Some(AppProtocol::Websocket) {
+            RouteTimeouts {
+                request: WEBSOCKET_TIMEOUT.into(),
+                backend_request: WEBSOCKET_TIMEOUT.into(),
+            }
+        } else {
+            RouteTimeouts::default()
+        };
+        let mut v = GatewayValues {
+            check_capabilities: true,
+            timeouts,
+            ..GatewayValues::default()
+        };
+        if let Some(g) = s.traffic.gateway.as_ref() {
+            v.enabled = true;
+            v.name = g.name.clone();
+            v.namespace = g.namespace.clone().unwrap_or_default();
+            v.section_name = g.section_name.clone().unwrap_or_default();
+            v.experimental_session_persistence = g.session_persistence;
+            if let Some(t) = &g.backend_tls {
+                v.backend_tls = BackendTlsValues {
+                    enabled: true,
+                    hostname: t.hostname.clone(),
+                    ca_config_map: t.ca_config_map.clone().unwrap_or_default(),
+                };
+            }
+        }
+        v
     }
 }
 
@@ -93,9 +144,15 @@ mod tests {
             "port: {http: 8080}\npublic_uri: a.example.com\ngateway: {name: public, section_name: https}\n",
         );
         assert_eq!(
-            serde_json::to_value(GatewayValues::from(s.traffic.gateway.as_ref())).unwrap(),
-            json!({"enabled": true, "name": "public", "namespace": "", "sectionName": "https"})
+            serde_json::to_value(GatewayValues::from(&s)).unwrap(),
+            json!({"enabled": true, "name": "public", "namespace": "", "sectionName": "https",
+                "checkCapabilities": true, "experimentalSessionPersistence": false,
+                "timeouts": {"request": "", "backendRequest": ""},
+                "backendTLS": {"enabled": false, "hostname": "", "caConfigMap": ""}})
         );
-        assert!(!GatewayValues::from(None).enabled);
+        let (s, _) = model("port: {websocket: 8080}\npublic_uri: a.example.com\n");
+        let g = GatewayValues::from(&s);
+        assert!(!g.enabled);
+        assert_eq!(g.timeouts.request, "3600s");
     }
 }
