@@ -976,9 +976,18 @@ const ENTRY_KEYS: &[&str] = &[
 /// writes them.
 fn assert_keys_sorted(yaml: &str) {
     let mut stack: Vec<(usize, String)> = Vec::new();
+    // The indentation of a key whose value is a block scalar (`|`): its lines are text, not keys
+    // (Artifact Hub's list annotations are YAML documents in strings).
+    let mut block: Option<usize> = None;
     for (n, line) in yaml.lines().enumerate() {
         let trimmed = line.trim_start();
         let mut indent = line.len() - trimmed.len();
+        if let Some(b) = block {
+            if trimmed.is_empty() || indent > b {
+                continue;
+            }
+            block = None;
+        }
         let mut rest = trimmed;
         let mut new_item = false;
         while let Some(r) = rest.strip_prefix("- ") {
@@ -996,6 +1005,9 @@ fn assert_keys_sorted(yaml: &str) {
             continue;
         };
         let key = rest[..colon].trim_matches('"').to_string();
+        if ["|", "|-", "|+", ">", ">-"].contains(&rest[colon..].trim_start_matches(':').trim()) {
+            block = Some(indent);
+        }
         while stack
             .last()
             .is_some_and(|(i, _)| *i > indent || (new_item && *i == indent))
