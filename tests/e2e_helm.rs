@@ -181,7 +181,12 @@ fn spec_of(ex: &Example, chart: &str) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["name"] == chart)
+        // Several k8s-service modules: each chart is `<file name>-<module>`.
+        .find(|m| {
+            let module = m["name"].as_str().unwrap_or_default();
+            chart == module
+                || chart == format!("{}-{module}", doc["name"].as_str().unwrap_or_default())
+        })
         .unwrap();
     // The example's placeholders, resolved by hand: an independent oracle for the loader.
     let resolved = serde_json::to_string(module)
@@ -3155,11 +3160,11 @@ fn links_read_opta_s_variables_from_one_secret_per_link() {
     };
     for (name, helm) in helms() {
         for (extra, db, cache) in [
-            (vec![], "r-web-link-db", "r-web-link-cache"),
+            (vec![], "r-shop-web-link-db", "r-shop-web-link-cache"),
             (
                 vec!["--set", "links.db.secretName=shop-db"],
                 "shop-db",
-                "r-web-link-cache",
+                "r-shop-web-link-cache",
             ),
         ] {
             let mut args = vec!["--set", repo.as_str()];
@@ -3207,28 +3212,28 @@ fn links_read_opta_s_variables_from_one_secret_per_link() {
     type Case = (Vec<(String, Value)>, Result<(), [&'static str; 2]>);
     let cases: Vec<Case> = vec![
         (
-            vec![sa.clone(), secret("r-web-link-cache", &cache_keys)],
+            vec![sa.clone(), secret("r-shop-web-link-cache", &cache_keys)],
             Err([
-                "links.db (aws-postgres): the Secret \"r-web-link-db\" does not exist in namespace \"ci\"",
-                "kubectl --namespace ci create secret generic r-web-link-db --from-literal=db_user=... --from-literal=db_name=... --from-literal=db_password=... --from-literal=db_host=... (preflight.enabled=false",
+                "links.db (aws-postgres): the Secret \"r-shop-web-link-db\" does not exist in namespace \"ci\"",
+                "kubectl --namespace ci create secret generic r-shop-web-link-db --from-literal=db_user=... --from-literal=db_name=... --from-literal=db_password=... --from-literal=db_host=... (preflight.enabled=false",
             ]),
         ),
         (
             vec![
                 sa.clone(),
-                secret("r-web-link-db", &db_keys),
-                secret("r-web-link-cache", &["cache_host"]),
+                secret("r-shop-web-link-db", &db_keys),
+                secret("r-shop-web-link-cache", &["cache_host"]),
             ],
             Err([
-                "links.cache (redis): the Secret \"r-web-link-cache\" in namespace \"ci\" has no key \"cache_auth_token\" (for REDIS_PASSWORD; its keys: [\"cache_host\"])",
+                "links.cache (redis): the Secret \"r-shop-web-link-cache\" in namespace \"ci\" has no key \"cache_auth_token\" (for REDIS_PASSWORD; its keys: [\"cache_host\"])",
                 "preflight.enabled=false",
             ]),
         ),
         (
             vec![
                 sa.clone(),
-                secret("r-web-link-db", &db_keys),
-                secret("r-web-link-cache", &cache_keys),
+                secret("r-shop-web-link-db", &db_keys),
+                secret("r-shop-web-link-cache", &cache_keys),
             ],
             Ok(()),
         ),
