@@ -81,10 +81,15 @@ pub fn local_values(chart: &Chart, image: &Image, serve: bool) -> Value {
             "pullPolicy": "Never",
         }
     });
-    let ports = |list: &Value| -> Vec<String> {
-        list.as_array()
+    // The service's `ports` is a mapping by port name; a sidecar's is a list.
+    let ports = |ports: &Value| -> Vec<String> {
+        let items: Vec<&Value> = match ports {
+            Value::Object(by_name) => by_name.values().collect(),
+            Value::Array(list) => list.iter().collect(),
+            _ => Vec::new(),
+        };
+        items
             .into_iter()
-            .flatten()
             .filter_map(|p| p["containerPort"].as_i64())
             .map(|p| p.to_string())
             .collect()
