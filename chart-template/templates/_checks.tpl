@@ -28,11 +28,24 @@ line, in this order, and is the only caller. Called with the root context.
 {{- end -}}
 {{- end -}}
 
-{{/* autoscaling: the HPA needs a metric and bounds in order. */}}
+{{/* autoscaling: the HPA needs a metric and bounds in order; KEDA needs a trigger. */}}
 {{- define "svc.check.autoscaling" -}}
 {{- $a := .Values.autoscaling -}}
 {{- if $a.enabled -}}
-{{- if and (kindIs "invalid" (index $a "targetCPUUtilizationPercentage")) (kindIs "invalid" (index $a "targetMemoryUtilizationPercentage")) -}}
+{{- $k := $a.keda -}}
+{{- if $k.enabled -}}
+{{- if not $k.triggers -}}
+{{- fail "autoscaling.keda.triggers is empty: autoscaling.keda.enabled needs at least one trigger" -}}
+{{- end -}}
+{{- if gt (int64 $k.minReplicaCount) (int64 $a.maxReplicas) -}}
+{{- fail (printf "autoscaling.keda.minReplicaCount (%d) must be <= autoscaling.maxReplicas (%d)" (int64 $k.minReplicaCount) (int64 $a.maxReplicas)) -}}
+{{- end -}}
+{{- range $i, $t := $k.triggers -}}
+{{- if and $t.authentication (not (hasKey $k.authentications $t.authentication)) -}}
+{{- fail (printf "autoscaling.keda.triggers[%d].authentication %q is not a key of autoscaling.keda.authentications" $i $t.authentication) -}}
+{{- end -}}
+{{- end -}}
+{{- else if and (kindIs "invalid" (index $a "targetCPUUtilizationPercentage")) (kindIs "invalid" (index $a "targetMemoryUtilizationPercentage")) -}}
 {{- fail "autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both null: autoscaling.enabled needs at least one of them" -}}
 {{- end -}}
 {{- if gt (int64 $a.minReplicas) (int64 $a.maxReplicas) -}}
@@ -463,6 +476,32 @@ line, in this order, and is the only caller. Called with the root context.
 {{- $at := ternary (printf "persistence.volumes[%d].storageClassName" $i) "persistence.storageClassName" (ne (toString $vol.storageClassName) "") -}}
 {{- if and $class (not (lookup "storage.k8s.io/v1" "StorageClass" "" $class)) -}}
 {{- fail (printf "%s %q: no such StorageClass in the cluster; the claims would stay Pending, and the pods with them. `kubectl get storageclass` lists them (preflight.clusterScoped=false skips this check)" $at $class) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when helm reads the cluster (install, upgrade, --dry-run=server): lookup finds the
+     namespace's default ServiceAccount. helm template and helm lint find nothing. */}}
+{{- define "svc.clusterKnown" -}}
+{{- if lookup "v1" "ServiceAccount" .Release.Namespace "default" -}}true{{- end -}}
+{{- end -}}
+
+{{/* crdCheck: an add-on object needs its API (CRD) on the cluster. Checked when helm reads the
+     cluster (crdCheck "auto"), always ("always": helm template needs --api-versions), or never
+     ("off"), so helm template and lint without a cluster render the objects as asked. */}}
+{{- define "svc.check.capabilities" -}}
+{{- $v := .Values -}}
+{{- $mode := $v.crdCheck -}}
+{{- $need := list -}}
+{{- if and $v.workload.enabled $v.autoscaling.enabled $v.autoscaling.keda.enabled -}}
+{{- $need = append $need (list "autoscaling.keda.enabled" "keda.sh/v1alpha1/ScaledObject" "KEDA (https://keda.sh/docs/latest/deploy/)") -}}
+{{- end -}}
+{{- /* The cluster is read only when an add-on is asked for. */ -}}
+{{- if and $need (or (eq $mode "always") (and (eq $mode "auto") (include "svc.clusterKnown" .))) -}}
+{{- range $need -}}
+{{- if not ($.Capabilities.APIVersions.Has (index . 1)) -}}
+{{- fail (printf "%s: the cluster has no %s; install %s first, or set crdCheck=off" (index . 0) (index . 1) (index . 2)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -96,6 +96,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/release-job.yaml"),
     ),
     (
+        "templates/scaledobject.yaml",
+        include_str!("../../chart-template/templates/scaledobject.yaml"),
+    ),
+    (
         "templates/service-headless.yaml",
         include_str!("../../chart-template/templates/service-headless.yaml"),
     ),
@@ -110,6 +114,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
     (
         "templates/statefulset.yaml",
         include_str!("../../chart-template/templates/statefulset.yaml"),
+    ),
+    (
+        "templates/triggerauthentication.yaml",
+        include_str!("../../chart-template/templates/triggerauthentication.yaml"),
     ),
     (
         "templates/validate.yaml",

@@ -11,7 +11,7 @@
 //! - `container`: the image, command and args, CPU and memory
 //! - `ports`: the ports and the probe port
 //! - `probes`: liveness, readiness and startup probes, their timing; `grpc`: gRPC health checks
-//! - `scaling`: replicas, the autoscaler's targets and speed
+//! - `scaling`: replicas, the autoscaler's targets and speed; `keda`: `scale_on`, KEDA triggers
 //! - `availability`: the PodDisruptionBudget, graceful shutdown
 //! - `placement`: tolerations, topology spread, node selector, affinity, priority class
 //! - `ingress`: the `public_uri` routes and their Ingress settings
@@ -43,6 +43,7 @@ pub mod grpc;
 pub mod identity;
 pub mod ingress;
 pub mod jobs;
+pub mod keda;
 pub mod links;
 pub mod metadata;
 pub mod placement;
@@ -88,6 +89,8 @@ pub struct Service {
     pub max_replicas: u32,
     pub cpu_target: Option<u32>,
     pub memory_target: Option<u32>,
+    /// `scale_on`: a KEDA ScaledObject instead of the HPA (keda.rs).
+    pub keda: Option<keda::Keda>,
     pub env: Vec<(String, String)>,
     pub secret_keys: Vec<String>,
     pub secret_name: Option<String>,
@@ -181,6 +184,11 @@ impl Builder<'_> {
         let (min_replicas, max_replicas) = self.replicas(raw);
         let (cpu_target, memory_target) =
             self.autoscaling_targets(raw, (min_replicas, max_replicas));
+        let keda = self.keda(
+            raw,
+            (min_replicas, max_replicas),
+            (cpu_target, memory_target),
+        );
         let (env, secret_keys, secret_name) = self.env(raw);
         let mut liveness = self.probe(raw, "liveness", &ports, &probe_port);
         let mut readiness = self.probe(raw, "readiness", &ports, &probe_port);
@@ -254,6 +262,7 @@ impl Builder<'_> {
             max_replicas,
             cpu_target,
             memory_target,
+            keda,
             env,
             secret_keys,
             secret_name,

@@ -48,10 +48,10 @@ impl Builder<'_> {
                     "min_containers ({min}) must be less than or equal to max_containers ({max})"
                 ),
             );
-        } else if min == 0 && max != 0 {
+        } else if min == 0 && max != 0 && !super::keda::scales_to_zero(raw) {
             self.fail_help(
                 &self.path("min_containers"),
-                "min_containers can only be 0 if max_containers is 0",
+                "min_containers can only be 0 if max_containers is 0, or with scale_on (KEDA scales to zero)",
                 "max_containers: 0 makes a cron-only service with no pods",
             );
         } else if min == 1 && max > 1 {
@@ -78,7 +78,11 @@ impl Builder<'_> {
             80,
             (0, 100),
         );
-        if min_replicas < max_replicas && cpu_target == 0 && memory_target == 0 {
+        if min_replicas < max_replicas
+            && cpu_target == 0
+            && memory_target == 0
+            && !super::keda::scales_to_zero(raw)
+        {
             self.fail(
                 &self.path("autoscaling_target_cpu_percentage"),
                 "autoscaling needs a CPU or a memory target above 0",
@@ -170,7 +174,7 @@ mod tests {
             problems("min_containers: 0\n"),
             [(
                 "min_containers".to_string(),
-                "min_containers can only be 0 if max_containers is 0".to_string()
+                "min_containers can only be 0 if max_containers is 0, or with scale_on (KEDA scales to zero)".to_string()
             )]
         );
     }

@@ -10,6 +10,7 @@ mod loaded;
 mod opta;
 pub mod raw;
 pub mod raw_config;
+pub mod raw_scaling;
 mod resolve;
 pub mod scalars;
 pub mod source;

@@ -114,6 +114,10 @@ pub struct RawService {
     /// `soft` (default), `strict` or `off`.
     pub topology_spread: Option<String>,
     pub autoscaling_behavior: Option<RawAutoscalingBehavior>,
+    /// KEDA triggers: a ScaledObject instead of the HPA (ours; shapes in `raw_scaling`).
+    pub scale_on: Option<Vec<super::raw_scaling::RawTrigger>>,
+    /// Replicas KEDA keeps while a trigger's metric source fails.
+    pub scale_on_fallback: Option<Lenient<u32>>,
     pub termination_grace_period: Option<Lenient<u32>>,
     pub pre_stop_delay: Option<Lenient<u32>>,
     pub node_selector: Option<BTreeMap<String, String>>,

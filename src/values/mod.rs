@@ -13,6 +13,7 @@ mod extra_containers;
 mod identity;
 mod ingress;
 mod jobs;
+mod keda;
 mod links;
 mod placement;
 mod ports;
@@ -39,6 +40,7 @@ pub use extra_containers::{ExtraContainerValues, ExtraPortValues};
 pub use identity::ServiceAccount;
 pub use ingress::{IngressValues, RouteValues, StickySession};
 pub use jobs::{CronJobValues, ReleaseJobValues};
+pub use keda::KedaValues;
 pub use links::{LinkEnvValues, LinkValues};
 pub use placement::TopologySpreadValues;
 pub use ports::{PortValues, ServiceValues};
@@ -106,6 +108,8 @@ pub struct Values {
     pub extra_volume_mounts: Vec<Value>,
     pub extra_objects: Vec<Value>,
     pub preflight: PreflightValues,
+    /// `auto`: the add-ons' APIs are checked when helm reads the cluster (_checks.tpl).
+    pub crd_check: &'static str,
 }
 
 impl Values {
@@ -170,6 +174,7 @@ impl Values {
             extra_volume_mounts: Vec::new(),
             extra_objects: Vec::new(),
             preflight: preflight::preflight(),
+            crd_check: "auto",
         }
     }
 }
@@ -241,6 +246,7 @@ mod tests {
                 "extraVolumeMounts",
                 "extraObjects",
                 "preflight",
+                "crdCheck",
             ]
         );
     }

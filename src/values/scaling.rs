@@ -19,6 +19,8 @@ pub struct Autoscaling {
     pub target_memory_utilization_percentage: Option<u32>,
     /// autoscaling/v2 `behavior`; `{}`: Kubernetes' defaults.
     pub behavior: Value,
+    /// A KEDA ScaledObject instead of the HPA (`scale_on`).
+    pub keda: super::keda::KedaValues,
 }
 
 pub(super) fn autoscaling(s: &Service) -> Autoscaling {
@@ -31,6 +33,7 @@ pub(super) fn autoscaling(s: &Service) -> Autoscaling {
         target_cpu: s.cpu_target,
         target_memory_utilization_percentage: s.memory_target,
         behavior: hpa_behavior(&s.workload),
+        keda: super::keda::keda(s),
     }
 }
 
@@ -83,6 +86,15 @@ mod tests {
                 "targetCPUUtilizationPercentage": 80,
                 "targetMemoryUtilizationPercentage": null,
                 "behavior": {},
+                "keda": {
+                    "enabled": false,
+                    "minReplicaCount": 1,
+                    "pollingInterval": 30,
+                    "cooldownPeriod": 300,
+                    "fallbackReplicas": null,
+                    "triggers": [],
+                    "authentications": {},
+                },
             })
         );
         let (s, _) = model("min_containers: 0\nmax_containers: 0\n");

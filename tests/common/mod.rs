@@ -238,6 +238,12 @@ pub const EXAMPLES: &[Example] = &[
         args: &[],
         charts: &["accounts"],
         auto: &[],
+    }, // Event-driven autoscaling with KEDA instead of the HPA.
+    Example {
+        spec: "keda.yaml",
+        args: &[],
+        charts: &["checkout"],
+        auto: &[],
     },
 ];
 

@@ -131,6 +131,19 @@ pub fn removed(p: &Pair, ctx: &Context, _: &[String]) -> Option<Finding> {
         )];
     } else if WORKLOAD_KINDS.iter().any(|(g, k)| old.is(g, k)) {
         f.reason.push_str(", and its pods");
+    } else if old.is("autoscaling", "HorizontalPodAutoscaler") {
+        // `scale_on` replaces the HPA with a KEDA ScaledObject whose HPA takes the same name.
+        let hpa = |o: &&crate::plan::manifest::Object| {
+            o.key.kind == "ScaledObject"
+                && o.doc["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["name"]
+                    == old.key.name.as_str()
+        };
+        if let Some(so) = ctx.new_objects.iter().find(hpa) {
+            f.reason = format!(
+                "the upgrade deletes it after the new ScaledObject {} adopts it (scaledobject.keda.sh/transfer-hpa-ownership); KEDA recreates it under the same name, and the workload keeps its replica count meanwhile",
+                so.key.name
+            );
+        }
     }
     Some(f)
 }

@@ -175,6 +175,34 @@ fn removed() {
 }
 
 #[test]
+fn removed_hpa_taken_over_by_keda() {
+    let hpa = obj(
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "shop-web"}}),
+    );
+    let so = obj(json!({
+        "apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "shop-web"},
+        "spec": {"advanced": {"horizontalPodAutoscalerConfig": {"name": "shop-web"}}}
+    }));
+    let all = [so];
+    let found = evaluate(
+        &Pair {
+            old: Some(&hpa),
+            new: None,
+        },
+        &ctx(&all),
+    );
+    assert_eq!(rules(&found), [("removed", Verdict::Removed)]);
+    assert!(
+        found[0].reason.contains("ScaledObject shop-web adopts it"),
+        "{}",
+        found[0].reason
+    );
+    // Without the ScaledObject, a plain removal.
+    let found = run(Some(&hpa), None);
+    assert_eq!(found[0].reason, "the upgrade deletes it");
+}
+
+#[test]
 fn selector() {
     let old = obj(deployment(Some(2), "chat:1"));
     let mut doc = deployment(Some(2), "chat:1");
