@@ -631,9 +631,14 @@ fn spec_of(ex: &Example, chart: &str) -> Value {
     let doc: Value = serde_saphyr::from_str(&text).unwrap();
     match doc["modules"].as_array() {
         None => doc,
+        // With several k8s-service modules, each chart is `<file name>-<module>`.
         Some(modules) => modules
             .iter()
-            .find(|m| m["name"] == chart)
+            .find(|m| {
+                let module = m["name"].as_str().unwrap_or_default();
+                chart == module
+                    || chart == format!("{}-{module}", doc["name"].as_str().unwrap_or_default())
+            })
             .cloned()
             .unwrap(),
     }
