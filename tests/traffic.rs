@@ -331,3 +331,38 @@ fn traffic_distribution_is_rendered_only_on_clusters_that_have_it() {
         text(&o.stdout)
     );
 }
+
+/// `validate` says which way traffic reaches each chart and why: Gateway API (recommended), an
+/// Ingress for ingress-nginx (whose annotations only that controller reads), a portable Ingress;
+/// nothing for a service without a public route.
+#[test]
+fn validate_says_which_traffic_path_a_spec_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let portable = dir.path().join("portable.yaml");
+    std::fs::write(
+        &portable,
+        "name: plain\nimage: ghcr.io/acme/plain\ntag: \"1\"\nport:\n  http: 8080\npublic_uri: plain.example.com\ningress_controller: portable\nkeep_path_prefix: true\n",
+    )
+    .unwrap();
+    let o = run(Command::new(bin())
+        .arg("validate")
+        .arg(root().join("examples/gateway.yaml"))
+        .arg(root().join("examples/full.yaml"))
+        .arg(root().join("examples/worker-cron.yaml"))
+        .arg(&portable));
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("note: storefront: traffic: Gateway API routes attached to the Gateway `gateway-system/public`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: payments: traffic: an Ingress for ingress-nginx (class `nginx-public`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: plain: traffic: a portable Ingress (plain Prefix paths, no controller annotations)"),
+        "{err}"
+    );
+    assert!(!err.contains("nightly: traffic"), "{err}");
+}

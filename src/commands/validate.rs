@@ -12,6 +12,7 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use super::SpecArgs;
+use crate::chart::Chart;
 use crate::diag::{Diagnostic, Error};
 use crate::pipeline::{
     ChartMeta, Message, MessageKind, Messages, SpecInput, build_charts, chart_name_clashes,
@@ -147,9 +148,57 @@ fn check_one(a: &ValidateArgs, file: &Path) -> Outcome {
         path: file.to_path_buf(),
         ..a.spec.input()
     };
-    let result = build_charts(&spec, &ChartMeta::default())
-        .map(|(charts, messages)| (charts.into_iter().map(|c| c.name).collect(), messages));
+    let result = build_charts(&spec, &ChartMeta::default()).map(|(charts, mut messages)| {
+        for c in &charts {
+            if let Some(text) = traffic_note(c) {
+                messages.0.push(Message {
+                    kind: MessageKind::Note,
+                    chart: Some(c.name.clone()),
+                    text,
+                });
+            }
+        }
+        (charts.into_iter().map(|c| c.name).collect(), messages)
+    });
     (file.display().to_string(), result)
+}
+
+/// Which way traffic reaches the chart's pods, and why: Gateway API is the recommended path,
+/// an Ingress names the controller it needs (README "Traffic: Gateway API first").
+fn traffic_note(chart: &Chart) -> Option<String> {
+    let (_, text) = chart.files.iter().find(|(p, _)| p == "values.yaml")?;
+    let v: serde_json::Value = serde_saphyr::from_str(&String::from_utf8_lossy(text)).ok()?;
+    let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
+    let (gw, ing) = (&v["gateway"], &v["ingress"]);
+    Some(if gw["enabled"] == true {
+        let ns = s(&gw["namespace"]);
+        format!(
+            "traffic: Gateway API routes attached to the Gateway `{}{}` (the recommended path: every controller that implements Gateway API reads them the same way)",
+            if ns.is_empty() {
+                String::new()
+            } else {
+                format!("{ns}/")
+            },
+            s(&gw["name"])
+        )
+    } else if ing["enabled"] == true && ing["controller"] == "portable" {
+        format!(
+            "traffic: a portable Ingress (plain Prefix paths, no controller annotations) of class `{}`; `gateway:` is the recommended path",
+            if s(&ing["className"]).is_empty() {
+                "the cluster's default".to_string()
+            } else {
+                s(&ing["className"])
+            }
+        )
+    } else if ing["enabled"] == true {
+        format!(
+            "traffic: an Ingress for ingress-nginx (class `{}`; Opta's behaviour: its rewrite, sticky-cookie and timeout annotations work only there, other controllers ignore them); `gateway:` is the recommended path, `ingress_controller: portable` an Ingress for any controller",
+            s(&ing["className"])
+        )
+    } else {
+        // No public route: nothing to choose, nothing said.
+        return None;
+    })
 }
 
 /// Text: on success the notes and warnings (stderr), then one line per chart (stdout); on any
