@@ -99,7 +99,10 @@ fn read_archive_into(path: &Path, bytes: &mut Vec<u8>) -> ReadResult {
     // Read into a buffer of the size fstat gave (one more byte, to see the end): `fs::read` and
     // `File::read_to_end` would stat and seek again to size it.
     bytes.clear();
-    bytes.resize(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1), 0);
+    bytes.resize(
+        usize::try_from(meta.len()).unwrap_or(0).saturating_add(1),
+        0,
+    );
     let mut filled = 0;
     loop {
         if filled == bytes.len() {
