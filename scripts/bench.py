@@ -217,7 +217,7 @@ def main():
             rows.append(pair(f"`package {os.path.basename(spec)}` vs `{hname} package` of its chart dir",
                              lambda spec=spec: [BIN, "package", spec, "-d", fresh()],
                              lambda helm=helm, chart=chart: [helm, "package", chart, "-d", fresh()],
-                             reps, target=(0.1, 0.25)))
+                             reps, target=(0.06, 0.25)))
 
     # 2. The plugin through helm's launcher vs `helm version` alone.
     env = plugin_home()
@@ -238,7 +238,7 @@ def main():
         for hname, helm in HELMS.items():
             rows.append(pair(f"`repo index`, {n} charts vs `{hname} repo index`", [BIN, "repo", "index", d],
                              [helm, "repo", "index", d], big_reps,
-                             target=(0.1, None) if n == sizes[-1] else None))
+                             target=(0.1, 1.0) if n == sizes[-1] else None))
     n = sizes[-1]
     d = os.path.join(WORK, f"repo-{n}")
     subprocess.check_call([BIN, "repo", "index", d], stderr=subprocess.DEVNULL)
@@ -250,7 +250,7 @@ def main():
                           stderr=subprocess.DEVNULL)
     merge = [BIN, "repo", "index", newdir, "--merge", os.path.join(WORK, "old-index.yaml")]
     rows.append(pair(f"`repo index --merge` of 1 chart into {n} vs a full `repo index` of {n} (ours)", merge,
-                     [BIN, "repo", "index", d], big_reps, target=(0.1, None)))
+                     [BIN, "repo", "index", d], big_reps, target=(0.05, None)))
 
     # 4. Batch: many specs in one invocation vs one invocation each vs helm package of the dirs.
     specs = os.path.join(WORK, "specs")
@@ -305,12 +305,28 @@ def main():
         rows.append(pair(f"{n_apps} Argo CD applications in a row (a refresh) vs {n_apps} `{hname} template`",
                          ours_loop, helm_loop, 1, env=env))
 
+    # 6. plan --from OLD SPEC (offline: both sides rendered by `helm template`, then compared)
+    #    vs the two `helm template` runs it wraps, of the two chart dirs. A new image tag: the
+    #    plan says the pods restart (exit 2), which is the answer, not a failure.
+    new_spec = os.path.join(WORK, "plan-new.yaml")
+    with open(new_spec, "w") as f:
+        f.write(text.replace('tag: "2.7.1"', 'tag: "2.7.2"', 1))
+    old_chart = generate(large, os.path.join(WORK, "gen-plan-old"))
+    new_chart = generate(new_spec, os.path.join(WORK, "gen-plan-new"))
+    for hname, helm in HELMS.items():
+        env = dict(os.environ, HELM_BIN=helm)
+        ours = ["sh", "-c", f'"{BIN}" plan payments "{new_spec}" --from "{large}" >/dev/null; [ $? -ne 1 ]']
+        theirs = ["sh", "-c", f'"{helm}" template payments "{old_chart}" >/dev/null && '
+                              f'"{helm}" template payments "{new_chart}" >/dev/null']
+        rows.append(pair(f"`plan --from full.yaml` (new tag) vs two `{hname} template` of the chart dirs", ours,
+                         theirs, reps, env=env))
+
     fresh.clean()
     rate = batch / batch_row["median_ours"]
     notes = [f"Machine: {machine()}.",
              f"{reps} alternating repetitions per pair ({big_reps} for repo index and batches); wall time medians.",
-             f"Batch rate: {rate:.0f} charts/s ({batch} copies of full.yaml in one invocation; target >= 1000: "
-             f"{'met' if rate >= 1000 else 'MISSED'})."]
+             f"Batch rate: {rate:.0f} charts/s ({batch} copies of full.yaml in one invocation; target >= 1500: "
+             f"{'met' if rate >= 1500 else 'MISSED'})."]
     print_table(rows, notes)
 
 

@@ -20,6 +20,11 @@ thread_local! {
     /// Where each archive's files are decompressed to be counted and dropped: one buffer a
     /// thread, large enough that the decoder runs in few, long calls.
     static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 128 * 1024]);
+    /// The kept Chart.yaml and values.yaml, reused from archive to archive rather than grown
+    /// anew for each (buffers this large are mapped and unmapped each time: see repo/heap.rs).
+    static KEPT: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
 }
 
 /// Chart.yaml as Helm defines it (`pkg/chart/metadata.go`); unknown keys are ignored on read.
@@ -164,6 +169,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Read a chart archive's metadata; `Err` says why Helm would refuse it.
 pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
+    let mut kept = KEPT.with_borrow_mut(std::mem::take);
+    let result = read_with(bytes, &mut kept);
+    kept.0.clear();
+    kept.1.clear();
+    KEPT.with_borrow_mut(|k| *k = kept);
+    result
+}
+
+fn read_with(bytes: &[u8], kept: &mut (Vec<u8>, Vec<u8>)) -> Result<ArchiveInfo, String> {
     if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
         return Err("not a gzipped archive".into());
     }
@@ -174,11 +188,14 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
         pos: 0,
     });
     let mut total: u64 = 0;
-    let mut chart_yaml: Option<Vec<u8>> = None;
-    let mut values_yaml: Option<Vec<u8>> = None;
+    let (chart_buf, values_buf) = kept;
+    // Whether each was found (its content is in `kept`).
+    let (mut chart_yaml, mut values_yaml) = (false, false);
     let entries = archive
         .entries_with_seek()
         .map_err(|e| format!("not a tar archive: {e}"))?;
+    // Stays empty: what is not kept is counted, not copied.
+    let mut unkept = Vec::new();
     SCRATCH.with_borrow_mut(|scratch| -> Result<(), String> {
         for entry in entries {
             let mut entry = entry.map_err(|e| format!("corrupt archive: {e}"))?;
@@ -234,7 +251,17 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
             // truncated or corrupt archive), but only the two files the rules need are kept;
             // the rest passes through one reused buffer.
             let keep = kind.is_file() && (n == "Chart.yaml" || n == "values.yaml");
-            let mut content = Vec::new();
+            let content = if n == "Chart.yaml" {
+                chart_yaml = true;
+                &mut *chart_buf
+            } else if n == "values.yaml" {
+                values_yaml = true;
+                &mut *values_buf
+            } else {
+                &mut unkept
+            };
+            // Symlinks and hardlinks load as empty files in Helm; the last duplicate wins.
+            content.clear();
             let mut read: u64 = 0;
             loop {
                 let k = entry
@@ -251,12 +278,6 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
                     content.extend_from_slice(&scratch[..k]);
                 }
             }
-            // Symlinks and hardlinks load as empty files in Helm; the last duplicate wins.
-            if n == "Chart.yaml" {
-                chart_yaml = Some(content);
-            } else if n == "values.yaml" {
-                values_yaml = Some(content);
-            }
         }
         Ok(())
     })?;
@@ -267,16 +288,17 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
         o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
         o
     };
-    if let Some(v) = values_yaml {
+    if values_yaml {
+        let v = values_buf.as_slice();
         // Parsing is most of the work of reading an archive, and the versions of one chart
         // often ship the same values.yaml; the verdict depends on the bytes alone.
-        let key: [u8; 32] = Sha256::digest(&v).into();
+        let key: [u8; 32] = Sha256::digest(v).into();
         let known = VALID_VALUES
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .contains(&key);
         if !known {
-            let t = String::from_utf8_lossy(&v);
+            let t = String::from_utf8_lossy(v);
             serde_saphyr::from_str_with_options::<Option<serde::de::IgnoredAny>>(
                 t.trim_start_matches('\u{feff}'),
                 opts(),
@@ -288,8 +310,10 @@ pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
             }
         }
     }
-    let chart_yaml = chart_yaml.ok_or("Chart.yaml file is missing")?;
-    let text = String::from_utf8(chart_yaml).map_err(|_| "Chart.yaml is not UTF-8".to_string())?;
+    if !chart_yaml {
+        return Err("Chart.yaml file is missing".into());
+    }
+    let text = std::str::from_utf8(chart_buf).map_err(|_| "Chart.yaml is not UTF-8".to_string())?;
     let text = text.trim_start_matches('\u{feff}');
     let metadata: Metadata = serde_saphyr::from_str_with_options(text, opts())
         .map_err(|e| format!("invalid Chart.yaml: {}", e.without_snippet()))?;

@@ -8,6 +8,7 @@
 
 pub mod artifacthub_repo;
 pub mod chart_archive;
+mod heap;
 mod index_file;
 mod own_index;
 mod time;
@@ -81,6 +82,15 @@ fn read_archives(dir: &Path, names: &[String]) -> Vec<(String, ReadResult)> {
 }
 
 fn read_archive(path: &Path) -> ReadResult {
+    thread_local! {
+        /// One read buffer a thread, reused rather than allocated (and, at this size, mapped and
+        /// unmapped: see heap.rs) for every archive.
+        static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BYTES.with_borrow_mut(|bytes| read_archive_into(path, bytes))
+}
+
+fn read_archive_into(path: &Path, bytes: &mut Vec<u8>) -> ReadResult {
     use std::io::Read;
     let cannot = |e: std::io::Error| format!("cannot read: {e}");
     // One open and one fstat give both the bytes and the mtime of the same file.
@@ -88,7 +98,11 @@ fn read_archive(path: &Path) -> ReadResult {
     let meta = file.metadata().map_err(cannot)?;
     // Read into a buffer of the size fstat gave (one more byte, to see the end): `fs::read` and
     // `File::read_to_end` would stat and seek again to size it.
-    let mut bytes = vec![0; usize::try_from(meta.len()).unwrap_or(0).saturating_add(1)];
+    bytes.clear();
+    bytes.resize(
+        usize::try_from(meta.len()).unwrap_or(0).saturating_add(1),
+        0,
+    );
     let mut filled = 0;
     loop {
         if filled == bytes.len() {
@@ -103,7 +117,7 @@ fn read_archive(path: &Path) -> ReadResult {
     }
     bytes.truncate(filled);
     let mtime = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-    chart_archive::read(&bytes).map(|info| (info, mtime))
+    chart_archive::read(bytes).map(|info| (info, mtime))
 }
 
 /// Load an index strictly (what Helm would reject, we reject, naming the file).
@@ -183,6 +197,7 @@ pub fn index(dir: &Path, opts: &IndexOptions) -> Result<Report, Error> {
         _ => Index::default(),
     };
     let names = find_archives(dir)?;
+    heap::return_large_buffers();
     let mut bad = Vec::new();
     let mut report = Report {
         path: out_path.clone(),
