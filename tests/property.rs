@@ -1471,12 +1471,21 @@ fn a_chart_name_never_escapes_the_destination() {
     let before = tree(s);
     let mut problems = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        // Standalone specs, and an Opta file whose module has this name.
+        // Standalone specs; an Opta file of this name (its one module's chart is named after
+        // the file); and an Opta file with two modules, one of this name (`layer-<module>`).
         let standalone = format!("name: \"{name}\"\nimage: ghcr.io/acme/api\ntag: \"1\"\n");
-        let opta = format!(
-            "name: layer\nmodules:\n  - type: k8s-service\n    name: \"{name}\"\n    image: ghcr.io/acme/api\n    tag: \"1\"\n"
-        );
-        for (form, yaml) in [("standalone", &standalone), ("opta", &opta)] {
+        let module = |n: &str| {
+            format!(
+                "  - type: k8s-service\n    name: \"{n}\"\n    image: ghcr.io/acme/api\n    tag: \"1\"\n"
+            )
+        };
+        let opta_file = format!("name: \"{name}\"\nmodules:\n{}", module("app"));
+        let opta_module = format!("name: layer\nmodules:\n{}{}", module(name), module("other"));
+        for (form, yaml) in [
+            ("standalone", &standalone),
+            ("opta file", &opta_file),
+            ("opta module", &opta_module),
+        ] {
             fs::write(&spec, yaml).unwrap();
             let o = run(Command::new(bin())
                 .arg("package")

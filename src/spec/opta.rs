@@ -219,7 +219,7 @@ pub(super) fn pre_one(source: &SpecSource) -> Diagnostic {
 /// names are often generic (`app`) and two files' `app` modules would make one chart. A file
 /// without `name` keeps the module's name.
 fn opta_chart_name(head: &OptaHead, i: usize, services_in_file: usize) -> Option<ChartName> {
-    let file = head.name.as_deref().filter(|n| !n.trim().is_empty())?;
+    let file = head.name.as_deref()?;
     let module = module_name(&head.modules[i]);
     let (name, path) = if services_in_file == 1 {
         (file.to_string(), FieldPath::root().key("name"))
