@@ -134,6 +134,19 @@ const FILE_VALUE: &[char] = &[
     ']', '*', '&', '!', '|', '>', 'é', '\u{85}', '\u{2028}', ' ',
 ];
 
+/// The text a `--set` value comes back as: helm types it first (`strvals` `typedVal`: an integer
+/// unless it starts with `0`, so `-0` is 0 and `-012` is -12), and the chart writes a number in
+/// its canonical form. Found with OVERRIDES_SEED=1796593780341985393 (`-0`).
+fn set_typed(v: &str) -> String {
+    if v == "0" || v.starts_with('0') {
+        return v.to_string();
+    }
+    match v.parse::<i64>() {
+        Ok(i) => i.to_string(),
+        Err(_) => v.to_string(),
+    }
+}
+
 fn env_name(rng: &mut Rng, dots: bool) -> String {
     let mut n = rng.string(NAME_HEAD, 0);
     n.push(NAME_HEAD[rng.below(NAME_HEAD.len())]);
@@ -175,7 +188,8 @@ fn env_case(
             }
             3 | 4 => {
                 let v = rng.string(SET_VALUE, 20);
-                sets.push(("--set", format!("{name}={v}"), Some(v)));
+                let want = set_typed(&v);
+                sets.push(("--set", format!("{name}={v}"), Some(want)));
             }
             _ => {
                 let name = env_name(rng, true);
