@@ -46,7 +46,7 @@ if [ "$quick" -eq 1 ]; then
     --test cli --test bad_specs --test spec_schema --test authoring --test deploy \
     --test plan --test contracts --test e2e_helm --test security --test ingress_hosts \
     --test gitops --test overrides --test diagnostics --test traffic \
-    --test autoscaling
+    --test autoscaling --test observability
   exit 0
 fi
 

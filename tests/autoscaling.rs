@@ -227,6 +227,9 @@ fn the_crd_check_names_the_missing_api() {
                 "crdCheck=always",
                 "--api-versions",
                 "keda.sh/v1alpha1/ScaledObject",
+                // The example's `metrics` ServiceMonitor (tests/observability.rs).
+                "--api-versions",
+                "monitoring.coreos.com/v1/ServiceMonitor",
             ],
         );
         assert!(ok.is_ok(), "{helm_name}: {ok:?}");

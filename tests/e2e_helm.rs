@@ -102,9 +102,15 @@ fn every_chart_renders_valid_kubernetes_objects_for_1_30_to_1_37() {
 
 /// Kinds defined by CRDs, which kubernetes-validate has no schema for (it would only warn that
 /// they are unknown): the Gateway API's HTTPRoute, checked by
-/// `every_httproute_passes_the_gateway_api_schemas` instead, and KEDA's ScaledObject and
-/// TriggerAuthentication, checked against their CRD schemas by tests/autoscaling.rs.
-const CRD_KINDS: &[&str] = &["HTTPRoute", "ScaledObject", "TriggerAuthentication"];
+/// `every_httproute_passes_the_gateway_api_schemas` instead, KEDA's ScaledObject and
+/// TriggerAuthentication and the Prometheus Operator's ServiceMonitor, checked against their CRD
+/// schemas by tests/autoscaling.rs and tests/observability.rs.
+const CRD_KINDS: &[&str] = &[
+    "HTTPRoute",
+    "ScaledObject",
+    "TriggerAuthentication",
+    "ServiceMonitor",
+];
 
 /// `helm template` output without the documents of `CRD_KINDS` (a top-level `kind:` line).
 fn without_crd_kinds(yaml: &str) -> String {

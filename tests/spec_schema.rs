@@ -350,6 +350,10 @@ const SCHEMA_ONLY: &[(&str, &str)] = &[
         "writable_paths",
         "an entry is a path or {path, size}: the parser reads it with a visitor of its own (RawWritablePath, whose test covers both forms) and RawWritableDir's fields are path and size",
     ),
+    (
+        "datadog_tags",
+        "true/false or {env, version}: the parser reads it with a visitor of its own (RawDatadogTags; model::observe's tests cover both forms) and RawDatadogTagsForm's fields are env and version",
+    ),
 ];
 
 #[test]

@@ -497,6 +497,9 @@ line, in this order, and is the only caller. Called with the root context.
 {{- if and $v.workload.enabled $v.autoscaling.enabled $v.autoscaling.keda.enabled -}}
 {{- $need = append $need (list "autoscaling.keda.enabled" "keda.sh/v1alpha1/ScaledObject" "KEDA (https://keda.sh/docs/latest/deploy/)") -}}
 {{- end -}}
+{{- if and $v.workload.enabled $v.metrics.enabled -}}
+{{- $need = append $need (list "metrics.enabled" "monitoring.coreos.com/v1/ServiceMonitor" "the Prometheus Operator's CRDs (https://prometheus-operator.dev/docs/getting-started/installation/)") -}}
+{{- end -}}
 {{- /* The cluster is read only when an add-on is asked for. */ -}}
 {{- if and $need (or (eq $mode "always") (and (eq $mode "auto") (include "svc.clusterKnown" .))) -}}
 {{- range $need -}}
@@ -504,5 +507,26 @@ line, in this order, and is the only caller. Called with the root context.
 {{- fail (printf "%s: the cluster has no %s; install %s first, or set crdCheck=off" (index . 0) (index . 1) (index . 2)) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* metrics: the ServiceMonitor scrapes a port of the Service, by name. */}}
+{{- define "svc.check.metrics" -}}
+{{- $m := .Values.metrics -}}
+{{- if $m.enabled -}}
+{{- if not (hasKey .Values.ports $m.port) -}}
+{{- fail (printf "metrics.port %q is not a key of ports: the ServiceMonitor scrapes a port of the Service" $m.port) -}}
+{{- end -}}
+{{- if kindIs "invalid" (index .Values.ports $m.port) -}}
+{{- fail (printf "metrics.port %q names a port removed with --set ports.%s=null" $m.port $m.port) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* opentelemetry: the injection needs a language and an Instrumentation; go also the program. */}}
+{{- define "svc.check.opentelemetry" -}}
+{{- $o := .Values.opentelemetry -}}
+{{- if and $o.enabled (eq $o.language "go") (not $o.executable) -}}
+{{- fail "opentelemetry.executable is empty: the go language needs the program's path (otel-go-auto-target-exe)" -}}
 {{- end -}}
 {{- end -}}

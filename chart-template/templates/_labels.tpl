@@ -43,6 +43,24 @@ app.kubernetes.io/managed-by: {{ .Release.Service | quote }}
 {{- range $k, $v := (include "svc.labels" .root | fromYaml) -}}
 {{- $_ := set $labels $k $v -}}
 {{- end -}}
+{{- range $k, $v := (include "svc.datadogLabels" .root | fromYaml) -}}
+{{- $_ := set $labels $k $v -}}
+{{- end -}}
 {{- $_ := set $labels "app.kubernetes.io/component" .component -}}
 {{- include "svc.stringMap" $labels -}}
+{{- end -}}
+
+{{/* Datadog's unified service tags (datadogTags.enabled), on the workload and its pods: service
+     is the chart's name, env the release's namespace unless given, version the image tag (else
+     appVersion) made label-safe, as app.kubernetes.io/version is. */}}
+{{- define "svc.datadogLabels" -}}
+{{- $d := .Values.datadogTags -}}
+{{- if $d.enabled -}}
+{{- $version := $d.version | default (regexReplaceAll "[^-A-Za-z0-9_.]" (toString (default .Chart.AppVersion .Values.image.tag)) "_" | trunc 63 | trimAll "-_.") -}}
+tags.datadoghq.com/service: {{ include "svc.name" . | quote }}
+tags.datadoghq.com/env: {{ $d.env | default .Release.Namespace | quote }}
+{{- with $version }}
+tags.datadoghq.com/version: {{ . | quote }}
+{{- end }}
+{{- end -}}
 {{- end -}}

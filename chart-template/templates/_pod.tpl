@@ -19,6 +19,13 @@ config files (on a first install the chart's own do not exist yet when it runs).
 {{- range $k, $val := $v.podAnnotations -}}
 {{- $_ := set $annotations $k $val -}}
 {{- end -}}
+{{- /* The OpenTelemetry Operator instruments the service's pods only, not the jobs'. */ -}}
+{{- if and $v.opentelemetry.enabled (eq .component "server") -}}
+{{- $_ := set $annotations (printf "instrumentation.opentelemetry.io/inject-%s" $v.opentelemetry.language) $v.opentelemetry.instrumentation -}}
+{{- if eq $v.opentelemetry.language "go" -}}
+{{- $_ := set $annotations "instrumentation.opentelemetry.io/otel-go-auto-target-exe" $v.opentelemetry.executable -}}
+{{- end -}}
+{{- end -}}
 {{- if $v.configFiles -}}
 {{- /* Rolls the pods when the config files change, whoever changed them (spec or --set). */ -}}
 {{- $_ := set $annotations "checksum/config" (include (print $root.Template.BasePath "/configmap.yaml") $root | sha256sum) -}}

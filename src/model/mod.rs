@@ -12,6 +12,7 @@
 //! - `ports`: the ports and the probe port
 //! - `probes`: liveness, readiness and startup probes, their timing; `grpc`: gRPC health checks
 //! - `scaling`: replicas, the autoscaler's targets and speed; `keda`: `scale_on`, KEDA triggers
+//! - `observe`: `metrics` (a ServiceMonitor), `datadog_tags`, `opentelemetry`
 //! - `availability`: the PodDisruptionBudget, graceful shutdown
 //! - `placement`: tolerations, topology spread, node selector, affinity, priority class
 //! - `ingress`: the `public_uri` routes and their Ingress settings
@@ -46,6 +47,7 @@ pub mod jobs;
 pub mod keda;
 pub mod links;
 pub mod metadata;
+pub mod observe;
 pub mod placement;
 pub mod ports;
 pub mod probes;
@@ -129,6 +131,8 @@ pub struct Service {
     pub config: config::Config,
     /// Opta's `links`: env vars from one user-made Secret per linked module (links.rs).
     pub links: Vec<links::Link>,
+    /// A ServiceMonitor, Datadog's tags, OpenTelemetry injection (observe.rs).
+    pub observe: observe::Observe,
 }
 
 /// Build and validate; every problem found is reported, not only the first.
@@ -208,6 +212,7 @@ impl Builder<'_> {
         let pod_annotations =
             self.annotations(&self.path("pod_annotations"), raw.pod_annotations.as_ref());
         let pod_labels = self.labels(raw);
+        let observe = self.observe(raw, &ports, (&pod_labels, &pod_annotations));
         let (command, args) = self.command(raw);
         let timeout_seconds = self.num(&self.path("timeout"), &raw.timeout, 300, (1, 86_400));
         let max_history = self.num(&self.path("max_history"), &raw.max_history, 25, (0, 10_000));
@@ -292,6 +297,7 @@ impl Builder<'_> {
             identity,
             config,
             links,
+            observe,
         }
     }
 }

@@ -118,6 +118,12 @@ pub struct RawService {
     pub scale_on: Option<Vec<super::raw_scaling::RawTrigger>>,
     /// Replicas KEDA keeps while a trigger's metric source fails.
     pub scale_on_fallback: Option<Lenient<u32>>,
+    /// A ServiceMonitor for one of the service's ports (ours; rules in `model::observe`).
+    pub metrics: Option<super::raw_scaling::RawMetrics>,
+    /// Datadog's unified service tags as labels (ours; Opta always set them).
+    pub datadog_tags: Option<super::raw_scaling::RawDatadogTags>,
+    /// The OpenTelemetry Operator's auto-instrumentation annotation (ours).
+    pub opentelemetry: Option<super::raw_scaling::RawOpenTelemetry>,
     pub termination_grace_period: Option<Lenient<u32>>,
     pub pre_stop_delay: Option<Lenient<u32>>,
     pub node_selector: Option<BTreeMap<String, String>>,

@@ -70,3 +70,65 @@ pub struct RawSqs {
     /// A Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, instead of the pods' role.
     pub secret: Option<String>,
 }
+
+/// `metrics`: a ServiceMonitor scraping one of the service's ports.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// The name of one of the service's ports.
+    pub port: Option<String>,
+    /// Default `/metrics`.
+    pub path: Option<String>,
+    /// Prometheus duration; default `30s`.
+    pub interval: Option<String>,
+}
+
+/// `datadog_tags`: `true`, or `{env, version}` to name them.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RawDatadogTags {
+    On(Lenient<bool>),
+    Named(RawDatadogTagsForm),
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDatadogTagsForm {
+    pub env: Option<String>,
+    pub version: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawDatadogTags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawDatadogTags;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false, or {env, version}")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawDatadogTags, E> {
+                Ok(RawDatadogTags::On(Lenient::Value(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawDatadogTags, E> {
+                Ok(RawDatadogTags::On(Lenient::Text(v.to_string())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawDatadogTags, A::Error> {
+                RawDatadogTagsForm::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawDatadogTags::Named)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `opentelemetry`: the OpenTelemetry Operator's auto-instrumentation for one language.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOpenTelemetry {
+    pub language: Option<String>,
+    /// An Instrumentation: `NAME` (in the release's namespace) or `NAMESPACE/NAME`.
+    pub instrumentation: Option<String>,
+    /// Go only: the path of the program the Go agent attaches to.
+    pub executable: Option<String>,
+}

@@ -15,6 +15,7 @@ mod ingress;
 mod jobs;
 mod keda;
 mod links;
+mod observe;
 mod placement;
 mod ports;
 mod preflight;
@@ -42,6 +43,7 @@ pub use ingress::{IngressValues, RouteValues, StickySession};
 pub use jobs::{CronJobValues, ReleaseJobValues};
 pub use keda::KedaValues;
 pub use links::{LinkEnvValues, LinkValues};
+pub use observe::{DatadogTagsValues, MetricsValues, OpenTelemetryValues};
 pub use placement::TopologySpreadValues;
 pub use ports::{PortValues, ServiceValues};
 pub use preflight::PreflightValues;
@@ -100,6 +102,10 @@ pub struct Values {
     pub sidecars: Vec<ExtraContainerValues>,
     /// Opta's links: env vars from one user-made Secret per linked module.
     pub links: BTreeMap<String, LinkValues>,
+    /// A ServiceMonitor, Datadog's tags, OpenTelemetry injection (`model::observe`).
+    pub metrics: MetricsValues,
+    pub datadog_tags: DatadogTagsValues,
+    pub opentelemetry: OpenTelemetryValues,
     // Escape hatches for what the spec cannot say, set only at install time (always empty here):
     // raw Kubernetes structures, rendered with toYaml, never as template text.
     pub extra_env: Vec<Value>,
@@ -168,6 +174,9 @@ impl Values {
                 .map(|c| extra_containers::extra_container(c, true))
                 .collect(),
             links: links::links(&s.links),
+            metrics: observe::metrics(s),
+            datadog_tags: observe::datadog_tags(s),
+            opentelemetry: observe::opentelemetry(s),
             extra_env: Vec::new(),
             extra_env_from: Vec::new(),
             extra_volumes: Vec::new(),
@@ -240,6 +249,9 @@ mod tests {
                 "initContainers",
                 "sidecars",
                 "links",
+                "metrics",
+                "datadogTags",
+                "opentelemetry",
                 "extraEnv",
                 "extraEnvFrom",
                 "extraVolumes",
