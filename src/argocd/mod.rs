@@ -138,6 +138,17 @@ fn inside(dir: &Path, name: &str, param: &str) -> Result<PathBuf, Error> {
         )));
     }
     let full = dir.join(p);
+    // A symlink in the repository must not lead out of it either (to the sidecar's own files).
+    let outside = match (full.canonicalize(), dir.canonicalize()) {
+        (Ok(f), Ok(d)) => !f.starts_with(d),
+        _ => false,
+    };
+    if outside {
+        return Err(Error::msg(format!(
+            "Argo CD parameter `{param}`: `{}` leads out of the application's source directory (a symlink)",
+            printable(name)
+        )));
+    }
     if !full.is_file() {
         return Err(Error::msg(format!(
             "{}: no such file in the application's source directory{}",
@@ -282,5 +293,23 @@ mod tests {
             ),
         ]);
         assert!(missing.contains("svc.yaml: no such file"), "{missing}");
+        #[cfg(unix)]
+        {
+            let elsewhere = tempfile::tempdir().unwrap();
+            std::fs::write(elsewhere.path().join("secret.yaml"), "x").unwrap();
+            std::os::unix::fs::symlink(
+                elsewhere.path().join("secret.yaml"),
+                d.path().join("link.yaml"),
+            )
+            .unwrap();
+            let link = e(&[
+                ("ARGOCD_APP_NAME", "shop"),
+                (
+                    "ARGOCD_APP_PARAMETERS",
+                    r#"[{"name":"valueFiles","array":["link.yaml"]}]"#,
+                ),
+            ]);
+            assert!(link.contains("leads out of"), "{link}");
+        }
     }
 }
