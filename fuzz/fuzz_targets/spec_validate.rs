@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
         ],
         tag: None,
         digest: None,
+        name: None,
     };
     let source = match SpecSource::from_bytes("fuzz.yaml", data.to_vec()) {
         Ok(s) => s,
