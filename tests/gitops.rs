@@ -465,24 +465,28 @@ fn artifact_hub_annotations_list_images_license_links_and_changes() {
     let old = d.path().join("old");
     let o = ours(&[os("package"), spec.as_os_str(), os("-d"), old.as_os_str()]);
     assert!(o.status.success(), "{}", text(&o.stderr));
+    // Version 0.2.0 with a new tag, its Artifact Hub metadata, and the changes since `since`.
+    let release = |dest: &Path, since: &Path| {
+        let o = ours(&[
+            os("package"),
+            spec.as_os_str(),
+            os("-d"),
+            dest.as_os_str(),
+            os("--version"),
+            os("0.2.0"),
+            os("--tag"),
+            os("2.8.0"),
+            os("--license"),
+            os("Apache-2.0"),
+            os("--link"),
+            os("source=https://github.com/acme/payments"),
+            os("--changes-since"),
+            since.as_os_str(),
+        ]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    };
     let new = d.path().join("new");
-    let o = ours(&[
-        os("package"),
-        spec.as_os_str(),
-        os("-d"),
-        new.as_os_str(),
-        os("--version"),
-        os("0.2.0"),
-        os("--tag"),
-        os("2.8.0"),
-        os("--license"),
-        os("Apache-2.0"),
-        os("--link"),
-        os("source=https://github.com/acme/payments"),
-        os("--changes-since"),
-        old.join("payments-0.1.0.tgz").as_os_str(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    release(&new, &old.join("payments-0.1.0.tgz"));
     let archive = new.join("payments-0.2.0.tgz");
     let c = chart_yaml(&archive);
     let a = &c["annotations"];
@@ -502,23 +506,7 @@ fn artifact_hub_annotations_list_images_license_links_and_changes() {
     );
     // The old spec works as well as the old archive, and gives the same changes.
     let again = d.path().join("again");
-    let o = ours(&[
-        os("package"),
-        spec.as_os_str(),
-        os("-d"),
-        again.as_os_str(),
-        os("--version"),
-        os("0.2.0"),
-        os("--tag"),
-        os("2.8.0"),
-        os("--license"),
-        os("Apache-2.0"),
-        os("--link"),
-        os("source=https://github.com/acme/payments"),
-        os("--changes-since"),
-        spec.as_os_str(),
-    ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    release(&again, &spec);
     assert_eq!(
         std::fs::read(again.join("payments-0.2.0.tgz")).unwrap(),
         std::fs::read(&archive).unwrap(),

@@ -38,6 +38,27 @@ pub struct Chart {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+impl Chart {
+    /// The chart's values, as its values.yaml says (empty when it has none).
+    pub fn values(&self) -> Result<serde_json::Value, Error> {
+        let text = self
+            .files
+            .iter()
+            .find(|(p, _)| p == "values.yaml")
+            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        serde_saphyr::from_str(&text)
+            .map_err(|e| Error::msg(format!("internal error reading values.yaml back: {e}")))
+    }
+}
+
+/// The values a service's chart carries, as JSON, without building the chart (what its
+/// values.yaml says: `build` proves the two equal).
+pub fn values_of(service: &Service) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(Values::from_service(service))
+        .map_err(|e| Error::msg(format!("internal error serializing values: {e}")))
+}
+
 pub const DEFAULT_VERSION: &str = "0.1.0";
 
 /// Chart.yaml annotations that keep the spec's deployment settings with the release, for the

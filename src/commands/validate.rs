@@ -166,8 +166,7 @@ fn check_one(a: &ValidateArgs, file: &Path) -> Outcome {
 /// Which way traffic reaches the chart's pods, and why: Gateway API is the recommended path,
 /// an Ingress names the controller it needs (README "Traffic: Gateway API first").
 fn traffic_note(chart: &Chart) -> Option<String> {
-    let (_, text) = chart.files.iter().find(|(p, _)| p == "values.yaml")?;
-    let v: serde_json::Value = serde_saphyr::from_str(&String::from_utf8_lossy(text)).ok()?;
+    let v = chart.values().ok()?;
     let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
     let (gw, ing) = (&v["gateway"], &v["ingress"]);
     Some(if gw["enabled"] == true {

@@ -121,7 +121,7 @@ pub fn build_charts_from(
     for service in &built {
         let mut opts = opts.clone();
         if let Some(old) = &meta.changes_since {
-            opts.hub.changes = changes_since(old, service, spec, &opts)?;
+            opts.hub.changes = changes_since(old, service, spec)?;
         }
         charts.push(chart::build(service, &opts)?);
     }
@@ -133,10 +133,8 @@ fn changes_since(
     old: &Path,
     service: &model::Service,
     spec: &SpecInput,
-    opts: &ChartOptions,
 ) -> Result<Vec<chart::artifacthub::Change>, Error> {
-    let new = chart::build(service, opts)?;
-    let new_values = chart_values(&new)?;
+    let new_values = chart::values_of(service)?;
     // The old spec is built as this one is (module, vars), without the tag and digest given for
     // the new version.
     let build = |path: &Path| -> Result<Vec<(String, serde_json::Value)>, Error> {
@@ -149,23 +147,11 @@ fn changes_since(
         let (charts, _) = build_charts(&input, &ChartMeta::default())?;
         charts
             .iter()
-            .map(|c| Ok((c.name.clone(), chart_values(c)?)))
+            .map(|c| Ok((c.name.clone(), c.values()?)))
             .collect()
     };
     let old_values = previous::previous_values(old, &service.name, &build)?;
     Ok(previous::changes_between(&old_values, &new_values))
-}
-
-/// A built chart's values, as its values.yaml says.
-fn chart_values(c: &Chart) -> Result<serde_json::Value, Error> {
-    let text = c
-        .files
-        .iter()
-        .find(|(p, _)| p == "values.yaml")
-        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
-    serde_saphyr::from_str(&text)
-        .map_err(|e| Error::msg(format!("internal error reading values.yaml back: {e}")))
 }
 
 /// The spec files named on the command line, a directory standing for its `*.yaml`/`*.yml`.
