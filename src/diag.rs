@@ -3,6 +3,27 @@
 
 use std::fmt;
 
+/// `crate::say!` that cannot panic. The standard macro panics when stderr is closed or its reader
+/// is gone (`2>&-`, a supervisor that stopped reading); a warning nobody can read must not turn
+/// a finished command into exit 101. Output to a lost stderr is dropped; the exit status still
+/// tells the caller what happened.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `crate::say_raw!` (no newline) that cannot panic; see [`say!`].
+#[macro_export]
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// A position inside a YAML document as a path of mapping keys and sequence indexes,
 /// e.g. `cron_jobs[0].schedule`. Validation speaks in paths; the source map turns them into lines.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
-            eprint!("{}", e.render());
+            helm_k8s_service::say_raw!("{}", e.render());
             ExitCode::from(1)
         }
     }

@@ -405,6 +405,39 @@ fn a_closed_stdout_ends_every_printing_command_quietly() {
     assert!(dest.join("hello-0.1.0.tgz").is_file());
 }
 
+/// A stderr whose reader is gone (`2>&-` under a supervisor, `2>&1 | head -c0`): warnings and
+/// errors cannot be shown, but the command still ends with its own status, never a panic (101).
+#[test]
+fn a_closed_stderr_keeps_the_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "name: x\nimage: nginx\nport: {http: 70000}\n").unwrap();
+    // min_containers 1 below max_containers warns on stderr: a success that writes to stderr.
+    let warns = dir.path().join("warns.yaml");
+    std::fs::write(
+        &warns,
+        "name: warns\nimage: nginx:1.27\nport: {http: 8080}\nmin_containers: 1\nmax_containers: 3\n",
+    )
+    .unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        Command::new(bin())
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(writer)
+            .status()
+            .unwrap()
+    };
+    let os = std::ffi::OsStr::new;
+    assert_eq!(run(&[os("validate"), bad.as_os_str()]).code(), Some(1));
+    assert_eq!(run(&[os("nonsense-command")]).code(), Some(1));
+    let dest = dir.path().join("charts");
+    let status = run(&[os("package"), warns.as_os_str(), os("-d"), dest.as_os_str()]);
+    assert_eq!(status.code(), Some(0));
+    assert!(dest.join("warns-0.1.0.tgz").is_file());
+}
+
 #[test]
 fn two_specs_making_one_chart_name_both_files_and_the_fix() {
     let specs = tempfile::tempdir().unwrap();

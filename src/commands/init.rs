@@ -133,7 +133,7 @@ pub fn run(a: &InitArgs) -> Result<i32, Error> {
     }
     messages.print();
     if let Some(missing) = missing_local_schema(&starter.schema, &dest, to_stdout) {
-        eprintln!(
+        crate::say!(
             "warning: the schema {} does not exist; editors will not find it (write it with `helm k8s-service schema > {}`)",
             printable(&starter.schema),
             missing.display()

@@ -43,7 +43,7 @@ pub fn out(text: &str) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(141);
         }
-        eprintln!("error: cannot write to stdout: {e}");
+        crate::say!("error: cannot write to stdout: {e}");
         std::process::exit(1);
     }
 }

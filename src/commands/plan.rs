@@ -82,7 +82,7 @@ pub fn run(a: &PlanArgs) -> Result<i32, Error> {
         None => match release_plan(&helm, &a.release, &new.path, &env, &flags, &a.spec.spec)? {
             Some(report) => report,
             None => {
-                eprintln!(
+                crate::say!(
                     "note: release {} not found in namespace {}: an upgrade --install would install it",
                     a.release,
                     namespace(&env)

@@ -57,9 +57,9 @@ pub fn run(a: &RepoIndexArgs) -> Result<i32, Error> {
         },
     )?;
     for r in &report.replaced {
-        eprintln!("warning: replaced {r} (--force)");
+        crate::say!("warning: replaced {r} (--force)");
     }
-    eprintln!(
+    crate::say!(
         "{}: {} added, {} unchanged, {} kept from the old index",
         report.path.display(),
         report.added,
@@ -68,7 +68,7 @@ pub fn run(a: &RepoIndexArgs) -> Result<i32, Error> {
     );
     if let Some(text) = hub {
         let path = artifacthub_repo::write(&a.dir, &text)?;
-        eprintln!("{}: written", path.display());
+        crate::say!("{}: written", path.display());
     }
     Ok(0)
 }

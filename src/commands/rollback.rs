@@ -55,9 +55,11 @@ pub fn run(a: &RollbackArgs) -> Result<i32, Error> {
     let max_history = match (a.history_max, recorded_history) {
         (Some(n), _) | (None, Some(n)) => n,
         (None, None) => {
-            eprintln!(
+            crate::say!(
                 "note: the chart of {} ({} {}) does not record max_history: keeping {SPEC_MAX_HISTORY} revisions (--history-max N to choose)",
-                a.release, meta.chart, meta.version
+                a.release,
+                meta.chart,
+                meta.version
             );
             SPEC_MAX_HISTORY
         }

@@ -58,7 +58,7 @@ fn debug_line(helm: &Path, args: &[OsString]) {
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        eprintln!(
+        crate::say!(
             "helm k8s-service: running {} {}",
             helm.display(),
             line.join(" ")

@@ -40,8 +40,8 @@ impl Messages {
                 MessageKind::Warning => "warning",
             };
             match &m.chart {
-                Some(chart) => eprintln!("{kind}: {chart}: {}", m.text),
-                None => eprintln!("{kind}: {}", m.text),
+                Some(chart) => crate::say!("{kind}: {chart}: {}", m.text),
+                None => crate::say!("{kind}: {}", m.text),
             }
         }
     }

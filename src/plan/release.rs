@@ -28,16 +28,16 @@ pub fn check_upgrade(
         return Ok(None);
     };
     if !report.changes.is_empty() {
-        eprint!("{}", report.text());
+        crate::say_raw!("{}", report.text());
     }
     if !report.blocks_upgrade {
         return Ok(None);
     }
     if accept {
-        eprintln!("note: --accept-plan: upgrading anyway");
+        crate::say!("note: --accept-plan: upgrading anyway");
         return Ok(None);
     }
-    eprintln!(
+    crate::say!(
         "error: upgrade of {release} refused before touching it: {} (exit {}). Follow the way forward above; once done, or to go ahead anyway, add --accept-plan.",
         match report.exit_code {
             4 => "the API server would refuse a change",
@@ -70,7 +70,7 @@ pub fn release_plan(
             .iter()
             .map(|r| format!("{} ({})", r.revision, printable(&r.status)))
             .collect();
-        eprintln!(
+        crate::say!(
             "note: helm upgrades {} from revision {}, its last deployed one, not from the later revision(s) {}: so does this plan",
             printable(release),
             base.revision,
@@ -85,7 +85,7 @@ pub fn release_plan(
         OldValues::Dropped => None,
         OldValues::User => helm::get_values(helm, release, revision, env, false)?,
         OldValues::All => {
-            eprintln!(
+            crate::say!(
                 "warning: with --reuse-values helm keeps the values of the chart deployed now, so what SPEC changes does not reach the release; --reset-then-reuse-values keeps only the values you set"
             );
             helm::get_values(helm, release, revision, env, true)?
