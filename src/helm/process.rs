@@ -1,7 +1,7 @@
 //! Running helm as a child process: our stdio (or its output captured), its exit code, signals
 //! left to it.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
 
@@ -43,11 +43,7 @@ pub fn capture(helm: &Path, args: &[OsString]) -> Result<Captured, Error> {
 
 fn command(helm: &Path, args: &[OsString]) -> Command {
     let mut c = Command::new(helm);
-    c.args(
-        args.iter()
-            .map(OsString::as_os_str)
-            .collect::<Vec<&OsStr>>(),
-    );
+    c.args(args);
     c
 }
 
