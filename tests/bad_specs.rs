@@ -16,8 +16,8 @@
 //! Line numbers count the header lines. `expect` and `field` are matched with the spec's own path
 //! masked out of stderr, so a file name cannot satisfy them.
 //!
-//! Besides the headers, every run must: exit with code 1 within 10 s (wall clock, a hang guard)
-//! and 10 s of CPU; peak at most 64 MiB of memory (max RSS of the child, from `wait4`);
+//! Besides the headers, every run must: exit with code 1 within 60 s (wall clock, a hang guard)
+//! and 10 s of CPU (the real bound: load does not change it); peak at most 64 MiB of memory (max RSS of the child, from `wait4`);
 //! print nothing on stdout;
 //! leave the destination empty; start stderr with `error: `; keep it to 60 lines; never mention
 //! "panicked" or "RUST_BACKTRACE"; never echo a raw control or bidi-override character; and give
@@ -33,7 +33,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_helm-k8s-service");
-const TIMEOUT: Duration = Duration::from_secs(10);
+/// Wall clock: a hang guard only. Under a loaded CI machine (load 10 on 2 cores) a run needing
+/// 2.5 s of CPU took over 10 s of wall time, so the wall bound is generous and the real budget
+/// is `CPU_BUDGET`, which does not depend on what else the machine runs.
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// CPU time of one run: the largest hostile spec (60 000 keys, an alias bomb) needs 2.5 s of the
+/// debug binary; anything that grows worse than linearly with the input blows through this.
+const CPU_BUDGET: Duration = Duration::from_secs(10);
 /// Peak memory of one run. A refused spec costs the debug binary 10-35 MiB here (an alias
 /// bomb, 60 000 keys or a 1 MiB file included); the budget leaves room for other allocators
 /// and machines while still catching anything that grows with the input.
@@ -346,8 +352,8 @@ fn check(exp: &Expectation, out: &Outcome, spec: &Path) -> Vec<String> {
             MEMORY_BUDGET_KIB / 1024
         ));
     }
-    if out.cpu > TIMEOUT {
-        problems.push(format!("used {:?} of CPU (bound {TIMEOUT:?})", out.cpu));
+    if out.cpu > CPU_BUDGET {
+        problems.push(format!("used {:?} of CPU (bound {CPU_BUDGET:?})", out.cpu));
     }
     if err.contains("panicked") || err.contains("RUST_BACKTRACE") {
         problems.push("panicked".to_string());
