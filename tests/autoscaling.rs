@@ -357,7 +357,10 @@ fn hpa_metrics_need_a_metrics_adapter() {
             err.contains("autoscaling.metrics[0] (Pods http_requests_per_second): the cluster has no custom.metrics.k8s.io/v1beta1; install a custom metrics adapter, e.g. prometheus-adapter"),
             "{helm_name}: {err}"
         );
-        for custom in ["custom.metrics.k8s.io/v1beta1", "custom.metrics.k8s.io/v1beta2"] {
+        for custom in [
+            "custom.metrics.k8s.io/v1beta1",
+            "custom.metrics.k8s.io/v1beta2",
+        ] {
             let err = render(
                 &helm,
                 &chart,
