@@ -291,3 +291,115 @@ fn every_add_on_object_passes_its_crd_schema() {
     let o = run(Command::new("node").arg(crd_models_validate()).arg(&bad));
     assert!(!o.status.success());
 }
+
+const HPA_METRICS: &str = "min_containers: 2\nmax_containers: 8\nautoscaling_target_mem_percentage: 0\n\
+autoscaling_behavior: {scale_up_tolerance: 0.05, scale_down_tolerance: \"0.1\", scale_down_stabilization_seconds: 120}\n\
+autoscaling_metrics:\n  - pods: {metric: http_requests_per_second, average: 100}\n  - external: {metric: queue_depth, selector: {queue: orders}, value: \"30\"}\n";
+
+/// kubernetes-validate --strict for one Kubernetes version over one object.
+fn kube_validates(dir: &std::path::Path, version: &str, obj: &Value) -> Result<(), String> {
+    let file = dir.join(format!("hpa-{version}.json"));
+    std::fs::write(&file, serde_json::to_vec(obj).unwrap()).unwrap();
+    let o = run(Command::new(common::kubernetes_validate())
+        .args(["--strict", "-k", version])
+        .arg(&file));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    if o.status.success() && out.contains(" passed ") {
+        Ok(())
+    } else {
+        Err(out)
+    }
+}
+
+#[test]
+fn hpa_metrics_render_with_tolerance_only_from_kubernetes_1_35() {
+    let (d, chart) = package(&format!("{BASE}{HPA_METRICS}"));
+    for (helm_name, helm) in helms() {
+        for (kube, tolerant) in [("1.34.0", false), ("1.35.0", true)] {
+            let docs = render(&helm, &chart, &["--kube-version", kube]).unwrap();
+            let hpa = find(&docs, "HorizontalPodAutoscaler");
+            assert_eq!(hpa.len(), 1, "{helm_name} {kube}");
+            let s = &hpa[0]["spec"];
+            assert_eq!(
+                s["metrics"],
+                serde_json::json!([
+                    {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+                    {"type": "Pods", "pods": {"metric": {"name": "http_requests_per_second"}, "target": {"type": "AverageValue", "averageValue": "100"}}},
+                    {"type": "External", "external": {"metric": {"name": "queue_depth", "selector": {"matchLabels": {"queue": "orders"}}}, "target": {"type": "Value", "value": "30"}}},
+                ]),
+                "{helm_name} {kube}"
+            );
+            let want = if tolerant {
+                serde_json::json!({"scaleUp": {"tolerance": "0.05"}, "scaleDown": {"stabilizationWindowSeconds": 120, "tolerance": "0.1"}})
+            } else {
+                serde_json::json!({"scaleDown": {"stabilizationWindowSeconds": 120}})
+            };
+            assert_eq!(s["behavior"], want, "{helm_name} {kube}");
+            kube_validates(d.path(), kube, hpa[0]).unwrap();
+            if tolerant {
+                // Kubernetes 1.32's schema has no tolerance: the version gate is needed.
+                assert!(kube_validates(d.path(), "1.32.0", hpa[0]).is_err());
+            } else {
+                kube_validates(d.path(), "1.32.0", hpa[0]).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn hpa_metrics_need_a_metrics_adapter() {
+    let (_d, chart) = package(&format!("{BASE}{HPA_METRICS}"));
+    for (helm_name, helm) in helms() {
+        // Offline with crdCheck auto: rendered as asked.
+        assert!(render(&helm, &chart, &[] as &[&str]).is_ok(), "{helm_name}");
+        let err = render(&helm, &chart, &["--set", "crdCheck=always"]).unwrap_err();
+        assert!(
+            err.contains("autoscaling.metrics[0] (Pods http_requests_per_second): the cluster has no custom.metrics.k8s.io/v1beta1; install a custom metrics adapter, e.g. prometheus-adapter"),
+            "{helm_name}: {err}"
+        );
+        for custom in [
+            "custom.metrics.k8s.io/v1beta1",
+            "custom.metrics.k8s.io/v1beta2",
+        ] {
+            let err = render(
+                &helm,
+                &chart,
+                &["--set", "crdCheck=always", "--api-versions", custom],
+            )
+            .unwrap_err();
+            assert!(
+                err.contains("autoscaling.metrics[1] (External queue_depth): the cluster has no external.metrics.k8s.io/v1beta1; install an external metrics adapter, e.g. KEDA")
+                    && err.contains("Datadog Cluster Agent"),
+                "{helm_name}: {err}"
+            );
+            let ok = render(
+                &helm,
+                &chart,
+                &[
+                    "--set",
+                    "crdCheck=always",
+                    "--api-versions",
+                    custom,
+                    "--api-versions",
+                    "external.metrics.k8s.io/v1beta1",
+                ],
+            );
+            assert!(ok.is_ok(), "{helm_name}: {ok:?}");
+        }
+        assert!(render(&helm, &chart, &["--set", "crdCheck=off"]).is_ok());
+        // The chart's own checks of hand-written values.
+        let err = render(
+            &helm,
+            &chart,
+            &[
+                "--set-json",
+                r#"autoscaling.metrics=[{"type":"Pods","name":"rps","averageValue":"1","value":"2"}]"#,
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("autoscaling.metrics[0] needs exactly one of value and averageValue"),
+            "{helm_name}: {err}"
+        );
+    }
+}

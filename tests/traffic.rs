@@ -207,9 +207,21 @@ fn missing_route_crds_fail_at_once_naming_them() {
             "{name}: {e}"
         );
         render(&helm, &c, &api(&["GRPCRoute", "BackendTLSPolicy"])).unwrap();
+        // crdCheck, the one switch for every API the chart needs, turns it off...
+        let mut off = api(&["HTTPRoute"]);
+        off.extend(sets(&["crdCheck=off"]));
+        render(&helm, &c, &off).unwrap();
+        // ...as the deprecated gateway.checkCapabilities=false still does;
         let mut off = api(&["HTTPRoute"]);
         off.extend(sets(&["gateway.checkCapabilities=false"]));
         render(&helm, &c, &off).unwrap();
+        // crdCheck=always checks an offline helm template too.
+        let e = render(&helm, &c, &sets(&["crdCheck=always"])).unwrap_err();
+        assert!(
+            e.contains("this cluster does not serve GRPCRoute, BackendTLSPolicy")
+                && e.contains("crdCheck=off skips this check"),
+            "{name}: {e}"
+        );
     }
 }
 

@@ -45,8 +45,16 @@ line, in this order, and is the only caller. Called with the root context.
 {{- fail (printf "autoscaling.keda.triggers[%d].authentication %q is not a key of autoscaling.keda.authentications" $i $t.authentication) -}}
 {{- end -}}
 {{- end -}}
-{{- else if and (kindIs "invalid" (index $a "targetCPUUtilizationPercentage")) (kindIs "invalid" (index $a "targetMemoryUtilizationPercentage")) -}}
-{{- fail "autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both null: autoscaling.enabled needs at least one of them" -}}
+{{- else if and (kindIs "invalid" (index $a "targetCPUUtilizationPercentage")) (kindIs "invalid" (index $a "targetMemoryUtilizationPercentage")) (not $a.metrics) -}}
+{{- fail "autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage are both null: autoscaling.enabled needs at least one of them, or autoscaling.metrics" -}}
+{{- end -}}
+{{- range $i, $m := $a.metrics -}}
+{{- if ne (len (compact (list $m.value $m.averageValue))) 1 -}}
+{{- fail (printf "autoscaling.metrics[%d] needs exactly one of value and averageValue" $i) -}}
+{{- end -}}
+{{- if and (eq $m.type "Pods") $m.value -}}
+{{- fail (printf "autoscaling.metrics[%d]: a Pods metric takes averageValue (per pod), not value" $i) -}}
+{{- end -}}
 {{- end -}}
 {{- if gt (int64 $a.minReplicas) (int64 $a.maxReplicas) -}}
 {{- fail (printf "autoscaling.minReplicas (%d) must be <= autoscaling.maxReplicas (%d)" (int64 $a.minReplicas) (int64 $a.maxReplicas)) -}}
@@ -123,24 +131,28 @@ line, in this order, and is the only caller. Called with the root context.
 {{- end -}}
 
 {{/* gateway: the cluster serves the route kinds the chart renders, so a missing CRD fails at once
-     with how to install it, not with Helm's "no matches for kind". Checked only when the
-     capabilities are the cluster's: helm reads the cluster (lookup finds the namespace's default
-     ServiceAccount), or --api-versions names some gateway.networking.k8s.io version (Argo CD passes
-     the cluster's; tests pass theirs). An offline `helm template` knows no CRD and checks nothing. */}}
+     with how to install it, not with Helm's "no matches for kind". The same switch as the
+     add-ons' APIs, crdCheck: "off" never checks, "always" always does (helm template then needs
+     --api-versions), "auto" checks when the capabilities are the cluster's: helm reads the cluster
+     (lookup finds the namespace's default ServiceAccount), or --api-versions names some
+     gateway.networking.k8s.io version (Argo CD passes the cluster's; tests pass theirs); an
+     offline `helm template` knows no CRD and checks nothing. gateway.checkCapabilities=false, the
+     former switch, is kept as a deprecated alias of crdCheck=off for this check. */}}
 {{- define "svc.check.gatewayCapabilities" -}}
 {{- $ing := .Values.ingress -}}
 {{- $gw := .Values.gateway -}}
-{{- if and $ing.enabled $ing.routes $gw.enabled $gw.checkCapabilities -}}
+{{- $deprecatedOff := and (hasKey $gw "checkCapabilities") (eq (toString $gw.checkCapabilities) "false") -}}
+{{- if and $ing.enabled $ing.routes $gw.enabled (ne .Values.crdCheck "off") (not $deprecatedOff) -}}
 {{- $group := "gateway.networking.k8s.io/" -}}
 {{- $known := false -}}
 {{- range .Capabilities.APIVersions -}}{{- if hasPrefix $group . -}}{{- $known = true -}}{{- end -}}{{- end -}}
-{{- if or $known (lookup "v1" "ServiceAccount" .Release.Namespace "default") -}}
+{{- if or $known (include "svc.crdCheckOn" .) -}}
 {{- $need := list (ternary "GRPCRoute" "HTTPRoute" (eq $ing.backendProtocol "grpc")) -}}
 {{- if $gw.backendTLS.enabled -}}{{- $need = append $need "BackendTLSPolicy" -}}{{- end -}}
 {{- $missing := list -}}
 {{- range $need -}}{{- if not ($.Capabilities.APIVersions.Has (printf "%sv1/%s" $group .)) -}}{{- $missing = append $missing . -}}{{- end -}}{{- end -}}
 {{- if $missing -}}
-{{- fail (printf "gateway.enabled: this cluster does not serve %s (%sv1): install the Gateway API CRDs (Standard channel), e.g. kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml, or your Gateway implementation's; gateway.checkCapabilities=false skips this check" (join ", " $missing) $group) -}}
+{{- fail (printf "gateway.enabled: this cluster does not serve %s (%sv1): install the Gateway API CRDs (Standard channel), e.g. kubectl apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.6.0/standard-install.yaml, or your Gateway implementation's; crdCheck=off skips this check" (join ", " $missing) $group) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -500,14 +512,36 @@ line, in this order, and is the only caller. Called with the root context.
 {{- if and $v.workload.enabled $v.metrics.enabled -}}
 {{- $need = append $need (list "metrics.enabled" "monitoring.coreos.com/v1/ServiceMonitor" "the Prometheus Operator's CRDs (https://prometheus-operator.dev/docs/getting-started/installation/)") -}}
 {{- end -}}
+{{- /* HPA metrics are served by an aggregated API of a metrics adapter; the first metric of each
+     kind names the field. custom.metrics.k8s.io is served as v1beta1 and v1beta2 (either will do). */ -}}
+{{- if and $v.workload.enabled $v.autoscaling.enabled (not $v.autoscaling.keda.enabled) -}}
+{{- $pods := "" -}}{{- $external := "" -}}
+{{- range $i, $m := $v.autoscaling.metrics -}}
+{{- if and (eq $m.type "Pods") (not $pods) -}}{{- $pods = printf "autoscaling.metrics[%d] (Pods %s)" $i $m.name -}}{{- end -}}
+{{- if and (eq $m.type "External") (not $external) -}}{{- $external = printf "autoscaling.metrics[%d] (External %s)" $i $m.name -}}{{- end -}}
+{{- end -}}
+{{- if and $pods (not (.Capabilities.APIVersions.Has "custom.metrics.k8s.io/v1beta2")) -}}
+{{- $need = append $need (list $pods "custom.metrics.k8s.io/v1beta1" "a custom metrics adapter, e.g. prometheus-adapter (https://github.com/kubernetes-sigs/prometheus-adapter)") -}}
+{{- end -}}
+{{- if $external -}}
+{{- $need = append $need (list $external "external.metrics.k8s.io/v1beta1" "an external metrics adapter, e.g. KEDA (https://keda.sh/docs/latest/deploy/), the Datadog Cluster Agent (https://docs.datadoghq.com/containers/guide/cluster_agent_autoscaling_metrics/) or prometheus-adapter") -}}
+{{- end -}}
+{{- end -}}
 {{- /* The cluster is read only when an add-on is asked for. */ -}}
-{{- if and $need (or (eq $mode "always") (and (eq $mode "auto") (include "svc.clusterKnown" .))) -}}
+{{- if and $need (include "svc.crdCheckOn" .) -}}
 {{- range $need -}}
 {{- if not ($.Capabilities.APIVersions.Has (index . 1)) -}}
 {{- fail (printf "%s: the cluster has no %s; install %s first, or set crdCheck=off" (index . 0) (index . 1) (index . 2)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/* "true" when crdCheck says to check the cluster's APIs now: "always", or "auto" while helm
+     reads the cluster. Called with the root context. */}}
+{{- define "svc.crdCheckOn" -}}
+{{- $mode := .Values.crdCheck -}}
+{{- if or (eq $mode "always") (and (eq $mode "auto") (include "svc.clusterKnown" .)) -}}true{{- end -}}
 {{- end -}}
 
 {{/* metrics: the ServiceMonitor scrapes a port of the Service, by name. */}}

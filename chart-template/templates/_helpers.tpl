@@ -145,3 +145,9 @@ validate.yaml renders nothing: it runs the checks of _checks.tpl.
 {{- $min -}}
 {{- end -}}
 {{- end -}}
+
+{{/* "true" when the cluster keeps an HPA's behavior.scaleUp/scaleDown.tolerance (KEP-4951: beta
+     and on by default from Kubernetes 1.35; before, the field is dropped or unknown). */}}
+{{- define "svc.hpaTolerance" -}}
+{{- if semverCompare ">=1.35.0-0" .Capabilities.KubeVersion.Version -}}true{{- end -}}
+{{- end -}}

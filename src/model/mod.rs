@@ -41,6 +41,7 @@ pub mod env;
 pub mod extra_containers;
 pub mod gateway;
 pub mod grpc;
+pub mod hpa_metrics;
 pub mod identity;
 pub mod ingress;
 pub mod jobs;

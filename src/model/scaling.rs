@@ -5,6 +5,7 @@
 use super::builder::Builder;
 use crate::diag::FieldPath;
 use crate::spec::raw::{Lenient, RawService};
+use crate::spec::raw_scaling::RawNumber;
 
 /// One direction of the HPA's `behavior`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -12,6 +13,8 @@ pub struct ScaleRule {
     pub stabilization_seconds: Option<u32>,
     pub max_percent_per_minute: Option<u32>,
     pub max_pods_per_minute: Option<u32>,
+    /// KEP-4951's `tolerance` (a fraction, as written); rendered only on Kubernetes 1.35+.
+    pub tolerance: Option<String>,
 }
 
 impl ScaleRule {
@@ -82,10 +85,11 @@ impl Builder<'_> {
             && cpu_target == 0
             && memory_target == 0
             && !super::keda::scales_to_zero(raw)
+            && raw.autoscaling_metrics.as_ref().is_none_or(Vec::is_empty)
         {
             self.fail(
                 &self.path("autoscaling_target_cpu_percentage"),
-                "autoscaling needs a CPU or a memory target above 0",
+                "autoscaling needs a CPU or a memory target above 0 (or autoscaling_metrics)",
             );
         }
         (
@@ -103,7 +107,7 @@ impl Builder<'_> {
             return (ScaleRule::default(), ScaleRule::default());
         };
         let path = self.path("autoscaling_behavior");
-        let up = self.scale_rule(
+        let mut up = self.scale_rule(
             &path,
             "up",
             [
@@ -112,7 +116,7 @@ impl Builder<'_> {
                 &b.scale_up_max_pods_per_minute,
             ],
         );
-        let down = self.scale_rule(
+        let mut down = self.scale_rule(
             &path,
             "down",
             [
@@ -121,12 +125,37 @@ impl Builder<'_> {
                 &b.scale_down_max_pods_per_minute,
             ],
         );
+        up.tolerance = self.tolerance(&path, "up", &b.scale_up_tolerance, raw);
+        down.tolerance = self.tolerance(&path, "down", &b.scale_down_tolerance, raw);
         if min >= max {
             self.warnings.push(format!(
                 "autoscaling_behavior is ignored: there is no HorizontalPodAutoscaler, since min_containers ({min}) equals max_containers ({max})"
             ));
         }
         (up, down)
+    }
+
+    /// `scale_<dir>_tolerance`. KEDA's ScaledObject has no such field, so not with `scale_on`.
+    fn tolerance(
+        &mut self,
+        path: &FieldPath,
+        dir: &str,
+        v: &Option<RawNumber>,
+        raw: &RawService,
+    ) -> Option<String> {
+        let at = path.key(&format!("scale_{dir}_tolerance"));
+        let n = v.as_ref()?;
+        if raw.scale_on.is_some() {
+            self.fail_help(
+                &at,
+                format!("scale_{dir}_tolerance is not available with scale_on: KEDA's ScaledObject has no tolerance"),
+                "remove it, or scale with the chart's HPA instead of scale_on",
+            );
+            return None;
+        }
+        super::hpa_metrics::tolerance(n)
+            .map_err(|e| self.fail(&at, e))
+            .ok()
     }
 
     /// `scale_<dir>_stabilization_seconds`, `_max_percent_per_minute`, `_max_pods_per_minute`.
@@ -150,6 +179,7 @@ impl Builder<'_> {
             stabilization_seconds: read("stabilization_seconds", stab, (0, 3600)),
             max_percent_per_minute: read("max_percent_per_minute", pct, (1, 1000)),
             max_pods_per_minute: read("max_pods_per_minute", pods, (1, 10_000)),
+            tolerance: None,
         }
     }
 }
@@ -203,7 +233,8 @@ mod tests {
             ),
             [(
                 "autoscaling_target_cpu_percentage".to_string(),
-                "autoscaling needs a CPU or a memory target above 0".to_string()
+                "autoscaling needs a CPU or a memory target above 0 (or autoscaling_metrics)"
+                    .to_string()
             )]
         );
         // Without an autoscaler (min = max), no target is needed.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::builder::Builder;
+use super::hpa_metrics::HpaMetric;
 use super::placement::Spread;
 use super::ports::Port;
 use super::probes::Probe;
@@ -21,6 +22,8 @@ pub struct Workload {
     pub spread: Spread,
     pub scale_up: ScaleRule,
     pub scale_down: ScaleRule,
+    /// `autoscaling_metrics`: the HPA's pod and external metrics (hpa_metrics.rs).
+    pub hpa_metrics: Vec<HpaMetric>,
     pub termination_grace_period: u32,
     /// Seconds the container sleeps in preStop before SIGTERM; 0: no hook.
     pub pre_stop_delay: u32,
@@ -43,6 +46,7 @@ impl Builder<'_> {
         let startup = self.probe_settings(raw, ports, probe_port, probes);
         let spread = self.spread(raw, replicas.1);
         let (scale_up, scale_down) = self.scaling(raw, replicas);
+        let hpa_metrics = self.hpa_metrics(raw, replicas);
         let (termination_grace_period, pre_stop_delay) = self.shutdown(raw);
         let node_selector = self.node_selector(raw);
         let affinity = self.affinity(raw);
@@ -52,6 +56,7 @@ impl Builder<'_> {
             spread,
             scale_up,
             scale_down,
+            hpa_metrics,
             termination_grace_period,
             pre_stop_delay,
             node_selector,

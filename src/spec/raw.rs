@@ -114,6 +114,8 @@ pub struct RawService {
     /// `soft` (default), `strict` or `off`.
     pub topology_spread: Option<String>,
     pub autoscaling_behavior: Option<RawAutoscalingBehavior>,
+    /// HPA pod and external metrics (ours; shapes in `raw_scaling`, rules in `model::hpa_metrics`).
+    pub autoscaling_metrics: Option<Vec<super::raw_scaling::RawHpaMetric>>,
     /// KEDA triggers: a ScaledObject instead of the HPA (ours; shapes in `raw_scaling`).
     pub scale_on: Option<Vec<super::raw_scaling::RawTrigger>>,
     /// Replicas KEDA keeps while a trigger's metric source fails.
@@ -271,6 +273,9 @@ pub struct RawAutoscalingBehavior {
     pub scale_down_stabilization_seconds: Option<Lenient<u32>>,
     pub scale_down_max_percent_per_minute: Option<Lenient<u32>>,
     pub scale_down_max_pods_per_minute: Option<Lenient<u32>>,
+    /// HPA `tolerance` (KEP-4951, Kubernetes 1.35+): a fraction such as 0.05.
+    pub scale_up_tolerance: Option<super::raw_scaling::RawNumber>,
+    pub scale_down_tolerance: Option<super::raw_scaling::RawNumber>,
 }
 
 /// `tls`: where the certificate of the public_uri hosts comes from; exactly one key.

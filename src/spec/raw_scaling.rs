@@ -3,6 +3,8 @@
 //! `datadog_tags` and `opentelemetry`. Meaning and rules live in `model::keda` and
 //! `model::observe`.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::scalars::Lenient;
@@ -14,6 +16,35 @@ pub enum RawNumber {
     Int(i64),
     Float(f64),
     Text(String),
+}
+
+/// One entry of `autoscaling_metrics`: exactly one of `pods` or `external`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHpaMetric {
+    pub pods: Option<RawPodsMetric>,
+    pub external: Option<RawExternalMetric>,
+}
+
+/// A per-pod metric from the custom metrics API (`type: Pods`), averaged over the pods.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPodsMetric {
+    pub metric: Option<String>,
+    /// The average per pod the autoscaler aims for (`AverageValue`), a quantity.
+    pub average: Option<RawNumber>,
+    pub selector: Option<BTreeMap<String, String>>,
+}
+
+/// A metric from outside the cluster (`type: External`): a queue, a SaaS metric.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExternalMetric {
+    pub metric: Option<String>,
+    pub selector: Option<BTreeMap<String, String>>,
+    /// The total the autoscaler aims for (`Value`); or `average`, per pod (`AverageValue`).
+    pub value: Option<RawNumber>,
+    pub average: Option<RawNumber>,
 }
 
 /// One entry of `scale_on`: exactly one trigger kind.

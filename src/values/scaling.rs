@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::Service;
+use crate::model::hpa_metrics::{HpaMetric, Target};
 use crate::model::workload::Workload as PodSettings;
 
 #[derive(Debug, Serialize)]
@@ -19,8 +20,21 @@ pub struct Autoscaling {
     pub target_memory_utilization_percentage: Option<u32>,
     /// autoscaling/v2 `behavior`; `{}`: Kubernetes' defaults.
     pub behavior: Value,
+    /// KEP-4951 tolerances, merged into `behavior` only on Kubernetes 1.35+ (hpa.yaml), and never
+    /// into KEDA's (its ScaledObject has no such field).
+    pub tolerance: Tolerance,
+    /// Pod and external metrics (`autoscaling_metrics`), each `{type, name, selector,
+    /// averageValue | value}`; hpa.yaml writes the autoscaling/v2 MetricSpec.
+    pub metrics: Vec<Value>,
     /// A KEDA ScaledObject instead of the HPA (`scale_on`).
     pub keda: super::keda::KedaValues,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tolerance {
+    pub scale_up: Option<String>,
+    pub scale_down: Option<String>,
 }
 
 pub(super) fn autoscaling(s: &Service) -> Autoscaling {
@@ -33,8 +47,26 @@ pub(super) fn autoscaling(s: &Service) -> Autoscaling {
         target_cpu: s.cpu_target,
         target_memory_utilization_percentage: s.memory_target,
         behavior: hpa_behavior(&s.workload),
+        tolerance: Tolerance {
+            scale_up: s.workload.scale_up.tolerance.clone(),
+            scale_down: s.workload.scale_down.tolerance.clone(),
+        },
+        metrics: s.workload.hpa_metrics.iter().map(hpa_metric).collect(),
         keda: super::keda::keda(s),
     }
+}
+
+fn hpa_metric(m: &HpaMetric) -> Value {
+    let (key, target) = match &m.target {
+        Target::Value(v) => ("value", v),
+        Target::Average(v) => ("averageValue", v),
+    };
+    json!({
+        "type": if m.pods { "Pods" } else { "External" },
+        "name": m.metric,
+        "selector": m.selector,
+        key: target,
+    })
 }
 
 /// The HPA `behavior` from the spec's short form; each policy counts per minute. With both a
@@ -42,9 +74,6 @@ pub(super) fn autoscaling(s: &Service) -> Autoscaling {
 fn hpa_behavior(w: &PodSettings) -> Value {
     let mut out = serde_json::Map::new();
     for (key, r) in [("scaleUp", &w.scale_up), ("scaleDown", &w.scale_down)] {
-        if r.is_empty() {
-            continue;
-        }
         let mut rule = serde_json::Map::new();
         if let Some(s) = r.stabilization_seconds {
             rule.insert("stabilizationWindowSeconds".into(), json!(s));
@@ -62,7 +91,9 @@ fn hpa_behavior(w: &PodSettings) -> Value {
         if !policies.is_empty() {
             rule.insert("policies".into(), json!(policies));
         }
-        out.insert(key.into(), Value::Object(rule));
+        if !rule.is_empty() {
+            out.insert(key.into(), Value::Object(rule));
+        }
     }
     Value::Object(out)
 }
@@ -86,6 +117,8 @@ mod tests {
                 "targetCPUUtilizationPercentage": 80,
                 "targetMemoryUtilizationPercentage": null,
                 "behavior": {},
+                "tolerance": {"scaleUp": null, "scaleDown": null},
+                "metrics": [],
                 "keda": {
                     "enabled": false,
                     "minReplicaCount": 1,
@@ -109,6 +142,31 @@ mod tests {
         assert_eq!(
             hpa_behavior(&s.workload),
             json!({"scaleDown": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}})
+        );
+    }
+
+    #[test]
+    fn metrics_and_tolerances_have_their_own_keys() {
+        let (s, _) = model(
+            "autoscaling_behavior: {scale_up_tolerance: 0.05}
+autoscaling_metrics:
+  - pods: {metric: rps, average: 100}
+  - external: {metric: q, selector: {queue: orders}, average: 30}
+",
+        );
+        let a = autoscaling(&s);
+        // The tolerance alone leaves behavior empty: hpa.yaml adds it where the cluster has it.
+        assert_eq!(a.behavior, json!({}));
+        assert_eq!(
+            serde_json::to_value(&a.tolerance).unwrap(),
+            json!({"scaleUp": "0.05", "scaleDown": null})
+        );
+        assert_eq!(
+            a.metrics,
+            [
+                json!({"type": "Pods", "name": "rps", "selector": {}, "averageValue": "100"}),
+                json!({"type": "External", "name": "q", "selector": {"queue": "orders"}, "averageValue": "30"}),
+            ]
         );
     }
 }

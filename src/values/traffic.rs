@@ -48,8 +48,6 @@ pub struct GatewayValues {
     pub name: String,
     pub namespace: String,
     pub section_name: String,
-    /// Fail at install time, naming the CRDs, when the cluster lacks a route kind the chart uses.
-    pub check_capabilities: bool,
     /// `ingress.stickySession` as `sessionPersistence` (Experimental channel), asked for.
     pub experimental_session_persistence: bool,
     pub timeouts: RouteTimeouts,
@@ -90,7 +88,6 @@ impl GatewayValues {
             RouteTimeouts::default()
         };
         let mut v = GatewayValues {
-            check_capabilities: true,
             timeouts,
             ..GatewayValues::default()
         };
@@ -146,7 +143,7 @@ mod tests {
         assert_eq!(
             serde_json::to_value(GatewayValues::from(&s)).unwrap(),
             json!({"enabled": true, "name": "public", "namespace": "", "sectionName": "https",
-                "checkCapabilities": true, "experimentalSessionPersistence": false,
+                "experimentalSessionPersistence": false,
                 "timeouts": {"request": "", "backendRequest": ""},
                 "backendTLS": {"enabled": false, "hostname": "", "caConfigMap": ""}})
         );
