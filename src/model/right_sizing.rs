@@ -178,3 +178,38 @@ impl Builder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Mode;
+    use crate::model::testing::{model, problems};
+
+    #[test]
+    fn both_forms_and_the_autoscalers_resources() {
+        // Opta's defaults autoscale on CPU and memory: nothing is left, refused.
+        let got = problems("right_sizing: recommend\n");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "right_sizing");
+        assert!(
+            got[0].1.contains("autoscaling_target_mem_percentage"),
+            "{got:?}"
+        );
+        let (s, _) = model("autoscaling_target_mem_percentage: 0\nright_sizing: in_place\n");
+        let r = s.right_sizing.unwrap();
+        assert_eq!((r.mode, r.controlled), (Mode::InPlace, vec!["memory"]));
+        let (s, _) = model(
+            "min_containers: 2\nmax_containers: 2\nright_sizing: {mode: recommend, min: {cpu: 50}, max: {cpu: 2000, memory: 1024}}\n",
+        );
+        let r = s.right_sizing.unwrap();
+        assert_eq!((r.mode, r.controlled.len()), (Mode::Recommend, 2));
+        assert_eq!(r.min.quantities(), [("cpu", "50m".to_string())]);
+        assert_eq!(
+            r.max.quantities(),
+            [
+                ("cpu", "2000m".to_string()),
+                ("memory", "1024Mi".to_string())
+            ]
+        );
+        assert!(model("").0.right_sizing.is_none());
+    }
+}
