@@ -115,6 +115,15 @@ impl Builder<'_> {
                 "let the autoscaler scale on CPU and the VPA size memory: autoscaling_target_mem_percentage: 0",
             );
         }
+        for (bounds, key) in [(&min, "min"), (&max, "max")] {
+            for (what, _) in bounds.iter().flat_map(Bounds::quantities) {
+                if !controlled.contains(&what) && !controlled.is_empty() {
+                    self.warnings.push(format!(
+                        "right_sizing.{key}.{what} is ignored: the autoscaler scales on {what}, so the VPA does not size it"
+                    ));
+                }
+            }
+        }
         Some(RightSizing {
             mode: mode?,
             controlled,
@@ -211,5 +220,14 @@ mod tests {
             ]
         );
         assert!(model("").0.right_sizing.is_none());
+        let (_, w) = model(
+            "min_containers: 2\nautoscaling_target_mem_percentage: 0\nright_sizing: {mode: recommend, max: {cpu: 500}}\n",
+        );
+        assert_eq!(
+            w,
+            [
+                "right_sizing.max.cpu is ignored: the autoscaler scales on cpu, so the VPA does not size it"
+            ]
+        );
     }
 }
