@@ -413,6 +413,18 @@ fn right_sizing_leaves_the_autoscalers_resources_alone() {
         let docs = render(&helm, path, &ex.set(chart)).unwrap();
         assert!(find(&docs, "VerticalPodAutoscaler").is_empty());
     }
+    // NOTES names what the VPA sizes (helm 4 renders NOTES without a cluster; its default
+    // Kubernetes version, 1.35, has in-place resize).
+    let o = run(Command::new(&helms()[1].1)
+        .args(["install", "r"])
+        .arg(&hpa)
+        .args(["--namespace", "ci", "--dry-run=client"]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("  Right-sizing: a VerticalPodAutoscaler sets, in place where it can, the memory requests of container \"app\""),
+        "{}",
+        text(&o.stdout)
+    );
     let o = run(Command::new("node").arg(crd_models_validate()).args(&files));
     let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "CRD validation:\n{out}");
