@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{bin, find, helms, packaged, render, run, text, tool};
+use common::{bin, find, helms, kubernetes_validate, packaged, render, run, text, tool};
 use serde_json::Value;
 
 fn crd_models_validate() -> PathBuf {
@@ -402,4 +402,147 @@ fn hpa_metrics_need_a_metrics_adapter() {
             "{helm_name}: {err}"
         );
     }
+}
+
+/// `right_sizing`: a VerticalPodAutoscaler for the container "app" that never controls what the
+/// autoscaler scales on; InPlaceOrRecreate and the container's resizePolicy only on Kubernetes
+/// 1.35+, recommendations only (Off) before; the VPA's CRD schema and `crdCheck`.
+#[test]
+fn right_sizing_leaves_the_autoscalers_resources_alone() {
+    let vpa_of = |docs: &[Value]| -> Value {
+        let v = find(docs, "VerticalPodAutoscaler");
+        assert_eq!(v.len(), 1);
+        v[0].clone()
+    };
+    let controlled = |v: &Value| {
+        v["spec"]["resourcePolicy"]["containerPolicies"][0]["controlledResources"].clone()
+    };
+    // The HPA scales on CPU: the VPA sizes memory only.
+    let (_a, hpa) = package(&format!(
+        "{BASE}min_containers: 2\nmax_containers: 6\nautoscaling_target_mem_percentage: 0\nright_sizing: {{mode: in_place, max: {{memory: 2048}}}}\n"
+    ));
+    // No autoscaler: both. KEDA with an explicit memory trigger: cpu only.
+    let (_b, fixed) = package(&format!(
+        "{BASE}min_containers: 2\nmax_containers: 2\npersistent_storage: [{{path: /data, size: 1}}]\nright_sizing: recommend\n"
+    ));
+    let (_c, keda) = package(&format!(
+        "{BASE}min_containers: 1\nmax_containers: 5\nautoscaling_target_mem_percentage: 70\nright_sizing: in_place\nscale_on:\n  - prometheus: {{server: \"http://p:9090\", query: \"up\", threshold: 1}}\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (helm_name, helm) in helms() {
+        for (kube, mode, resize) in [
+            ("1.34.0", "Off", false),
+            ("1.35.0", "InPlaceOrRecreate", true),
+        ] {
+            let docs = render(&helm, &hpa, &["--kube-version", kube]).unwrap();
+            let v = vpa_of(&docs);
+            assert_eq!(
+                v["spec"]["updatePolicy"]["updateMode"], mode,
+                "{helm_name} {kube}"
+            );
+            assert_eq!(controlled(&v), serde_json::json!(["memory"]));
+            assert_eq!(
+                v["spec"]["targetRef"],
+                serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "r-svc"})
+            );
+            assert_eq!(
+                v["spec"]["resourcePolicy"]["containerPolicies"],
+                serde_json::json!([
+                    {"containerName": "app", "controlledResources": ["memory"], "maxAllowed": {"memory": "2048Mi"}},
+                    {"containerName": "*", "mode": "Off"},
+                ])
+            );
+            let dep = find(&docs, "Deployment")[0];
+            let app = &dep["spec"]["template"]["spec"]["containers"][0];
+            assert_eq!(app["name"], "app");
+            if resize {
+                assert_eq!(
+                    app["resizePolicy"],
+                    serde_json::json!([
+                        {"resourceName": "cpu", "restartPolicy": "NotRequired"},
+                        {"resourceName": "memory", "restartPolicy": "RestartContainer"},
+                    ])
+                );
+                // The pods with resizePolicy against Kubernetes 1.35's own schema.
+                let file = dir.path().join(format!("deployment-{helm_name}.yaml"));
+                std::fs::write(&file, serde_json::to_string(dep).unwrap()).unwrap();
+                let o = run(Command::new(kubernetes_validate())
+                    .args(["--strict", "-k", "1.35.0"])
+                    .arg(&file));
+                let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+                assert!(o.status.success() && out.contains(" passed "), "{out}");
+            } else {
+                assert!(app.get("resizePolicy").is_none(), "{helm_name} {kube}");
+            }
+            let f = dir.path().join(format!("vpa-{helm_name}-{kube}.json"));
+            std::fs::write(&f, serde_json::to_vec(&[&v]).unwrap()).unwrap();
+            files.push(f);
+        }
+        let v = vpa_of(&render(&helm, &fixed, &[] as &[&str]).unwrap());
+        assert_eq!(controlled(&v), serde_json::json!(["cpu", "memory"]));
+        assert_eq!(v["spec"]["targetRef"]["kind"], "StatefulSet");
+        assert_eq!(v["spec"]["updatePolicy"]["updateMode"], "Off");
+        let docs = render(&helm, &keda, &[] as &[&str]).unwrap();
+        assert!(
+            find(&docs, "ScaledObject")[0]["spec"]["triggers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["type"] == "memory")
+        );
+        assert_eq!(controlled(&vpa_of(&docs)), serde_json::json!(["cpu"]));
+        // An install-time CPU target too leaves the VPA nothing: refused, naming both.
+        let err = render(
+            &helm,
+            &hpa,
+            &["--set", "autoscaling.targetMemoryUtilizationPercentage=80"],
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("rightSizing.enabled: the autoscaler scales on both cpu and memory"),
+            "{helm_name}: {err}"
+        );
+        // crdCheck names the VPA's CRD.
+        let err = render(&helm, &fixed, &["--set", "crdCheck=always"]).unwrap_err();
+        assert!(
+            err.contains("rightSizing.enabled: the cluster has no autoscaling.k8s.io/v1/VerticalPodAutoscaler; install the Vertical Pod Autoscaler"),
+            "{helm_name}: {err}"
+        );
+        let ok = render(
+            &helm,
+            &fixed,
+            &[
+                "--set",
+                "crdCheck=always",
+                "--api-versions",
+                "autoscaling.k8s.io/v1/VerticalPodAutoscaler",
+            ],
+        );
+        assert!(ok.is_ok(), "{helm_name}: {ok:?}");
+        // Off unless asked.
+        let (ex, chart, path) = &packaged()[0];
+        let docs = render(&helm, path, &ex.set(chart)).unwrap();
+        assert!(find(&docs, "VerticalPodAutoscaler").is_empty());
+    }
+    // NOTES names what the VPA sizes (helm 4 renders NOTES without a cluster; its default
+    // Kubernetes version, 1.35, has in-place resize).
+    let o = run(Command::new(&helms()[1].1)
+        .args(["install", "r"])
+        .arg(&hpa)
+        .args(["--namespace", "ci", "--dry-run=client"]));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("  Right-sizing: a VerticalPodAutoscaler sets, in place where it can, the memory requests of container \"app\""),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = run(Command::new("node").arg(crd_models_validate()).args(&files));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "CRD validation:\n{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("PASS ")).count(),
+        files.len(),
+        "{out}"
+    );
 }

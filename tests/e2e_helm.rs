@@ -108,6 +108,8 @@ fn every_chart_renders_valid_kubernetes_objects_for_1_30_to_1_37() {
 const CRD_KINDS: &[&str] = &[
     "HTTPRoute",
     "ScaledObject",
+    "PodMonitor",
+    "VerticalPodAutoscaler",
     "TriggerAuthentication",
     "ServiceMonitor",
 ];

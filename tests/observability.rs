@@ -321,3 +321,88 @@ fn the_service_monitor_passes_its_crd_schema() {
     let o = run(Command::new("node").arg(&validate).arg(&bad));
     assert!(!o.status.success(), "{}", text(&o.stdout));
 }
+
+/// `metrics.kind: PodMonitor`, and a sidecar's port (which the Service does not expose) without
+/// a kind: a PodMonitor on the workload's pods, its CRD schema, its `crdCheck`.
+#[test]
+fn a_pod_monitor_scrapes_the_pods_port_and_passes_its_crd_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let validate = tool("CRD_MODELS_VALIDATE", ".tools/crd-models/validate.mjs");
+    let (_d, explicit) = package(&format!(
+        "{BASE}metrics: {{port: metrics, kind: PodMonitor, interval: 15s}}\n"
+    ));
+    let (_e, sidecar) = package(&format!(
+        "{BASE}metrics: {{port: exporter}}\nsidecars:\n  - name: exp\n    image: ghcr.io/acme/exporter:1\n    ports: [{{name: exporter, port: 9100}}]\n"
+    ));
+    let mut files = Vec::new();
+    for (helm_name, helm) in helms() {
+        for (i, (c, port, interval)) in
+            [(&explicit, "metrics", "15s"), (&sidecar, "exporter", "30s")]
+                .into_iter()
+                .enumerate()
+        {
+            let docs = render(&helm, c, &[] as &[&str]).unwrap();
+            assert!(find(&docs, "ServiceMonitor").is_empty(), "{helm_name}");
+            let pm = find(&docs, "PodMonitor");
+            assert_eq!(pm.len(), 1, "{helm_name}");
+            assert_eq!(pm[0]["metadata"]["name"], "r-shop");
+            assert_eq!(
+                pm[0]["spec"],
+                json!({
+                    "jobLabel": "app.kubernetes.io/name",
+                    "namespaceSelector": {"matchNames": ["ci"]},
+                    "selector": {"matchLabels": {
+                        "app.kubernetes.io/name": "shop",
+                        "app.kubernetes.io/instance": "r",
+                        "app.kubernetes.io/component": "server",
+                    }},
+                    "podMetricsEndpoints": [{"port": port, "path": "/metrics", "interval": interval}],
+                }),
+                "{helm_name}"
+            );
+            // The selector matches the workload's pods, and jobLabel is a label they carry.
+            let pod = &find(&docs, "Deployment")[0]["spec"]["template"]["metadata"]["labels"];
+            for (k, v) in pm[0]["spec"]["selector"]["matchLabels"]
+                .as_object()
+                .unwrap()
+            {
+                assert_eq!(&pod[k], v, "{helm_name} {k}");
+            }
+            assert_eq!(pod["app.kubernetes.io/name"], "shop");
+            let file = dir.path().join(format!("{helm_name}-{i}.json"));
+            std::fs::write(&file, serde_json::to_vec(&pm).unwrap()).unwrap();
+            files.push(file);
+        }
+        // crdCheck names the PodMonitor's API.
+        let err = render(&helm, &sidecar, &["--set", "crdCheck=always"]).unwrap_err();
+        assert!(
+            err.contains("metrics.enabled: the cluster has no monitoring.coreos.com/v1/PodMonitor"),
+            "{helm_name}: {err}"
+        );
+        let ok = render(
+            &helm,
+            &sidecar,
+            &[
+                "--set",
+                "crdCheck=always",
+                "--api-versions",
+                "monitoring.coreos.com/v1/PodMonitor",
+            ],
+        );
+        assert!(ok.is_ok(), "{helm_name}: {ok:?}");
+        // A ServiceMonitor cannot reach a sidecar's port; the render-time check says so.
+        let err = render(&helm, &sidecar, &["--set", "metrics.kind=ServiceMonitor"]).unwrap_err();
+        assert!(
+            err.contains("metrics.port \"exporter\" is not a key of ports"),
+            "{helm_name}: {err}"
+        );
+    }
+    let o = run(Command::new("node").arg(&validate).args(&files));
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "CRD validation:\n{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("PASS ")).count(),
+        4,
+        "{out}"
+    );
+}

@@ -354,6 +354,18 @@ const SCHEMA_ONLY: &[(&str, &str)] = &[
         "datadog_tags",
         "true/false or {env, version}: the parser reads it with a visitor of its own (RawDatadogTags; model::observe's tests cover both forms) and RawDatadogTagsForm's fields are env and version",
     ),
+    (
+        "right_sizing",
+        "a mode or {mode, min, max}: the parser reads it with a visitor of its own (RawRightSizing; model::right_sizing's tests cover both forms) and RawRightSizingForm's fields are mode, min and max",
+    ),
+    (
+        "right_sizing.min",
+        "RawBounds (cpu, memory), inside RawRightSizingForm",
+    ),
+    (
+        "right_sizing.max",
+        "RawBounds (cpu, memory), inside RawRightSizingForm",
+    ),
 ];
 
 #[test]

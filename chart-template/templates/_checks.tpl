@@ -504,13 +504,15 @@ line, in this order, and is the only caller. Called with the root context.
      ("off"), so helm template and lint without a cluster render the objects as asked. */}}
 {{- define "svc.check.capabilities" -}}
 {{- $v := .Values -}}
-{{- $mode := $v.crdCheck -}}
 {{- $need := list -}}
 {{- if and $v.workload.enabled $v.autoscaling.enabled $v.autoscaling.keda.enabled -}}
 {{- $need = append $need (list "autoscaling.keda.enabled" "keda.sh/v1alpha1/ScaledObject" "KEDA (https://keda.sh/docs/latest/deploy/)") -}}
 {{- end -}}
 {{- if and $v.workload.enabled $v.metrics.enabled -}}
-{{- $need = append $need (list "metrics.enabled" "monitoring.coreos.com/v1/ServiceMonitor" "the Prometheus Operator's CRDs (https://prometheus-operator.dev/docs/getting-started/installation/)") -}}
+{{- $need = append $need (list "metrics.enabled" (printf "monitoring.coreos.com/v1/%s" (default "ServiceMonitor" $v.metrics.kind)) "the Prometheus Operator's CRDs (https://prometheus-operator.dev/docs/getting-started/installation/)") -}}
+{{- end -}}
+{{- if and $v.workload.enabled $v.rightSizing.enabled -}}
+{{- $need = append $need (list "rightSizing.enabled" "autoscaling.k8s.io/v1/VerticalPodAutoscaler" "the Vertical Pod Autoscaler (https://github.com/kubernetes/autoscaler/tree/master/vertical-pod-autoscaler#installation)") -}}
 {{- end -}}
 {{- /* HPA metrics are served by an aggregated API of a metrics adapter; the first metric of each
      kind names the field. custom.metrics.k8s.io is served as v1beta1 and v1beta2 (either will do). */ -}}
@@ -544,14 +546,21 @@ line, in this order, and is the only caller. Called with the root context.
 {{- if or (eq $mode "always") (and (eq $mode "auto") (include "svc.clusterKnown" .)) -}}true{{- end -}}
 {{- end -}}
 
-{{/* metrics: the ServiceMonitor scrapes a port of the Service, by name. */}}
+{{/* metrics: the ServiceMonitor scrapes a port of the Service, by name; the PodMonitor a port of
+     the pods: one of ports, or a sidecar's. */}}
 {{- define "svc.check.metrics" -}}
 {{- $m := .Values.metrics -}}
 {{- if $m.enabled -}}
-{{- if not (hasKey .Values.ports $m.port) -}}
-{{- fail (printf "metrics.port %q is not a key of ports: the ServiceMonitor scrapes a port of the Service" $m.port) -}}
+{{- if eq $m.kind "PodMonitor" -}}
+{{- $names := list -}}
+{{- range .Values.sidecars -}}{{- range .ports -}}{{- $names = append $names .name -}}{{- end -}}{{- end -}}
+{{- if not (or (hasKey .Values.ports $m.port) (has $m.port $names)) -}}
+{{- fail (printf "metrics.port %q is neither a key of ports nor a sidecar's port: the PodMonitor scrapes a port of the pods" $m.port) -}}
 {{- end -}}
-{{- if kindIs "invalid" (index .Values.ports $m.port) -}}
+{{- else if not (hasKey .Values.ports $m.port) -}}
+{{- fail (printf "metrics.port %q is not a key of ports: the ServiceMonitor scrapes a port of the Service (metrics.kind=PodMonitor scrapes the pods)" $m.port) -}}
+{{- end -}}
+{{- if and (hasKey .Values.ports $m.port) (kindIs "invalid" (index .Values.ports $m.port)) -}}
 {{- fail (printf "metrics.port %q names a port removed with --set ports.%s=null" $m.port $m.port) -}}
 {{- end -}}
 {{- end -}}
@@ -562,5 +571,12 @@ line, in this order, and is the only caller. Called with the root context.
 {{- $o := .Values.opentelemetry -}}
 {{- if and $o.enabled (eq $o.language "go") (not $o.executable) -}}
 {{- fail "opentelemetry.executable is empty: the go language needs the program's path (otel-go-auto-target-exe)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* rightSizing: the VPA has a resource left that the autoscaler does not scale on. */}}
+{{- define "svc.check.rightSizing" -}}
+{{- if and .Values.rightSizing.enabled (not (include "svc.vpaResources" . | fromJsonArray)) -}}
+{{- fail "rightSizing.enabled: the autoscaler scales on both cpu and memory (autoscaling.targetCPUUtilizationPercentage and autoscaling.targetMemoryUtilizationPercentage, or KEDA's cpu and memory triggers), so the VPA would control neither; set one of them to null" -}}
 {{- end -}}
 {{- end -}}

@@ -174,6 +174,12 @@ lifecycle:
 resources:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- if and (eq .component "server") (not $extra) }}
+{{- with include "svc.resizePolicy" $root }}
+resizePolicy:
+  {{- . | nindent 2 }}
+{{- end }}
+{{- end }}
 {{- with $v.securityContext }}
 securityContext:
   {{- toYaml . | nindent 2 }}

@@ -48,6 +48,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/_probes.tpl"),
     ),
     (
+        "templates/_rightsizing.tpl",
+        include_str!("../../chart-template/templates/_rightsizing.tpl"),
+    ),
+    (
         "templates/_routes.tpl",
         include_str!("../../chart-template/templates/_routes.tpl"),
     ),
@@ -92,6 +96,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
         include_str!("../../chart-template/templates/poddisruptionbudget.yaml"),
     ),
     (
+        "templates/podmonitor.yaml",
+        include_str!("../../chart-template/templates/podmonitor.yaml"),
+    ),
+    (
         "templates/release-job.yaml",
         include_str!("../../chart-template/templates/release-job.yaml"),
     ),
@@ -122,6 +130,10 @@ pub const HELM_FILES: &[(&str, &str)] = &[
     (
         "templates/validate.yaml",
         include_str!("../../chart-template/templates/validate.yaml"),
+    ),
+    (
+        "templates/vpa.yaml",
+        include_str!("../../chart-template/templates/vpa.yaml"),
     ),
     (
         "values.schema.json",

@@ -12,7 +12,8 @@
 //! - `ports`: the ports and the probe port
 //! - `probes`: liveness, readiness and startup probes, their timing; `grpc`: gRPC health checks
 //! - `scaling`: replicas, the autoscaler's targets and speed; `keda`: `scale_on`, KEDA triggers
-//! - `observe`: `metrics` (a ServiceMonitor), `datadog_tags`, `opentelemetry`
+//! - `observe`: `metrics` (a ServiceMonitor or PodMonitor), `datadog_tags`, `opentelemetry`
+//! - `right_sizing`: an opt-in VerticalPodAutoscaler that leaves the autoscaler's resources alone
 //! - `availability`: the PodDisruptionBudget, graceful shutdown
 //! - `placement`: tolerations, topology spread, node selector, affinity, priority class
 //! - `ingress`: the `public_uri` routes and their Ingress settings
@@ -52,6 +53,7 @@ pub mod observe;
 pub mod placement;
 pub mod ports;
 pub mod probes;
+pub mod right_sizing;
 pub mod rules;
 pub mod scaling;
 pub mod scratch;
@@ -134,6 +136,8 @@ pub struct Service {
     pub links: Vec<links::Link>,
     /// A ServiceMonitor, Datadog's tags, OpenTelemetry injection (observe.rs).
     pub observe: observe::Observe,
+    /// `right_sizing`: an opt-in VerticalPodAutoscaler (right_sizing.rs).
+    pub right_sizing: Option<right_sizing::RightSizing>,
 }
 
 /// Build and validate; every problem found is reported, not only the first.
@@ -251,6 +255,14 @@ impl Builder<'_> {
                 .chain(config.env_refs.iter().map(|r| r.name.as_str()))
                 .collect::<Vec<_>>(),
         );
+        let right_sizing = self.right_sizing(
+            raw,
+            &right_sizing::autoscaled(
+                keda.as_ref(),
+                (min_replicas, max_replicas),
+                (cpu_target, memory_target),
+            ),
+        );
         self.cloud_only(raw);
         if max_replicas == 0 && cron_jobs.is_empty() && release.is_none() {
             self.warnings.push(
@@ -299,6 +311,7 @@ impl Builder<'_> {
             config,
             links,
             observe,
+            right_sizing,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Metrics and traces without hand-written YAML: `metrics` (a Prometheus Operator
-//! ServiceMonitor for one of the service's ports), `datadog_tags` (Datadog's unified service tags
+//! ServiceMonitor for one of the service's ports, or a PodMonitor for a port of the pods), `datadog_tags` (Datadog's unified service tags
 //! as labels, as Opta set them) and `opentelemetry` (the OpenTelemetry Operator's injection
 //! annotation). Each is off unless the spec asks for it.
 
@@ -12,10 +12,12 @@ use crate::diag::{FieldPath, printable};
 use crate::spec::raw::RawService;
 use crate::spec::raw_scaling::{RawDatadogTags, RawMetrics, RawOpenTelemetry};
 
-/// The ServiceMonitor's endpoint.
+/// The ServiceMonitor's (or PodMonitor's) endpoint.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Metrics {
     pub port: String,
+    /// `ServiceMonitor` or `PodMonitor`.
+    pub kind: &'static str,
     pub path: String,
     pub interval: String,
 }
@@ -114,7 +116,10 @@ impl Builder<'_> {
         (labels, annotations): (&BTreeMap<String, String>, &BTreeMap<String, String>),
     ) -> Observe {
         Observe {
-            metrics: raw.metrics.as_ref().and_then(|m| self.metrics(m, ports)),
+            metrics: raw
+                .metrics
+                .as_ref()
+                .and_then(|m| self.metrics(m, ports, raw)),
             datadog: raw
                 .datadog_tags
                 .as_ref()
@@ -126,10 +131,28 @@ impl Builder<'_> {
         }
     }
 
-    fn metrics(&mut self, m: &RawMetrics, ports: &[Port]) -> Option<Metrics> {
+    fn metrics(&mut self, m: &RawMetrics, ports: &[Port], raw: &RawService) -> Option<Metrics> {
         let path = self.path("metrics");
-        let names: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+        let service: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+        // A sidecar's ports are the pod's, not the Service's: only a PodMonitor reaches them.
+        let sidecar: Vec<&str> = raw
+            .sidecars
+            .iter()
+            .flatten()
+            .flat_map(|s| s.ports.iter().flatten())
+            .filter_map(|p| p.name.as_deref())
+            .collect();
+        let names: Vec<&str> = service.iter().chain(&sidecar).copied().collect();
+        let kind = self.metrics_kind(&path, m.kind.as_deref());
         let port = match m.port.as_deref().map(str::trim) {
+            Some(p) if sidecar.contains(&p) && kind == Some("ServiceMonitor") => {
+                self.fail_help(
+                    &path.key("kind"),
+                    format!("`{}` is a sidecar's port, which the Service does not expose: a ServiceMonitor cannot scrape it", printable(p)),
+                    "use kind: PodMonitor (the default for a sidecar's port)",
+                );
+                None
+            }
             Some(p) if names.contains(&p) => Some(p.to_string()),
             Some(p) => {
                 let msg = format!("`{}` is not one of the service's ports", printable(p));
@@ -161,11 +184,35 @@ impl Builder<'_> {
         let interval = m.interval.clone().unwrap_or_else(|| "30s".into());
         let interval_ok = self.check(&path.key("interval"), scrape_interval(&interval));
         (path_ok && interval_ok).then_some(())?;
+        let port = port?;
+        let default_kind = if service.contains(&port.as_str()) {
+            "ServiceMonitor"
+        } else {
+            "PodMonitor"
+        };
         Some(Metrics {
-            port: port?,
+            kind: kind.unwrap_or(default_kind),
+            port,
             path: mpath,
             interval,
         })
+    }
+
+    /// `kind`: `None` when not given (the port decides) or not valid (reported).
+    fn metrics_kind(&mut self, path: &FieldPath, kind: Option<&str>) -> Option<&'static str> {
+        match kind.map(str::trim) {
+            None => None,
+            Some("ServiceMonitor") => Some("ServiceMonitor"),
+            Some("PodMonitor") => Some("PodMonitor"),
+            Some(k) => {
+                self.fail_help(
+                    &path.key("kind"),
+                    format!("unknown kind `{}`", printable(k)),
+                    "expected ServiceMonitor (through the Service) or PodMonitor (the pods directly)",
+                );
+                None
+            }
+        }
     }
 
     fn datadog_tags(

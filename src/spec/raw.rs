@@ -126,6 +126,8 @@ pub struct RawService {
     pub datadog_tags: Option<super::raw_scaling::RawDatadogTags>,
     /// The OpenTelemetry Operator's auto-instrumentation annotation (ours).
     pub opentelemetry: Option<super::raw_scaling::RawOpenTelemetry>,
+    /// An opt-in VerticalPodAutoscaler (ours; rules in `model::right_sizing`).
+    pub right_sizing: Option<super::raw_scaling::RawRightSizing>,
     pub termination_grace_period: Option<Lenient<u32>>,
     pub pre_stop_delay: Option<Lenient<u32>>,
     pub node_selector: Option<BTreeMap<String, String>>,

@@ -1,7 +1,7 @@
 //! Shapes of our scaling and observability fields (not Opta's): `scale_on` (KEDA triggers),
 //! `autoscaling_metrics` (HPA pod and external metrics), `metrics` (a ServiceMonitor),
-//! `datadog_tags` and `opentelemetry`. Meaning and rules live in `model::keda` and
-//! `model::observe`.
+//! `datadog_tags`, `opentelemetry` and `right_sizing` (a VPA). Meaning and rules live in `model::keda`,
+//! `model::observe` and `model::right_sizing`.
 
 use std::collections::BTreeMap;
 
@@ -112,6 +112,36 @@ pub struct RawMetrics {
     pub path: Option<String>,
     /// Prometheus duration; default `30s`.
     pub interval: Option<String>,
+    /// `ServiceMonitor` (default for a port of the Service) or `PodMonitor` (default for a
+    /// sidecar's port, which the Service does not expose).
+    pub kind: Option<String>,
+}
+
+/// `right_sizing`: `recommend` or `in_place`, or `{mode, min, max}` to bound the VPA's
+/// requests for the service's container.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RawRightSizing {
+    Mode(String),
+    Form(RawRightSizingForm),
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRightSizingForm {
+    pub mode: Option<String>,
+    /// The smallest requests the VPA may set (`minAllowed`).
+    pub min: Option<RawBounds>,
+    /// The largest requests the VPA may set (`maxAllowed`).
+    pub max: Option<RawBounds>,
+}
+
+/// CPU in millicores and memory in megabytes, as `resource_request` takes them.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBounds {
+    pub cpu: Option<super::scalars::Quantity>,
+    pub memory: Option<super::scalars::Quantity>,
 }
 
 /// `datadog_tags`: `true`, or `{env, version}` to name them.
@@ -162,4 +192,25 @@ pub struct RawOpenTelemetry {
     pub instrumentation: Option<String>,
     /// Go only: the path of the program the Go agent attaches to.
     pub executable: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for RawRightSizing {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawRightSizing;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("recommend, in_place, or {mode, min, max}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawRightSizing, E> {
+                Ok(RawRightSizing::Mode(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawRightSizing, A::Error> {
+                RawRightSizingForm::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawRightSizing::Form)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

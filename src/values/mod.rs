@@ -20,6 +20,7 @@ mod placement;
 mod ports;
 mod preflight;
 mod probes;
+mod right_sizing;
 mod scaling;
 mod security;
 mod storage;
@@ -106,6 +107,8 @@ pub struct Values {
     pub metrics: MetricsValues,
     pub datadog_tags: DatadogTagsValues,
     pub opentelemetry: OpenTelemetryValues,
+    /// A VerticalPodAutoscaler (`model::right_sizing`).
+    pub right_sizing: right_sizing::RightSizingValues,
     // Escape hatches for what the spec cannot say, set only at install time (always empty here):
     // raw Kubernetes structures, rendered with toYaml, never as template text.
     pub extra_env: Vec<Value>,
@@ -177,6 +180,7 @@ impl Values {
             metrics: observe::metrics(s),
             datadog_tags: observe::datadog_tags(s),
             opentelemetry: observe::opentelemetry(s),
+            right_sizing: right_sizing::right_sizing(s),
             extra_env: Vec::new(),
             extra_env_from: Vec::new(),
             extra_volumes: Vec::new(),
@@ -252,6 +256,7 @@ mod tests {
                 "metrics",
                 "datadogTags",
                 "opentelemetry",
+                "rightSizing",
                 "extraEnv",
                 "extraEnvFrom",
                 "extraVolumes",

@@ -1,4 +1,4 @@
-//! `metrics`, `datadogTags` and `opentelemetry`: a ServiceMonitor, Datadog's unified service
+//! `metrics`, `datadogTags` and `opentelemetry`: a ServiceMonitor (or PodMonitor), Datadog's unified service
 //! tags and the OpenTelemetry Operator's injection annotation (`model::observe`). Each section
 //! is written out disabled when the spec does not ask for it, so `--set` can turn it on.
 
@@ -10,7 +10,9 @@ use crate::model::Service;
 #[serde(rename_all = "camelCase")]
 pub struct MetricsValues {
     pub enabled: bool,
-    /// The name of one of `ports`.
+    /// `ServiceMonitor` (a port of the Service) or `PodMonitor` (a port of the pods).
+    pub kind: &'static str,
+    /// The name of one of `ports` (or, for a PodMonitor, of a sidecar's `ports`).
     pub port: String,
     pub path: String,
     pub interval: String,
@@ -40,6 +42,7 @@ pub(super) fn metrics(s: &Service) -> MetricsValues {
     let m = s.observe.metrics.as_ref();
     MetricsValues {
         enabled: m.is_some(),
+        kind: m.map_or("ServiceMonitor", |m| m.kind),
         port: m.map(|m| m.port.clone()).unwrap_or_default(),
         path: m.map_or_else(|| "/metrics".into(), |m| m.path.clone()),
         interval: m.map_or_else(|| "30s".into(), |m| m.interval.clone()),
