@@ -182,6 +182,18 @@ pub const EXAMPLES: &[Example] = &[
         auto: &[],
     },
     Example {
+        spec: "gateway-grpc.yaml",
+        args: &[],
+        charts: &["pricing"],
+        auto: &[],
+    },
+    Example {
+        spec: "gateway-websocket.yaml",
+        args: &[],
+        charts: &["notify"],
+        auto: &[],
+    },
+    Example {
         spec: "tls-secret.yaml",
         args: &[],
         charts: &["ledger-ui"],
