@@ -138,10 +138,6 @@ fn without_crd_kinds(yaml: &str) -> String {
 /// @kubernetes-models/gateway-api; each of those kinds is rendered by some example.
 #[test]
 fn every_gateway_api_object_passes_the_gateway_api_schemas() {
-    let models = gateway_api_validate()
-        .parent()
-        .unwrap()
-        .join("node_modules/@kubernetes-models/gateway-api");
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     let mut objects = 0;
@@ -175,10 +171,7 @@ fn every_gateway_api_object_passes_the_gateway_api_schemas() {
         .map(|k| k.to_string())
         .collect();
     assert_eq!(kinds, want, "the Gateway API kinds the examples render");
-    let o = run(Command::new("node")
-        .arg(root().join("tests/support/gateway_api_kinds.mjs"))
-        .arg(&models)
-        .args(&files));
+    let o = run(models_validate("gateway-api").args(&files));
     let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "Gateway API validation:\n{out}");
     assert_eq!(
