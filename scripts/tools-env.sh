@@ -16,7 +16,8 @@ export HELM3_BIN="$_tools_env_root/.tools/bin/helm3"
 export HELM4_BIN="$_tools_env_root/.tools/bin/helm4"
 export KUBERNETES_VALIDATE_BIN="$_tools_env_root/.tools/venv/bin/kubernetes-validate"
 export CHECKOV_BIN="$_tools_env_root/.tools/venv/bin/checkov"
-export GATEWAY_API_VALIDATE="$_tools_env_root/.tools/gateway-api/validate.mjs"
+# The models of kinds defined by CRDs, one folder per family (scripts/k8s-models/validate.mjs).
+export K8S_MODELS_DIR="$_tools_env_root/.tools/models"
 # Keep checkov from calling its vendor's API for guideline mappings (it has no
 # network here; without this it logs a warning with a traceback on every scan).
 export BC_SKIP_MAPPING="${BC_SKIP_MAPPING:-TRUE}"

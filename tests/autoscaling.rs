@@ -7,12 +7,8 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{bin, find, helms, kubernetes_validate, packaged, render, run, text, tool};
+use common::{bin, find, helms, kubernetes_validate, models_validate, packaged, render, run, text};
 use serde_json::Value;
-
-fn crd_models_validate() -> PathBuf {
-    tool("CRD_MODELS_VALIDATE", ".tools/crd-models/validate.mjs")
-}
 
 /// Package `spec` (a standalone spec) and return the chart archive, with its temp dir.
 fn package(spec: &str) -> (tempfile::TempDir, PathBuf) {
@@ -276,7 +272,7 @@ fn every_add_on_object_passes_its_crd_schema() {
         }
     }
     assert!(count >= 6, "too few add-on objects: {count}");
-    let o = run(Command::new("node").arg(crd_models_validate()).args(&files));
+    let o = run(models_validate("crd").args(&files));
     let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "CRD validation:\n{out}");
     assert_eq!(
@@ -288,7 +284,7 @@ fn every_add_on_object_passes_its_crd_schema() {
     let bad = dir.path().join("bad.json");
     let so = r#"[{"apiVersion":"keda.sh/v1alpha1","kind":"ScaledObject","metadata":{"name":"s"},"spec":{"scaleTargetRef":{"name":"w"},"triggers":[{"metadata":{}}]}}]"#;
     std::fs::write(&bad, so).unwrap();
-    let o = run(Command::new("node").arg(crd_models_validate()).arg(&bad));
+    let o = run(models_validate("crd").arg(&bad));
     assert!(!o.status.success());
 }
 
@@ -537,7 +533,7 @@ fn right_sizing_leaves_the_autoscalers_resources_alone() {
         "{}",
         text(&o.stdout)
     );
-    let o = run(Command::new("node").arg(crd_models_validate()).args(&files));
+    let o = run(models_validate("crd").args(&files));
     let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "CRD validation:\n{out}");
     assert_eq!(

@@ -101,12 +101,14 @@ fn every_chart_renders_valid_kubernetes_objects_for_1_30_to_1_37() {
 }
 
 /// Kinds defined by CRDs, which kubernetes-validate has no schema for (it would only warn that
-/// they are unknown): the Gateway API's HTTPRoute, checked by
-/// `every_httproute_passes_the_gateway_api_schemas` instead, KEDA's ScaledObject and
+/// they are unknown): the Gateway API's HTTPRoute, GRPCRoute and BackendTLSPolicy, checked by
+/// `every_gateway_api_object_passes_the_gateway_api_schemas` instead, KEDA's ScaledObject and
 /// TriggerAuthentication and the Prometheus Operator's ServiceMonitor, checked against their CRD
 /// schemas by tests/autoscaling.rs and tests/observability.rs.
 const CRD_KINDS: &[&str] = &[
     "HTTPRoute",
+    "GRPCRoute",
+    "BackendTLSPolicy",
     "ScaledObject",
     "PodMonitor",
     "VerticalPodAutoscaler",
@@ -133,30 +135,50 @@ fn without_crd_kinds(yaml: &str) -> String {
         .collect()
 }
 
+/// Every object of the Gateway API group any example renders (HTTPRoute, GRPCRoute,
+/// BackendTLSPolicy: the CRD_KINDS above), validated with the models of
+/// @kubernetes-models/gateway-api; each of those kinds is rendered by some example.
 #[test]
-fn every_httproute_passes_the_gateway_api_schemas() {
-    let validate = gateway_api_validate();
+fn every_gateway_api_object_passes_the_gateway_api_schemas() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    let mut routes = 0;
+    let mut objects = 0;
+    let mut kinds = std::collections::BTreeSet::new();
     for_each_chart(|ex, chart, path, helm_name, helm| {
         let docs = render(helm, path, &ex.set(chart))?;
-        let http_routes: Vec<&Value> = find(&docs, "HTTPRoute");
-        if !http_routes.is_empty() {
-            routes += http_routes.len();
+        let gateway_api: Vec<&Value> = docs
+            .iter()
+            .filter(|d| {
+                d["apiVersion"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("gateway.networking.k8s.io/"))
+            })
+            .collect();
+        if !gateway_api.is_empty() {
+            objects += gateway_api.len();
+            kinds.extend(
+                gateway_api
+                    .iter()
+                    .map(|d| d["kind"].as_str().unwrap_or("?").to_string()),
+            );
             let file = dir.path().join(format!("{chart}-{helm_name}.json"));
-            std::fs::write(&file, serde_json::to_vec(&http_routes).unwrap()).unwrap();
+            std::fs::write(&file, serde_json::to_vec(&gateway_api).unwrap()).unwrap();
             files.push(file);
         }
         Ok(())
     });
-    assert!(routes > 0, "no example renders an HTTPRoute");
-    let o = run(Command::new("node").arg(&validate).args(&files));
+    let want: std::collections::BTreeSet<String> = CRD_KINDS
+        .iter()
+        .filter(|k| ["HTTPRoute", "GRPCRoute", "BackendTLSPolicy"].contains(k))
+        .map(|k| k.to_string())
+        .collect();
+    assert_eq!(kinds, want, "the Gateway API kinds the examples render");
+    let o = run(models_validate("gateway-api").args(&files));
     let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "Gateway API validation:\n{out}");
     assert_eq!(
         out.lines().filter(|l| l.starts_with("PASS ")).count(),
-        routes,
+        objects,
         "{out}"
     );
 }
@@ -519,7 +541,7 @@ fn check_against_spec(
     }
     check_ingresses(spec, docs)?;
     check_tls(spec, &fullname, docs)?;
-    check_http_routes(spec, &fullname, docs)?;
+    check_gateway_routes(spec, &fullname, docs)?;
     check_identity(spec, docs)?;
     check_pdb(spec, chart, docs)?;
     check_network_policy(spec, chart, docs)?;
@@ -1439,6 +1461,9 @@ fn check_ingresses(spec: &Value, docs: &[Value]) -> Result<(), String> {
         )
     })?;
     let keep = spec["keep_path_prefix"] == true;
+    // A portable Ingress: plain Prefix paths and no controller annotation (the model refuses
+    // what would need one), no class unless the spec names one.
+    let portable = spec["ingress_controller"] == "portable";
     for uri in &uris {
         let (host, path) = match uri.strip_prefix('/') {
             Some(p) => (None, format!("/{p}")),
@@ -1447,7 +1472,7 @@ fn check_ingresses(spec: &Value, docs: &[Value]) -> Result<(), String> {
                 None => (Some(uri.clone()), "/".to_string()),
             },
         };
-        let (want_path, want_type) = if path == "/" || keep {
+        let (want_path, want_type) = if path == "/" || keep || portable {
             (path.clone(), "Prefix")
         } else {
             (format!("{path}(/|$)(.*)"), "ImplementationSpecific")
@@ -1468,6 +1493,26 @@ fn check_ingresses(spec: &Value, docs: &[Value]) -> Result<(), String> {
             format!("{uri}: pathType {}", p["pathType"])
         })?;
         let ann = &found["metadata"]["annotations"];
+        if portable {
+            ensure(
+                ann.as_object().is_none_or(|a| {
+                    a.keys()
+                        .all(|k| !k.starts_with("nginx.ingress.kubernetes.io/"))
+                }),
+                || format!("{uri}: a portable Ingress with ingress-nginx annotations {ann}"),
+            )?;
+            ensure(
+                found["spec"].get("ingressClassName").map(|c| c.as_str())
+                    == spec.get("ingress_class").map(|c| c.as_str()),
+                || {
+                    format!(
+                        "{uri}: ingressClassName {}",
+                        found["spec"]["ingressClassName"]
+                    )
+                },
+            )?;
+            continue;
+        }
         if want_type == "ImplementationSpecific" {
             ensure(
                 ann["nginx.ingress.kubernetes.io/rewrite-target"] == "/$2",
@@ -1613,18 +1658,33 @@ fn check_tls(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), String>
     Ok(())
 }
 
-/// With `gateway`, one HTTPRoute per public_uri, exactly this object: attached to the Gateway,
-/// the host (none: any host), a PathPrefix match, the prefix stripped unless keep_path_prefix,
-/// and the Service's http port by number.
-fn check_http_routes(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), String> {
-    let got = find(docs, "HTTPRoute");
+/// With `gateway`, one route per public_uri, exactly this object: attached to the Gateway, the
+/// host (none: any host), and the Service's routed port by number. An HTTPRoute has a PathPrefix
+/// match, the prefix stripped unless keep_path_prefix, a websocket port's hour of `timeouts` and,
+/// with the Experimental opt-in, `sessionPersistence`; a grpc port gets a GRPCRoute instead (no
+/// match: hosts only). `backend_tls` adds one BackendTLSPolicy for the routed port.
+fn check_gateway_routes(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(), String> {
     let gw = &spec["gateway"];
     let routes = spec_routes(spec);
+    let grpc = spec["port"]["grpc"].is_number();
+    let (kind, other) = if grpc {
+        ("GRPCRoute", "HTTPRoute")
+    } else {
+        ("HTTPRoute", "GRPCRoute")
+    };
+    let got = find(docs, kind);
+    let policies = find(docs, "BackendTLSPolicy");
     if gw.is_null() {
-        return ensure(got.is_empty(), || "HTTPRoutes without gateway".into());
+        return ensure(
+            got.is_empty() && find(docs, other).is_empty() && policies.is_empty(),
+            || "Gateway API objects without gateway".into(),
+        );
     }
+    ensure(find(docs, other).is_empty(), || {
+        format!("{other}s for a spec whose routes are {kind}s")
+    })?;
     ensure(got.len() == routes.len(), || {
-        format!("{} HTTPRoutes for {} public_uri", got.len(), routes.len())
+        format!("{} {kind}s for {} public_uri", got.len(), routes.len())
     })?;
     let service_port = match spec["port"].as_object() {
         Some(_) => 80,
@@ -1645,39 +1705,92 @@ fn check_http_routes(spec: &Value, fullname: &str, docs: &[Value]) -> Result<(),
         parent["sectionName"] = json!(s);
     }
     let keep = spec["keep_path_prefix"] == true;
+    let backend = json!([{"group": "", "kind": "Service", "name": fullname, "port": service_port}]);
     let mut names = std::collections::BTreeSet::new();
     for (host, path) in &routes {
-        let mut rule = json!({
-            "matches": [{"path": {"type": "PathPrefix", "value": path}}],
-            "backendRefs": [{"group": "", "kind": "Service", "name": fullname, "port": service_port}],
-        });
-        if path != "/" && !keep {
-            rule["filters"] = json!([{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}]);
-        }
+        let rule = if grpc {
+            json!({"backendRefs": backend})
+        } else {
+            let mut rule = json!({
+                "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+                "backendRefs": backend,
+            });
+            if path != "/" && !keep {
+                rule["filters"] = json!([{"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}]);
+            }
+            if spec["port"]["websocket"].is_number() {
+                rule["timeouts"] = json!({"request": "3600s", "backendRequest": "3600s"});
+            }
+            if spec["sticky_session"] == true && gw["experimental_session_persistence"] == true {
+                let age = int(&spec["sticky_session_max_age"], 86400);
+                rule["sessionPersistence"] = json!({
+                    "type": "Cookie",
+                    "sessionName": "opta-cookie",
+                    "absoluteTimeout": format!("{age}s"),
+                    "cookieConfig": {"lifetimeType": "Permanent"},
+                });
+            }
+            rule
+        };
         let mut want = json!({"parentRefs": [parent], "rules": [rule]});
         if let Some(h) = host {
             want["hostnames"] = json!([h]);
         }
         let r = got.iter().find(|r| r["spec"] == want).ok_or_else(|| {
             format!(
-                "no HTTPRoute {want}; got {:?}",
+                "no {kind} {want}; got {:?}",
                 got.iter().map(|r| &r["spec"]).collect::<Vec<_>>()
             )
         })?;
         ensure(r["apiVersion"] == "gateway.networking.k8s.io/v1", || {
-            format!("HTTPRoute apiVersion {}", r["apiVersion"])
+            format!("{kind} apiVersion {}", r["apiVersion"])
         })?;
         let name = r["metadata"]["name"].as_str().unwrap();
         ensure(
             name.starts_with(&format!("{fullname}-")) && name.len() <= 63 && names.insert(name),
-            || format!("HTTPRoute name {name}"),
+            || format!("{kind} name {name}"),
         )?;
         let keys: Vec<&String> = r.as_object().unwrap().keys().collect();
         ensure(keys == ["apiVersion", "kind", "metadata", "spec"], || {
-            format!("HTTPRoute {name} has keys {keys:?}")
+            format!("{kind} {name} has keys {keys:?}")
         })?;
     }
-    Ok(())
+    let tls = &gw["backend_tls"];
+    if tls.is_null() {
+        return ensure(policies.is_empty(), || {
+            "a BackendTLSPolicy without gateway.backend_tls".into()
+        });
+    }
+    let mut validation = json!({"hostname": tls["hostname"]});
+    match tls["ca_config_map"].as_str() {
+        Some(ca) => {
+            validation["caCertificateRefs"] =
+                json!([{"group": "", "kind": "ConfigMap", "name": ca}])
+        }
+        None => validation["wellKnownCACertificates"] = json!("System"),
+    }
+    // The routed port is the Service port `main` (`port:`) or the first http entry (`ports:`).
+    let section = match spec["port"].as_object() {
+        Some(_) => json!("main"),
+        None => spec["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["type"] == "http")
+            .map(|p| p["name"].clone())
+            .unwrap(),
+    };
+    let want = json!({
+        "targetRefs": [{"group": "", "kind": "Service", "name": fullname, "sectionName": section}],
+        "validation": validation,
+    });
+    ensure(
+        policies.len() == 1
+            && policies[0]["spec"] == want
+            && policies[0]["apiVersion"] == "gateway.networking.k8s.io/v1"
+            && policies[0]["metadata"]["name"] == fullname,
+        || format!("BackendTLSPolicy {policies:?} want one with spec {want}"),
+    )
 }
 
 /// Workload identity on the ServiceAccount (and the Azure pod label), pull Secrets on every pod

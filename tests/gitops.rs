@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{bin, gitops_models_validate, helms, root, run, text};
+use common::{bin, helms, models_validate, root, run, text};
 use serde_json::Value;
 
 /// An application's source directory: `k8s-service.yaml` copied from an example, plus files.
@@ -331,11 +331,7 @@ fn validate(objects: &[Value]) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("objects.json");
     std::fs::write(&file, serde_json::to_vec(objects).unwrap()).unwrap();
-    Command::new("node")
-        .arg(gitops_models_validate())
-        .arg(&file)
-        .output()
-        .expect("node")
+    models_validate("gitops").arg(&file).output().expect("node")
 }
 
 fn gitops(path: &str) -> PathBuf {

@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{bin, find, helms, render, run, text, tool};
+use common::{bin, find, helms, models_validate, render, run, text};
 use serde_json::{Value, json};
 
 /// Package `spec` (a standalone spec named `shop`) and return the chart archive, with its dir.
@@ -290,7 +290,6 @@ fn the_crd_check_names_the_prometheus_operator() {
 #[test]
 fn the_service_monitor_passes_its_crd_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let validate = tool("CRD_MODELS_VALIDATE", ".tools/crd-models/validate.mjs");
     let (_d, chart) = package(&format!("{BASE}{ALL}"));
     let (_e, sts) = package(&format!(
         "{BASE}metrics: {{port: http}}\npersistent_storage: [{{path: /data, size: 1}}]\n"
@@ -306,7 +305,7 @@ fn the_service_monitor_passes_its_crd_schema() {
             files.push(file);
         }
     }
-    let o = run(Command::new("node").arg(&validate).args(&files));
+    let o = run(models_validate("crd").args(&files));
     let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "CRD validation:\n{out}");
     assert_eq!(
@@ -318,7 +317,7 @@ fn the_service_monitor_passes_its_crd_schema() {
     let bad = dir.path().join("bad.json");
     let sm = r#"[{"apiVersion":"monitoring.coreos.com/v1","kind":"ServiceMonitor","metadata":{"name":"s"},"spec":{"selector":{},"endpoints":[{"port":"m","interval":"often"}]}}]"#;
     std::fs::write(&bad, sm).unwrap();
-    let o = run(Command::new("node").arg(&validate).arg(&bad));
+    let o = run(models_validate("crd").arg(&bad));
     assert!(!o.status.success(), "{}", text(&o.stdout));
 }
 
@@ -327,7 +326,6 @@ fn the_service_monitor_passes_its_crd_schema() {
 #[test]
 fn a_pod_monitor_scrapes_the_pods_port_and_passes_its_crd_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let validate = tool("CRD_MODELS_VALIDATE", ".tools/crd-models/validate.mjs");
     let (_d, explicit) = package(&format!(
         "{BASE}metrics: {{port: metrics, kind: PodMonitor, interval: 15s}}\n"
     ));
@@ -397,7 +395,7 @@ fn a_pod_monitor_scrapes_the_pods_port_and_passes_its_crd_schema() {
             "{helm_name}: {err}"
         );
     }
-    let o = run(Command::new("node").arg(&validate).args(&files));
+    let o = run(models_validate("crd").args(&files));
     let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
     assert!(o.status.success(), "CRD validation:\n{out}");
     assert_eq!(

@@ -183,6 +183,8 @@
 //! | no-policies.yaml | legacy | serve | tcpSocket probes |
 //! | tls-identity.yaml | billing | serve | imagePullSecrets (unused: nothing is pulled), cron job |
 //! | gateway.yaml | storefront | serve | port 3000 |
+//! | gateway-grpc.yaml | pricing | serve | exec probe (grpc_health_probe over TLS) |
+//! | gateway-websocket.yaml | notify | serve | websocket port, httpGet probes |
 //! | tls-secret.yaml | ledger-ui | serve | StatefulSet claim, cron job |
 //! | configured.yaml | catalog | serve | env refs, envFrom, config files, init container, native sidecar |
 //! | configured-stateful.yaml | ledgerdb | serve | config files and secret files beside a claim, init container |
@@ -395,6 +397,8 @@ examples! {
     example_no_policies => "no-policies.yaml",
     example_tls_identity => "tls-identity.yaml",
     example_gateway => "gateway.yaml",
+    example_gateway_grpc => "gateway-grpc.yaml",
+    example_gateway_websocket => "gateway-websocket.yaml",
     example_tls_secret => "tls-secret.yaml",
     example_configured => "configured.yaml",
     example_configured_stateful => "configured-stateful.yaml",

@@ -32,18 +32,11 @@ fn sets(pairs: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Validate `objects` with the Gateway API models (tests/support/gateway_api_kinds.mjs).
+/// Validate `objects` with the Gateway API models (scripts/k8s-models/validate.mjs).
 fn validate(dir: &Path, tag: &str, objects: &[&Value]) {
-    let models = gateway_api_validate()
-        .parent()
-        .unwrap()
-        .join("node_modules/@kubernetes-models/gateway-api");
     let file = dir.join(format!("{tag}.json"));
     std::fs::write(&file, serde_json::to_vec(objects).unwrap()).unwrap();
-    let o = run(Command::new("node")
-        .arg(root().join("tests/support/gateway_api_kinds.mjs"))
-        .arg(&models)
-        .arg(&file));
+    let o = run(models_validate("gateway-api").arg(&file));
     let out = text(&o.stdout);
     assert!(
         o.status.success(),

@@ -41,19 +41,26 @@ pub fn kubernetes_validate() -> PathBuf {
     )
 }
 
-/// The Gateway API validator: a node script over the JSON schemas of the npm package
-/// @kubernetes-models/gateway-api, installed by scripts/install-test-tools.sh.
-pub fn gateway_api_validate() -> PathBuf {
-    tool("GATEWAY_API_VALIDATE", ".tools/gateway-api/validate.mjs")
-}
-
-/// The Argo CD and Flux validator: a node script over the schemas of the npm packages
-/// @kubernetes-models/argo-cd and flux-cd, installed by scripts/install-test-tools.sh.
-pub fn gitops_models_validate() -> PathBuf {
-    tool(
-        "GITOPS_MODELS_VALIDATE",
-        ".tools/gitops-models/validate.mjs",
-    )
+/// The validator of kinds defined by CRDs over the @kubernetes-models npm models of `family`
+/// (`gateway-api`, `gitops` or `crd`: a folder of scripts/k8s-models/), as a command to which
+/// the tests add JSON files (each an array of objects): `node scripts/k8s-models/validate.mjs
+/// MODELS_DIR FILE...` prints a PASS or FAIL line per object. The models are
+/// `$K8S_MODELS_DIR/FAMILY` if set, else the ones scripts/install-test-tools.sh puts in
+/// `.tools/models/FAMILY`.
+pub fn models_validate(family: &str) -> Command {
+    let dir = std::env::var_os("K8S_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools/models"))
+        .join(family);
+    assert!(
+        dir.join("node_modules/@kubernetes-models").is_dir(),
+        "{} has no models (K8S_MODELS_DIR); run scripts/install-test-tools.sh (the README's test command does)",
+        dir.display()
+    );
+    let mut c = Command::new("node");
+    c.arg(root().join("scripts/k8s-models/validate.mjs"))
+        .arg(dir);
+    c
 }
 
 pub fn checkov() -> PathBuf {
@@ -179,6 +186,18 @@ pub const EXAMPLES: &[Example] = &[
         spec: "gateway.yaml",
         args: &[],
         charts: &["storefront"],
+        auto: &[],
+    },
+    Example {
+        spec: "gateway-grpc.yaml",
+        args: &[],
+        charts: &["pricing"],
+        auto: &[],
+    },
+    Example {
+        spec: "gateway-websocket.yaml",
+        args: &[],
+        charts: &["notify"],
         auto: &[],
     },
     Example {
