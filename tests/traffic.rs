@@ -371,3 +371,63 @@ fn validate_says_which_traffic_path_a_spec_uses() {
     );
     assert!(!err.contains("nightly: traffic"), "{err}");
 }
+
+/// Pods that serve TLS on the routed port (`gateway.backend_tls`): the kubelet probes them with
+/// an HTTPS GET, and the Service port names no cleartext protocol (h2c, ws or http would contradict
+/// the BackendTLSPolicy); without it, the same chart probes over HTTP and names the protocol. The
+/// kubelet's gRPC check (no TLS) on that port is refused at install time too.
+#[test]
+fn pods_serving_tls_are_probed_over_https_and_name_no_cleartext_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let main_port = |docs: &[Value]| -> Value {
+        let svc = find(docs, "Service");
+        let ports = svc[0]["spec"]["ports"].as_array().unwrap().clone();
+        ports.into_iter().find(|p| p["name"] == "main").unwrap()
+    };
+    let probes = |docs: &[Value]| -> Vec<Value> {
+        let d = find(docs, "Deployment");
+        let c = &d[0]["spec"]["template"]["spec"]["containers"][0];
+        vec![c["livenessProbe"].clone(), c["readinessProbe"].clone()]
+    };
+    for (kind, plain) in [
+        ("http", "http"),
+        ("grpc", "kubernetes.io/h2c"),
+        ("websocket", "kubernetes.io/ws"),
+    ] {
+        let c = chart(
+            dir.path(),
+            &format!("tls-{kind}"),
+            &format!(
+                "name: tls-{kind}\nimage: ghcr.io/acme/x\ntag: \"1\"\nport: {{{kind}: 8443}}\nliveness_probe_path: /healthz\nreadiness_probe_path: /healthz\n\
+                 public_uri: x.example.com\ngateway: {{name: public, backend_tls: {{hostname: x.internal}}}}\n"
+            ),
+        );
+        for (name, helm) in helms() {
+            let docs = render(&helm, &c, &[] as &[&str]).unwrap();
+            let port = main_port(&docs);
+            assert_eq!(port.get("appProtocol"), None, "{name} {kind}: {port}");
+            for p in probes(&docs) {
+                assert_eq!(p["httpGet"]["scheme"], "HTTPS", "{name} {kind}: {p}");
+                assert_eq!(p["httpGet"]["path"], "/healthz", "{name} {kind}: {p}");
+            }
+            // The same chart with pods that speak plain HTTP.
+            let docs = render(&helm, &c, &sets(&["gateway.backendTLS.enabled=false"])).unwrap();
+            assert_eq!(main_port(&docs)["appProtocol"], plain, "{name} {kind}");
+            for p in probes(&docs) {
+                assert_eq!(p["httpGet"].get("scheme"), None, "{name} {kind}: {p}");
+            }
+            if kind == "grpc" {
+                let e = render(
+                    &helm,
+                    &c,
+                    &sets(&["livenessProbe.path=", "livenessProbe.grpc.enabled=true"]),
+                )
+                .unwrap_err();
+                assert!(
+                    e.contains("livenessProbe.grpc") && e.contains("speaks no TLS"),
+                    "{name}: {e}"
+                );
+            }
+        }
+    }
+}

@@ -112,6 +112,13 @@ line, in this order, and is the only caller. Called with the root context.
 {{- if and $d (not (regexMatch "^([0-9]{1,5}(h|m|s|ms)){1,4}$" (toString $d))) -}}{{- fail (printf "gateway.timeouts.%s %q is not a Gateway API duration such as 3600s, 1h or 500ms" $k (toString $d)) -}}{{- end -}}
 {{- end -}}
 {{- if and $gw.backendTLS.enabled (not $gw.backendTLS.hostname) -}}{{- fail "gateway.backendTLS.hostname is empty: gateway.backendTLS.enabled needs the name the pods' certificate carries" -}}{{- end -}}
+{{- /* The kubelet's gRPC health check has no TLS: on the pods' TLS port every probe would fail. */ -}}
+{{- if and $gw.backendTLS.enabled (eq .Values.probePort $ing.port) -}}
+{{- range $name := list "livenessProbe" "readinessProbe" "startupProbe" -}}
+{{- $p := index $.Values $name -}}
+{{- if and $p.enabled $p.grpc.enabled (not $p.path) (not $p.command) -}}{{- fail (printf "%s.grpc: the pods serve TLS on probePort %q (gateway.backendTLS), and the kubelet's gRPC health check speaks no TLS; probe with a command such as grpc_health_probe -tls, or another port" $name $.Values.probePort) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

@@ -15,6 +15,11 @@ Call with (dict "root" $ "probe" .Values.livenessProbe).
 httpGet:
   path: {{ $p.path | quote }}
   port: {{ $v.probePort | quote }}
+  {{- /* The pods serve TLS on this port (gateway.backendTLS): an HTTPS GET, which the kubelet
+       sends without checking the certificate. */}}
+  {{- if and $v.gateway.backendTLS.enabled (eq $v.probePort $v.ingress.port) }}
+  scheme: HTTPS
+  {{- end }}
 {{- else if $p.command }}
 exec:
   command:

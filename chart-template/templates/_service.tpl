@@ -2,11 +2,18 @@
 The ports of the Services (service.yaml and service-headless.yaml).
 */}}
 
-{{/* Service appProtocol for a port entry ("" => omit). */}}
+{{/* Service appProtocol for a port entry ("" => omit). Call with (dict "port" $entry "root" $).
+     kubernetes.io/h2c and kubernetes.io/ws (KEP-3726, Gateway API GEP-1911) name cleartext
+     protocols: on the port where the pods serve TLS (gateway.backendTLS) they would contradict the
+     BackendTLSPolicy, so that port names none and the Gateway negotiates HTTP/2 or HTTP/1.1 (and
+     the websocket upgrade) inside TLS by ALPN, as a GRPCRoute or HTTPRoute asks. */}}
 {{- define "svc.appProtocol" -}}
-{{- if eq .type "http" -}}
-{{- if eq .protocol "grpc" -}}kubernetes.io/h2c
-{{- else if eq .protocol "websocket" -}}kubernetes.io/ws
+{{- $p := .port -}}
+{{- $v := .root.Values -}}
+{{- $tls := and $v.gateway.backendTLS.enabled (eq $p.name $v.ingress.port) -}}
+{{- if and (eq $p.type "http") (not $tls) -}}
+{{- if eq $p.protocol "grpc" -}}kubernetes.io/h2c
+{{- else if eq $p.protocol "websocket" -}}kubernetes.io/ws
 {{- else -}}http
 {{- end -}}
 {{- end -}}

@@ -152,6 +152,29 @@ impl Builder<'_> {
         })
     }
 
+    /// Pods that serve TLS on the routed port (`backend_tls`) and are probed there: an HTTP path
+    /// becomes an HTTPS GET (the chart sets the scheme; the kubelet skips certificate checks), a
+    /// TCP check works as it is, but the kubelet's gRPC health check has no TLS at all and would
+    /// fail every pod: refused, naming the command probe that can.
+    pub(super) fn backend_tls_probes(
+        &mut self,
+        gateway: Option<&Gateway>,
+        ingress: &Ingress,
+        probe_port: Option<&str>,
+        grpc_probed: Option<u32>,
+    ) {
+        let tls = gateway.is_some_and(|g| g.backend_tls.is_some());
+        let Some(number) = grpc_probed.filter(|_| tls && ingress.port.as_deref() == probe_port)
+        else {
+            return;
+        };
+        self.fail_help(
+            &self.path("gateway").key("backend_tls"),
+            "the pods serve TLS on the probe port, but the kubelet's gRPC health check speaks no TLS: every probe would fail",
+            format!("probe with a command that speaks TLS, e.g. `healthcheck_command: [/bin/grpc_health_probe, -addr=:{number}, -tls, -tls-no-verify]` instead of grpc_health_check, or probe a plain port (`probe_port`)"),
+        );
+    }
+
     /// A GRPCRoute matches gRPC services and methods, not path prefixes: a route with a path
     /// cannot be said (and gRPC has no prefix to strip).
     fn grpc_routes(&mut self, ingress: &Ingress) {

@@ -229,6 +229,16 @@ impl Builder<'_> {
         let pdb = self.pdb(raw, min_replicas, max_replicas);
         let network_policy = self.network_policy(raw);
         let traffic = self.traffic(raw, &ingress);
+        let grpc_probed = [Some(&liveness), Some(&readiness), workload.startup.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|p| p.grpc.as_ref().map(|g| g.port));
+        self.backend_tls_probes(
+            traffic.gateway.as_ref(),
+            &ingress,
+            probe_port.as_deref(),
+            grpc_probed,
+        );
         let identity = self.identity(raw, &pod_labels);
         let config = self.config(
             raw,
