@@ -57,28 +57,32 @@ const KUBERNETES_VERSIONS: &[&str] = &[
     "1.30.0", "1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0", "1.36.0", "1.37.0",
 ];
 
+/// Each chart rendered for each version (`--kube-version`, as helm reads it from the cluster it
+/// installs to) is valid for that version: the fields the chart gates on the version (HPA
+/// tolerance and in-place resize on 1.35+, trafficDistribution on 1.33+) appear exactly where the
+/// API server accepts them, and a render for an old cluster carries nothing newer.
 #[test]
 fn every_chart_renders_valid_kubernetes_objects_for_1_30_to_1_37() {
     let kv = kubernetes_validate();
     let dir = tempfile::tempdir().unwrap();
-    let mut files = Vec::new();
-    for_each_chart(|ex, chart, path, helm_name, helm| {
-        let o = run(Command::new(helm)
-            .args(["template", "r"])
-            .arg(path)
-            .args(["--namespace", "ci"])
-            .args(ex.set(chart)));
-        if !o.status.success() {
-            return Err(text(&o.stderr));
-        }
-        let file = dir.path().join(format!("{chart}-{helm_name}.yaml"));
-        std::fs::write(&file, without_crd_kinds(&text(&o.stdout))).unwrap();
-        files.push(file);
-        Ok(())
-    });
-    // One run per version over every file; any WARN (an unknown kind passes with a warning) fails.
     let mut failures = Vec::new();
     for k8s in KUBERNETES_VERSIONS {
+        let mut files = Vec::new();
+        for_each_chart(|ex, chart, path, helm_name, helm| {
+            let o = run(Command::new(helm)
+                .args(["template", "r"])
+                .arg(path)
+                .args(["--namespace", "ci", "--kube-version", k8s])
+                .args(ex.set(chart)));
+            if !o.status.success() {
+                return Err(format!("--kube-version {k8s}: {}", text(&o.stderr)));
+            }
+            let file = dir.path().join(format!("{chart}-{helm_name}-{k8s}.yaml"));
+            std::fs::write(&file, without_crd_kinds(&text(&o.stdout))).unwrap();
+            files.push(file);
+            Ok(())
+        });
+        // One run per version over its files; any WARN (an unknown kind passes with a warning) fails.
         let v = run(Command::new(&kv).args(["--strict", "-k", k8s]).args(&files));
         let out = format!("{}{}", text(&v.stdout), text(&v.stderr));
         let bad: Vec<&str> = out.lines().filter(|l| !l.starts_with("INFO ")).collect();
@@ -186,7 +190,11 @@ fn every_gateway_api_object_passes_the_gateway_api_schemas() {
 #[test]
 fn rendered_objects_carry_what_the_spec_says() {
     for_each_chart(|ex, chart, path, _, helm| {
-        let docs = render(helm, path, &ex.set(chart))?;
+        // The newest Kubernetes: every field the chart gates on the version is rendered (the
+        // version gates themselves are every_chart_renders_valid_kubernetes_objects_...'s).
+        let mut args = ex.set(chart);
+        args.extend(["--kube-version".to_string(), "1.37.0".to_string()]);
+        let docs = render(helm, path, &args)?;
         let spec = spec_of(ex, chart);
         check_common(&docs)?;
         // The repository an AUTO image gets from the example's --set.
@@ -466,6 +474,45 @@ fn check_against_spec(
                     )?;
                 }
             }
+            // autoscaling_metrics, in the spec's order, after the resource metrics.
+            let quantity =
+                |v: &Value| json!(v.as_str().map_or_else(|| v.to_string(), String::from));
+            let metric = |m: &Value| {
+                let mut id = json!({"name": m["metric"]});
+                if let Some(sel) = m.get("selector") {
+                    id["selector"] = json!({"matchLabels": sel});
+                }
+                id
+            };
+            let want: Vec<Value> = spec["autoscaling_metrics"]
+                .as_array()
+                .map(|ms| {
+                    ms.iter()
+                        .map(|m| match (m.get("pods"), m.get("external")) {
+                            (Some(p), _) => json!({"type": "Pods", "pods": {"metric": metric(p),
+                                "target": {"type": "AverageValue", "averageValue": quantity(&p["average"])}}}),
+                            (_, Some(e)) => {
+                                let target = match e.get("value") {
+                                    Some(v) => json!({"type": "Value", "value": quantity(v)}),
+                                    None => json!({"type": "AverageValue", "averageValue": quantity(&e["average"])}),
+                                };
+                                json!({"type": "External", "external": {"metric": metric(e), "target": target}})
+                            }
+                            _ => json!("an autoscaling_metrics entry of neither kind"),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let got: Vec<Value> = h["spec"]["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["type"] != "Resource")
+                .cloned()
+                .collect();
+            ensure(got == want, || {
+                format!("HPA custom metrics {got:?} want {want:?}")
+            })?;
         } else {
             ensure(hpas.is_empty(), || {
                 "min == max must not render an HPA".into()
@@ -1358,6 +1405,11 @@ fn check_workload_extras(spec: &Value, docs: &[Value]) -> Result<(), String> {
             }
             if !policies.is_empty() {
                 rule["policies"] = json!(policies);
+            }
+            // Rendered as a quantity string (Kubernetes 1.35+, which this render is for).
+            if let Some(t) = b.get(format!("scale_{dir}_tolerance")) {
+                let t = t.as_f64().map_or_else(|| t.to_string(), |f| f.to_string());
+                rule["tolerance"] = json!(t.trim_matches('"'));
             }
             if rule != json!({}) {
                 want[key] = rule;

@@ -945,10 +945,11 @@ fn checkov_fails_only_what_the_spec_leaves_open() {
         let got_failed = failed.get(&key).unwrap_or(&empty);
         let got_passed = passed.get(&key).unwrap_or(&empty);
         table.push(format!(
-            "{:<75} passed {:>3}  failed {}",
+            "{:<75} passed {:>3}  failed {} {:?}",
             s.label,
             got_passed.len(),
-            got_failed.len()
+            got_failed.len(),
+            got_failed
         ));
         // Every workload was really examined (checkov silently skips files it misreads).
         for (_, resource) in workloads(&s.docs) {

@@ -264,6 +264,13 @@ pub const EXAMPLES: &[Example] = &[
         charts: &["checkout"],
         auto: &[],
     },
+    // HPA custom metrics and tolerance, a VPA in place, a PodMonitor.
+    Example {
+        spec: "right-sized.yaml",
+        args: &[],
+        charts: &["search"],
+        auto: &[],
+    },
 ];
 
 /// A packaged chart: its example, its name and its archive.
