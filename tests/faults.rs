@@ -127,7 +127,16 @@ fn temporaries(dir: &Path) -> Vec<(String, u64)> {
         .into_iter()
         .filter(|n| n.ends_with(TEMP_SUFFIX))
         .map(|n| {
-            let len = fs::metadata(dir.join(&n)).map_or(0, |m| m.len());
+            // A batch's staging directory stands for the archives inside it.
+            let path = dir.join(&n);
+            let len = match fs::read_dir(&path) {
+                Ok(d) => d
+                    .flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum(),
+                Err(_) => fs::metadata(&path).map_or(0, |m| m.len()),
+            };
             (n, len)
         })
         .collect()
