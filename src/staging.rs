@@ -126,8 +126,10 @@ impl Staging {
             let dest = self.dir.join(name);
             std::fs::rename(staged.join(name), &dest).map_err(|e| io_err("replace", &dest, e))?;
         }
-        fsutil::sync_dir(&self.dir);
+        // The (now empty) staging directory goes before the sync, so its removal is durable too.
         area.created = None;
+        drop(area);
+        fsutil::sync_dir(&self.dir);
         Ok(())
     }
 }
