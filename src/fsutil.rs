@@ -22,7 +22,7 @@ pub const TEMP_SUFFIX: &str = ".k8s-service.tmp";
 /// Length of the random part of a temporary file's name (tempfile's default).
 const TEMP_RANDOM_LEN: usize = 6;
 
-fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
+pub(crate) fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::msg(format!("cannot {what} {}: {e}", path.display()))
 }
 
@@ -75,27 +75,6 @@ fn write_atomic_mode(
         _ => io_err(if replace { "replace" } else { "create" }, dest, e.error),
     })?;
     sync_dir(&dir);
-    Ok(())
-}
-
-/// Atomically replace each `dir/<name>` with its bytes, as `write_atomic` does one by one, but
-/// with the per-directory costs paid once: one scan for stale temporaries, one directory sync.
-/// The temporaries are written and synced in parallel, so the filesystem can commit them
-/// together. Every file is staged before any is renamed into place: a failure (full disk, a
-/// read-back mismatch) replaces nothing.
-pub fn write_many_atomic(dir: &Path, files: &[(String, &[u8])]) -> Result<(), Error> {
-    let names: std::collections::HashSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    remove_stale_temporaries(dir, |owner| names.contains(owner));
-    let write = |f: &mut File, b: &[u8]| f.write_all(b);
-    let staged = crate::parallel::map(files, |(name, bytes)| stage(dir, name, bytes, &write))
-        .into_iter()
-        .collect::<Result<Vec<_>, Error>>()?;
-    for (tmp, (name, _)) in staged.into_iter().zip(files) {
-        let dest = dir.join(name);
-        tmp.persist(&dest)
-            .map_err(|e| io_err("replace", &dest, e.error))?;
-    }
-    sync_dir(dir);
     Ok(())
 }
 
@@ -196,7 +175,7 @@ fn temp_owner(temp_name: &str) -> Option<&str> {
 /// Remove the temporaries left in `dir` by writers that died, for the destinations `owned`
 /// accepts: regular files and directories named like ours that no live process holds locked.
 /// Best effort; an error only means a temporary stays.
-fn remove_stale_temporaries(dir: &Path, owned: impl Fn(&str) -> bool) {
+pub(crate) fn remove_stale_temporaries(dir: &Path, owned: impl Fn(&str) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -309,7 +288,10 @@ fn replace_by_moving_aside(
 
 /// A new temporary directory `<prefix><random><TEMP_SUFFIX>` in `dir`, locked by this process
 /// (the returned `File` holds the lock).
-fn locked_temp_dir(dir: &Path, prefix: &str) -> Result<(tempfile::TempDir, Option<File>), Error> {
+pub(crate) fn locked_temp_dir(
+    dir: &Path,
+    prefix: &str,
+) -> Result<(tempfile::TempDir, Option<File>), Error> {
     for _ in 0..5 {
         let tmp = tempfile::Builder::new()
             .prefix(prefix)
@@ -344,18 +326,18 @@ fn parent_dir(path: &Path) -> PathBuf {
 }
 
 #[cfg(unix)]
-fn set_mode_644(f: &std::fs::File) -> std::io::Result<()> {
+pub(crate) fn set_mode_644(f: &std::fs::File) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     f.set_permissions(std::fs::Permissions::from_mode(0o644))
 }
 
 #[cfg(not(unix))]
-fn set_mode_644(_: &std::fs::File) -> std::io::Result<()> {
+pub(crate) fn set_mode_644(_: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
 /// Make the rename durable. Best effort: not every filesystem can sync a directory.
-fn sync_dir(dir: &Path) {
+pub(crate) fn sync_dir(dir: &Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }

@@ -29,4 +29,5 @@ pub mod plan;
 pub mod repo;
 pub mod sign;
 pub mod spec;
+pub mod staging;
 pub mod values;

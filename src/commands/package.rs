@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::{ChartArgs, HubArgs, SpecArgs, ensure_dir};
+use super::{ChartArgs, HubArgs, SpecArgs};
 use crate::diag::{Error, printable};
 use crate::repo::chart_archive;
-use crate::{archive, chart, fsutil, pipeline, sign};
+use crate::staging::Staging;
+use crate::{archive, chart, pipeline, sign};
 
 pub const LONG_HELP: &str = "Package the chart of each service in SPEC into a chart archive.\n\n\
 The archive is written as DIR/<name>-<version>.tgz (one per k8s-service module of an Opta file),\n\
@@ -75,51 +76,52 @@ fn check_not_another_specs(dir: &Path, name: &str, ours: &[u8]) -> Result<(), Er
 
 pub fn run(a: &PackageArgs) -> Result<i32, Error> {
     let mtime = archive::source_date_epoch()?;
-    // Every archive is built before any is written, so a failure writes nothing. Signing needs
-    // the chart's Chart.yaml beside its archive.
-    let (archives, messages) =
+    let sign_opts = sign::SignOptions {
+        key: a.key.clone().unwrap_or_default(),
+        keyring: a.keyring.clone(),
+        passphrase_file: a.passphrase_file.clone(),
+    };
+    // gpg is asked for one signature at a time, as before batches were built in parallel.
+    let gpg = std::sync::Mutex::new(());
+    // Each archive (and its signature) is staged on disk as soon as it is built, so a batch holds
+    // no archive in memory; only a run where every spec is valid moves them into place, so a
+    // failure writes nothing.
+    let staging = Staging::new(&a.destination);
+    let (staged, messages) =
         pipeline::build_many(&a.spec.input(), &a.more, &a.hub.meta(&a.chart), |c| {
-            let chart_yaml = a.sign.then(|| {
-                c.files
-                    .iter()
-                    .find(|(p, _)| p == "Chart.yaml")
-                    .map(|(_, y)| String::from_utf8_lossy(y).into_owned())
-                    .unwrap_or_default()
-            });
-            Ok((archive::file_name(&c), archive::tgz(&c, mtime)?, chart_yaml))
+            let name = archive::file_name(&c);
+            let bytes = archive::tgz(&c, mtime)?;
+            // Sign before the check below, so the order of failures is that of one spec.
+            let prov = match a.sign {
+                true => {
+                    let chart_yaml = c
+                        .files
+                        .iter()
+                        .find(|(p, _)| p == "Chart.yaml")
+                        .map(|(_, y)| String::from_utf8_lossy(y).into_owned())
+                        .unwrap_or_default();
+                    let body = sign::provenance_body(&chart_yaml, &name, &bytes);
+                    let _one = gpg.lock().unwrap_or_else(|p| p.into_inner());
+                    Some(sign::clearsign(&body, &sign_opts)?)
+                }
+                false => None,
+            };
+            if !a.force {
+                check_not_another_specs(&a.destination, &name, &bytes)?;
+            }
+            staging.add(&name, &bytes)?;
+            // Each archive, then its signature: the order they are listed in.
+            let mut names = vec![name];
+            if let Some(prov) = prov {
+                let prov_name = format!("{}.prov", names[0]);
+                staging.add(&prov_name, &prov)?;
+                names.push(prov_name);
+            }
+            Ok(names)
         })?;
-    let archives: Vec<(String, Vec<u8>, Option<String>)> =
-        archives.into_iter().map(|(_, a)| a).collect();
-    // Sign before writing anything, so a failed signature leaves no unsigned new archive.
-    let mut provs = Vec::new();
-    if a.sign {
-        let opts = sign::SignOptions {
-            key: a.key.clone().unwrap_or_default(),
-            keyring: a.keyring.clone(),
-            passphrase_file: a.passphrase_file.clone(),
-        };
-        for (name, bytes, chart_yaml) in &archives {
-            let body =
-                sign::provenance_body(chart_yaml.as_deref().unwrap_or_default(), name, bytes);
-            provs.push(sign::clearsign(&body, &opts)?);
-        }
-    }
-    if !a.force {
-        for (name, bytes, _) in &archives {
-            check_not_another_specs(&a.destination, name, bytes)?;
-        }
-    }
-    ensure_dir(&a.destination)?;
-    // Each archive, then its signature: the order they are listed in.
-    let mut files: Vec<(String, &[u8])> = Vec::new();
-    for (i, (name, bytes, _)) in archives.iter().enumerate() {
-        files.push((name.clone(), bytes));
-        if let Some(prov) = provs.get(i) {
-            files.push((format!("{name}.prov"), prov));
-        }
-    }
-    fsutil::write_many_atomic(&a.destination, &files)?;
-    for (name, _) in &files {
+    let files: Vec<String> = staged.into_iter().flat_map(|(_, n)| n).collect();
+    staging.commit(&files)?;
+    for name in &files {
         super::out(&format!("{}\n", a.destination.join(name).display()));
     }
     messages.print();

@@ -186,10 +186,11 @@ pub fn expand_spec(p: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Build the charts of many specs (`first`, then `more`, each with `first`'s settings), in
-/// parallel; every spec is validated before anything is written, and the problems of all of
-/// them are reported together. Each chart is turned into what the command writes (`finish`: an
-/// archive, say) in the worker that built it, so a large batch holds only those results, not
-/// every chart's files at once.
+/// parallel; the problems of all of them are reported together. Each chart is turned into what
+/// the command writes (`finish`: an archive staged on disk, say) in the worker that built it, so
+/// a large batch holds only those results, not every chart's files at once. Once a spec has
+/// failed, later charts are still validated but no longer finished (the run fails anyway). A
+/// failure of `finish` is reported only when every spec is valid and no two make one chart.
 pub fn build_many<T: Send>(
     first: &SpecInput,
     more: &[PathBuf],
@@ -197,34 +198,54 @@ pub fn build_many<T: Send>(
     finish: impl Fn(Chart) -> Result<T, Error> + Sync,
 ) -> Result<(Vec<(String, T)>, Messages), Error> {
     let specs = expand_specs(&first.path, more)?;
+    let failed = std::sync::atomic::AtomicBool::new(false);
     let build_one = |path: &PathBuf| {
-        let (charts, messages) = build_charts(
+        let built = build_charts(
             &SpecInput {
                 path: path.clone(),
                 ..first.clone()
             },
             meta,
-        )?;
-        let finished = charts
-            .into_iter()
-            .map(|c| Ok((c.name.clone(), finish(c)?)))
-            .collect::<Result<Vec<_>, Error>>()?;
+        );
+        let (charts, messages) = built.inspect_err(|_| failed.store(true, Relaxed))?;
+        let mut finished = Vec::with_capacity(charts.len());
+        for c in charts {
+            let name = c.name.clone();
+            let done = match failed.load(Relaxed) {
+                true => None,
+                false => Some(finish(c).inspect_err(|_| failed.store(true, Relaxed))),
+            };
+            finished.push((name, done));
+        }
         Ok((finished, messages))
     };
-    if specs.len() == 1 {
-        return build_one(&specs[0]);
-    }
-    let results: Vec<Result<_, Error>> = crate::parallel::map(&specs, build_one);
+    use std::sync::atomic::Ordering::Relaxed;
+    let results: Vec<Result<_, Error>> = match specs.len() {
+        1 => vec![build_one(&specs[0])],
+        _ => crate::parallel::map(&specs, build_one),
+    };
     let (mut built, mut messages, mut diags) = (Vec::new(), Messages::default(), Vec::new());
+    let mut finish_error = None;
     // Which spec made each chart, for a name clash.
     let mut made_by: Vec<&Path> = Vec::new();
     for (path, result) in specs.iter().zip(results) {
         match result {
             Ok((c, m)) => {
                 made_by.extend(std::iter::repeat_n(path.as_path(), c.len()));
-                built.extend(c);
+                for (name, done) in c {
+                    match done {
+                        Some(Ok(t)) => built.push((name, Some(t))),
+                        Some(Err(e)) => {
+                            finish_error.get_or_insert(e);
+                            built.push((name, None));
+                        }
+                        None => built.push((name, None)),
+                    }
+                }
                 messages.0.extend(m.0);
             }
+            Err(Error::Spec(d)) if specs.len() == 1 => return Err(Error::Spec(d)),
+            Err(Error::Message(m)) if specs.len() == 1 => return Err(Error::Message(m)),
             Err(Error::Spec(d)) => diags.extend(d),
             Err(Error::Message(m)) => diags.push(Diagnostic::new(&path.display().to_string(), m)),
         }
@@ -240,7 +261,17 @@ pub fn build_many<T: Send>(
     if let Some((_, message, help)) = chart_name_clashes(&made).into_iter().next() {
         return Err(Error::msg(format!("{message}\n  help: {help}")));
     }
-    Ok((built, messages))
+    if let Some(e) = finish_error {
+        return Err(e);
+    }
+    // Every spec built and every chart finished: no `None` is left.
+    Ok((
+        built
+            .into_iter()
+            .filter_map(|(n, t)| Some((n, t?)))
+            .collect(),
+        messages,
+    ))
 }
 
 /// Charts of one run that two spec files both make (`(chart, spec)` in order): for each chart

@@ -1,0 +1,217 @@
+//! Many files written into one directory all together or not at all, holding none of them in
+//! memory: a batch `package` of thousands of specs writes each archive as soon as it is built.
+//!
+//! The files go to one locked temporary directory inside the destination
+//! (`.k8s-service-batch.<random>.k8s-service.tmp`, cleaned up by the next run if this one is
+//! killed, as `fsutil`'s temporaries are), each written, synced and read back there. Only
+//! [`Staging::commit`] renames them into place, one rename each, then syncs the directory; a
+//! staging dropped without a commit removes everything it wrote, and the destination directory
+//! too when this run created it and it is still empty. One lock for the whole batch, rather than
+//! one open temporary file per archive, keeps the number of open files flat as well.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::diag::Error;
+use crate::fsutil::{self, io_err};
+
+/// The name the staging directory stands for in `fsutil`'s temporary-name pattern. It is never
+/// an archive's (those end in `.tgz` or `.prov`), so a stale one is recognised as such.
+const OWNER: &str = "k8s-service-batch";
+
+pub struct Staging {
+    dir: PathBuf,
+    /// Made at the first file staged, so a run that fails (or is killed) while validating
+    /// leaves nothing behind, not even the destination directory.
+    area: Mutex<Option<Area>>,
+}
+
+struct Area {
+    /// Always `Some` until dropped (taken so that it goes before what this run created).
+    tmp: Option<tempfile::TempDir>,
+    _lock: Option<File>,
+    /// The outermost directory this run created for `dir` (removed again if left empty).
+    created: Option<PathBuf>,
+}
+
+impl Staging {
+    /// A staging area for `dir`; nothing is created until a file is staged.
+    pub fn new(dir: &Path) -> Self {
+        Staging {
+            dir: dir.to_path_buf(),
+            area: Mutex::new(None),
+        }
+    }
+
+    /// The temporary directory, made (and `dir` with its parents) on first use.
+    fn area(&self) -> Result<PathBuf, Error> {
+        let mut area = self.area.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = area.as_ref().and_then(|a| a.tmp.as_ref()) {
+            return Ok(t.path().to_path_buf());
+        }
+        let created = missing_ancestor(&self.dir);
+        create_dir(&self.dir)?;
+        fsutil::remove_stale_temporaries(&self.dir, |owner| owner == OWNER);
+        let made = fsutil::locked_temp_dir(&self.dir, &format!(".{OWNER}."));
+        let (tmp, lock) = made.inspect_err(|_| remove_created(&self.dir, created.as_deref()))?;
+        let path = tmp.path().to_path_buf();
+        *area = Some(Area {
+            tmp: Some(tmp),
+            _lock: lock,
+            created,
+        });
+        Ok(path)
+    }
+
+    /// Stage `bytes` as the future `dir/<name>`: written, synced, read back, mode 0644. Safe to
+    /// call from several threads; a name staged twice is an error (two charts of one run).
+    pub fn add(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
+        let dest = self.dir.join(name);
+        let path = self.area()?.join(name);
+        let unchanged = |e: String| {
+            Error::msg(format!(
+                "cannot write {}: {e}; it was left as it was",
+                dest.display()
+            ))
+        };
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => Error::msg(format!(
+                    "two charts of this run are both written to {}; nothing was written",
+                    dest.display()
+                )),
+                _ => unchanged(e.to_string()),
+            })?;
+        f.write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| unchanged(e.to_string()))?;
+        // Read it back through a new handle: a filesystem that loses data without an error
+        // must not replace a good file.
+        let mut back = Vec::with_capacity(bytes.len());
+        File::open(&path)
+            .and_then(|mut r| r.read_to_end(&mut back))
+            .map_err(|e| unchanged(format!("reading it back failed: {e}")))?;
+        if back != bytes {
+            return Err(unchanged(format!(
+                "the data read back differs from the data written ({} of {} bytes)",
+                back.len(),
+                bytes.len()
+            )));
+        }
+        fsutil::set_mode_644(&f).map_err(|e| io_err("set permissions on", &path, e))
+    }
+
+    /// Move every staged file (`names`, each given to [`Staging::add`]) into place, in order.
+    pub fn commit(self, names: &[String]) -> Result<(), Error> {
+        let area = self.area.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(mut area) = area else {
+            // Nothing staged: the destination is still made, as a run that writes does.
+            return create_dir(&self.dir);
+        };
+        // Leftovers of killed single-file writers of these names first.
+        let set: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+        fsutil::remove_stale_temporaries(&self.dir, |owner| set.contains(owner));
+        let staged = area
+            .tmp
+            .as_ref()
+            .map_or(self.dir.as_path(), |t| t.path())
+            .to_path_buf();
+        for name in names {
+            let dest = self.dir.join(name);
+            std::fs::rename(staged.join(name), &dest).map_err(|e| io_err("replace", &dest, e))?;
+        }
+        // The (now empty) staging directory goes before the sync, so its removal is durable too.
+        area.created = None;
+        drop(area);
+        fsutil::sync_dir(&self.dir);
+        Ok(())
+    }
+}
+
+impl Drop for Area {
+    fn drop(&mut self) {
+        // The temporary directory goes first (its Drop), then what this run created.
+        let dir = self
+            .tmp
+            .as_ref()
+            .and_then(|t| t.path().parent().map(Path::to_path_buf));
+        drop(self.tmp.take());
+        if let Some(dir) = dir {
+            remove_created(&dir, self.created.take().as_deref());
+        }
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::msg(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// The outermost missing directory of `dir` (what `create_dir_all` would create first).
+fn missing_ancestor(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .filter(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf)
+}
+
+/// A failed run leaves no directory it made; one holding anything stays.
+fn remove_created(dir: &Path, top: Option<&Path>) {
+    let Some(top) = top else { return };
+    for d in dir.ancestors() {
+        if std::fs::remove_dir(d).is_err() || d == top {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn committed_files_replace_the_old_and_leave_no_temporaries() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.tgz"), b"old").unwrap();
+        let s = Staging::new(d.path());
+        s.add("a.tgz", b"new a").unwrap();
+        s.add("b.tgz", b"new b").unwrap();
+        assert!(s.add("b.tgz", b"again").is_err(), "a name staged twice");
+        assert_eq!(std::fs::read(d.path().join("a.tgz")).unwrap(), b"old");
+        s.commit(&["a.tgz".into(), "b.tgz".into()]).unwrap();
+        assert_eq!(entries(d.path()), ["a.tgz", "b.tgz"]);
+        assert_eq!(std::fs::read(d.path().join("b.tgz")).unwrap(), b"new b");
+    }
+
+    #[test]
+    fn a_staging_dropped_without_commit_writes_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.tgz"), b"old").unwrap();
+        let s = Staging::new(d.path());
+        s.add("a.tgz", b"new").unwrap();
+        drop(s);
+        assert_eq!(entries(d.path()), ["a.tgz"]);
+        assert_eq!(std::fs::read(d.path().join("a.tgz")).unwrap(), b"old");
+        // A destination this run created is removed again, with its new parents.
+        let deep = d.path().join("x/y/z");
+        let s = Staging::new(&deep);
+        s.add("a.tgz", b"new").unwrap();
+        drop(s);
+        assert_eq!(entries(d.path()), ["a.tgz"]);
+    }
+}
