@@ -194,7 +194,7 @@
 //! | port80.yaml | static-site | serve | port 80 as UID 10001 (restricted) through the pod's unprivileged-port sysctl; `writable_paths` (/var/cache/nginx, /var/run) writable emptyDirs, the rest read-only |
 //! | baseline.yaml | legacy-portal | serve | `security_profile: baseline`: runs as the image's user (root), writable root filesystem, privilege escalation allowed, the runtime's default capabilities (nothing dropped or added), seccomp filter, no host namespace; probe path /status |
 //! | keda.yaml | checkout | serve | KEDA's ScaledObject instead of an HPA (the pod is the same) |
-//! | right-sized.yaml | search | serve | readiness path only (liveness TCP); its HPA, VPA and PodMonitor are cluster objects, and `resizePolicy` is rendered for 1.35+ only (helm's default version here has none) |
+//! | right-sized.yaml | search | serve | readiness path only (liveness TCP); its HPA, VPA and PodMonitor are cluster objects, and the container's `resizePolicy` (rendered for 1.37) |
 //! | release.yaml | accounts | serve | the release Job: migrations with the service's secrets and config files |
 
 mod common;

@@ -137,7 +137,10 @@ pub fn render(chart: &Chart, release: &str, values: &Value) -> Result<Vec<Value>
         let mut cmd = Command::new(&helm);
         cmd.args(["template", release])
             .arg(&chart.dir)
-            .args(["--namespace", "rt", "-f"])
+            // One Kubernetes version for both helms (their defaults differ), the newest, so the
+            // pods carry every field the chart gates on the version (in-place resize's
+            // resizePolicy from 1.35).
+            .args(["--namespace", "rt", "--kube-version", "1.37.0", "-f"])
             .arg(&file);
         let o = helm_run(&mut cmd, &chart.tmp);
         if !o.ok() {
