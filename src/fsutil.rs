@@ -99,21 +99,28 @@ fn stage(
     write(tmp.as_file_mut(), bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| unchanged(e.to_string()))?;
-    // Read it back: a filesystem that loses data without an error must not replace a good file.
-    let mut back = Vec::with_capacity(bytes.len());
     tmp.as_file_mut()
         .seek(SeekFrom::Start(0))
-        .and_then(|_| tmp.as_file_mut().read_to_end(&mut back))
         .map_err(|e| unchanged(format!("reading it back failed: {e}")))?;
+    read_back(tmp.as_file_mut(), bytes).map_err(unchanged)?;
+    set_mode_644(tmp.as_file()).map_err(|e| io_err("set permissions on", tmp.path(), e))?;
+    Ok(tmp)
+}
+
+/// Read what was just written and compare it with `bytes`: a filesystem that loses data
+/// without an error must not replace a good file. The error is a phrase for the caller's message.
+pub(crate) fn read_back(file: &mut impl Read, bytes: &[u8]) -> Result<(), String> {
+    let mut back = Vec::with_capacity(bytes.len());
+    file.read_to_end(&mut back)
+        .map_err(|e| format!("reading it back failed: {e}"))?;
     if back != bytes {
-        return Err(unchanged(format!(
+        return Err(format!(
             "the data read back differs from the data written ({} of {} bytes)",
             back.len(),
             bytes.len()
-        )));
+        ));
     }
-    set_mode_644(tmp.as_file()).map_err(|e| io_err("set permissions on", tmp.path(), e))?;
-    Ok(tmp)
+    Ok(())
 }
 
 /// A new temporary file `<prefix><random><TEMP_SUFFIX>` in `dir`, locked by this process.

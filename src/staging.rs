@@ -10,7 +10,7 @@
 //! one open temporary file per archive, keeps the number of open files flat as well.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -93,17 +93,9 @@ impl Staging {
             .map_err(|e| unchanged(e.to_string()))?;
         // Read it back through a new handle: a filesystem that loses data without an error
         // must not replace a good file.
-        let mut back = Vec::with_capacity(bytes.len());
-        File::open(&path)
-            .and_then(|mut r| r.read_to_end(&mut back))
-            .map_err(|e| unchanged(format!("reading it back failed: {e}")))?;
-        if back != bytes {
-            return Err(unchanged(format!(
-                "the data read back differs from the data written ({} of {} bytes)",
-                back.len(),
-                bytes.len()
-            )));
-        }
+        let mut reader =
+            File::open(&path).map_err(|e| unchanged(format!("reading it back failed: {e}")))?;
+        fsutil::read_back(&mut reader, bytes).map_err(unchanged)?;
         fsutil::set_mode_644(&f).map_err(|e| io_err("set permissions on", &path, e))
     }
 
