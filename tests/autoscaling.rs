@@ -7,7 +7,10 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{bin, find, helms, kubernetes_validate, models_validate, packaged, render, run, text};
+use common::{
+    assert_crd_check, bin, find, helms, kubernetes_validate, models_validate, packaged, render,
+    run, text,
+};
 use serde_json::Value;
 
 /// Package `spec` (a standalone spec) and return the chart archive, with its temp dir.
@@ -210,25 +213,17 @@ fn the_crd_check_names_the_missing_api() {
     for (helm_name, helm) in helms() {
         // Without a cluster (helm template), "auto" renders the objects as asked.
         assert!(render(&helm, &keda_example(), &[] as &[&str]).is_ok());
-        let err = render(&helm, &keda_example(), &["--set", "crdCheck=always"]).unwrap_err();
-        assert!(
-            err.contains("autoscaling.keda.enabled: the cluster has no keda.sh/v1alpha1/ScaledObject; install KEDA"),
-            "{helm_name}: {err}"
-        );
-        let ok = render(
+        assert_crd_check(
+            helm_name,
             &helm,
             &keda_example(),
+            // The example's `metrics` ServiceMonitor (tests/observability.rs) too.
             &[
-                "--set",
-                "crdCheck=always",
-                "--api-versions",
                 "keda.sh/v1alpha1/ScaledObject",
-                // The example's `metrics` ServiceMonitor (tests/observability.rs).
-                "--api-versions",
                 "monitoring.coreos.com/v1/ServiceMonitor",
             ],
+            "autoscaling.keda.enabled: the cluster has no keda.sh/v1alpha1/ScaledObject; install KEDA",
         );
-        assert!(ok.is_ok(), "{helm_name}: {ok:?}");
         // Charts without add-ons never need one.
         let (ex, chart, path) = &packaged()[0];
         assert!(
@@ -500,22 +495,13 @@ fn right_sizing_leaves_the_autoscalers_resources_alone() {
             "{helm_name}: {err}"
         );
         // crdCheck names the VPA's CRD.
-        let err = render(&helm, &fixed, &["--set", "crdCheck=always"]).unwrap_err();
-        assert!(
-            err.contains("rightSizing.enabled: the cluster has no autoscaling.k8s.io/v1/VerticalPodAutoscaler; install the Vertical Pod Autoscaler"),
-            "{helm_name}: {err}"
-        );
-        let ok = render(
+        assert_crd_check(
+            helm_name,
             &helm,
             &fixed,
-            &[
-                "--set",
-                "crdCheck=always",
-                "--api-versions",
-                "autoscaling.k8s.io/v1/VerticalPodAutoscaler",
-            ],
+            &["autoscaling.k8s.io/v1/VerticalPodAutoscaler"],
+            "rightSizing.enabled: the cluster has no autoscaling.k8s.io/v1/VerticalPodAutoscaler; install the Vertical Pod Autoscaler",
         );
-        assert!(ok.is_ok(), "{helm_name}: {ok:?}");
         // Off unless asked.
         let (ex, chart, path) = &packaged()[0];
         let docs = render(&helm, path, &ex.set(chart)).unwrap();

@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{bin, find, helms, models_validate, render, run, text};
+use common::{assert_crd_check, bin, find, helms, models_validate, render, run, text};
 use serde_json::{Value, json};
 
 /// Package `spec` (a standalone spec named `shop`) and return the chart archive, with its dir.
@@ -263,22 +263,13 @@ fn the_crd_check_names_the_prometheus_operator() {
     let (_d, chart) = package(&format!("{BASE}metrics: {{port: metrics}}\n"));
     for (helm_name, helm) in helms() {
         assert!(render(&helm, &chart, &[] as &[&str]).is_ok());
-        let err = render(&helm, &chart, &["--set", "crdCheck=always"]).unwrap_err();
-        assert!(
-            err.contains("metrics.enabled: the cluster has no monitoring.coreos.com/v1/ServiceMonitor; install the Prometheus Operator's CRDs"),
-            "{helm_name}: {err}"
-        );
-        let ok = render(
+        assert_crd_check(
+            helm_name,
             &helm,
             &chart,
-            &[
-                "--set",
-                "crdCheck=always",
-                "--api-versions",
-                "monitoring.coreos.com/v1/ServiceMonitor",
-            ],
+            &["monitoring.coreos.com/v1/ServiceMonitor"],
+            "metrics.enabled: the cluster has no monitoring.coreos.com/v1/ServiceMonitor; install the Prometheus Operator's CRDs",
         );
-        assert!(ok.is_ok(), "{helm_name}: {ok:?}");
         // Datadog's tags and the OpenTelemetry annotation need no API of their own.
         let (_e, plain) = package(&format!(
             "{BASE}datadog_tags: true\nopentelemetry: {{language: python, instrumentation: otel}}\n"
@@ -372,22 +363,13 @@ fn a_pod_monitor_scrapes_the_pods_port_and_passes_its_crd_schema() {
             files.push(file);
         }
         // crdCheck names the PodMonitor's API.
-        let err = render(&helm, &sidecar, &["--set", "crdCheck=always"]).unwrap_err();
-        assert!(
-            err.contains("metrics.enabled: the cluster has no monitoring.coreos.com/v1/PodMonitor"),
-            "{helm_name}: {err}"
-        );
-        let ok = render(
+        assert_crd_check(
+            helm_name,
             &helm,
             &sidecar,
-            &[
-                "--set",
-                "crdCheck=always",
-                "--api-versions",
-                "monitoring.coreos.com/v1/PodMonitor",
-            ],
+            &["monitoring.coreos.com/v1/PodMonitor"],
+            "metrics.enabled: the cluster has no monitoring.coreos.com/v1/PodMonitor",
         );
-        assert!(ok.is_ok(), "{helm_name}: {ok:?}");
         // A ServiceMonitor cannot reach a sidecar's port; the render-time check says so.
         let err = render(&helm, &sidecar, &["--set", "metrics.kind=ServiceMonitor"]).unwrap_err();
         assert!(

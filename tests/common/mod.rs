@@ -312,6 +312,19 @@ pub fn packaged() -> &'static Vec<Packaged> {
         .1
 }
 
+/// `crdCheck=always` (checked by an offline helm template too): rendering `chart` fails with an
+/// error containing `missing`, and succeeds once `apis` are given as `--api-versions`.
+pub fn assert_crd_check(helm_name: &str, helm: &Path, chart: &Path, apis: &[&str], missing: &str) {
+    let err = render(helm, chart, &["--set", "crdCheck=always"]).unwrap_err();
+    assert!(err.contains(missing), "{helm_name}: {err}");
+    let mut args = vec!["--set", "crdCheck=always"];
+    for api in apis {
+        args.extend(["--api-versions", api]);
+    }
+    let ok = render(helm, chart, &args);
+    assert!(ok.is_ok(), "{helm_name}: {ok:?}");
+}
+
 /// `helm template` of a packaged chart, parsed into one JSON value per object.
 pub fn render<S: AsRef<std::ffi::OsStr>>(
     helm: &Path,
