@@ -351,7 +351,7 @@ pub(crate) fn sync_dir(dir: &Path) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -382,7 +382,8 @@ mod tests {
         );
     }
 
-    fn entries(dir: &Path) -> Vec<String> {
+    /// The names in `dir`, sorted (staging.rs's tests use it too).
+    pub(crate) fn entries(dir: &Path) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -167,14 +167,7 @@ fn remove_created(dir: &Path, top: Option<&Path>) {
 mod tests {
     use super::*;
 
-    fn entries(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
+    use crate::fsutil::tests::entries;
 
     #[test]
     fn committed_files_replace_the_old_and_leave_no_temporaries() {

@@ -8,25 +8,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use common::{
-    assert_crd_check, bin, find, helms, kubernetes_validate, models_validate, packaged, render,
-    run, text,
+    assert_crd_check, find, helms, kubernetes_validate, models_validate, package_spec, packaged,
+    render, run, text,
 };
 use serde_json::Value;
-
-/// Package `spec` (a standalone spec) and return the chart archive, with its temp dir.
-fn package(spec: &str) -> (tempfile::TempDir, PathBuf) {
-    let d = tempfile::tempdir().unwrap();
-    let file = d.path().join("spec.yaml");
-    std::fs::write(&file, spec).unwrap();
-    let o = run(Command::new(bin())
-        .arg("package")
-        .arg(&file)
-        .arg("--destination")
-        .arg(d.path()));
-    assert!(o.status.success(), "package failed:\n{}", text(&o.stderr));
-    let chart = d.path().join("svc-0.1.0.tgz");
-    (d, chart)
-}
 
 const BASE: &str = "name: svc\nimage: ghcr.io/acme/svc\ntag: \"1\"\nport: {http: 8080}\n";
 
@@ -165,7 +150,7 @@ fn turning_keda_off_at_install_time_brings_the_hpa_back() {
 
 #[test]
 fn min_containers_zero_scales_to_zero_and_starts_with_one_pod() {
-    let (_d, chart) = package(&format!(
+    let (_d, chart) = package_spec(&format!(
         "{BASE}min_containers: 0\nmax_containers: 5\nscale_on:\n  - prometheus: {{server: \"http://p:9090\", query: \"up\", threshold: 0.5}}\n"
     ));
     for (helm_name, helm) in helms() {
@@ -185,7 +170,7 @@ fn min_containers_zero_scales_to_zero_and_starts_with_one_pod() {
 
 #[test]
 fn explicit_cpu_targets_become_keda_triggers_and_behavior_moves_over() {
-    let (_d, chart) = package(&format!(
+    let (_d, chart) = package_spec(&format!(
         "{BASE}min_containers: 2\nmax_containers: 6\nautoscaling_target_cpu_percentage: 70\nautoscaling_behavior: {{scale_down_stabilization_seconds: 600}}\npersistent_storage: [{{path: /data, size: 1}}]\nscale_on:\n  - cron: {{timezone: UTC, start: \"0 8 * * *\", end: \"0 9 * * *\", replicas: 3}}\n"
     ));
     for (helm_name, helm) in helms() {
@@ -304,7 +289,7 @@ fn kube_validates(dir: &std::path::Path, version: &str, obj: &Value) -> Result<(
 
 #[test]
 fn hpa_metrics_render_with_tolerance_only_from_kubernetes_1_35() {
-    let (d, chart) = package(&format!("{BASE}{HPA_METRICS}"));
+    let (d, chart) = package_spec(&format!("{BASE}{HPA_METRICS}"));
     for (helm_name, helm) in helms() {
         for (kube, tolerant) in [("1.34.0", false), ("1.35.0", true)] {
             let docs = render(&helm, &chart, &["--kube-version", kube]).unwrap();
@@ -339,7 +324,7 @@ fn hpa_metrics_render_with_tolerance_only_from_kubernetes_1_35() {
 
 #[test]
 fn hpa_metrics_need_a_metrics_adapter() {
-    let (_d, chart) = package(&format!("{BASE}{HPA_METRICS}"));
+    let (_d, chart) = package_spec(&format!("{BASE}{HPA_METRICS}"));
     for (helm_name, helm) in helms() {
         // Offline with crdCheck auto: rendered as asked.
         assert!(render(&helm, &chart, &[] as &[&str]).is_ok(), "{helm_name}");
@@ -409,14 +394,14 @@ fn right_sizing_leaves_the_autoscalers_resources_alone() {
         v["spec"]["resourcePolicy"]["containerPolicies"][0]["controlledResources"].clone()
     };
     // The HPA scales on CPU: the VPA sizes memory only.
-    let (_a, hpa) = package(&format!(
+    let (_a, hpa) = package_spec(&format!(
         "{BASE}min_containers: 2\nmax_containers: 6\nautoscaling_target_mem_percentage: 0\nright_sizing: {{mode: in_place, max: {{memory: 2048}}}}\n"
     ));
     // No autoscaler: both. KEDA with an explicit memory trigger: cpu only.
-    let (_b, fixed) = package(&format!(
+    let (_b, fixed) = package_spec(&format!(
         "{BASE}min_containers: 2\nmax_containers: 2\npersistent_storage: [{{path: /data, size: 1}}]\nright_sizing: recommend\n"
     ));
-    let (_c, keda) = package(&format!(
+    let (_c, keda) = package_spec(&format!(
         "{BASE}min_containers: 1\nmax_containers: 5\nautoscaling_target_mem_percentage: 70\nright_sizing: in_place\nscale_on:\n  - prometheus: {{server: \"http://p:9090\", query: \"up\", threshold: 1}}\n"
     ));
     let dir = tempfile::tempdir().unwrap();

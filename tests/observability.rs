@@ -6,26 +6,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use common::{assert_crd_check, bin, find, helms, models_validate, render, run, text};
+use common::{assert_crd_check, find, helms, models_validate, package_spec, render, run, text};
 use serde_json::{Value, json};
-
-/// Package `spec` (a standalone spec named `shop`) and return the chart archive, with its dir.
-fn package(spec: &str) -> (tempfile::TempDir, PathBuf) {
-    let d = tempfile::tempdir().unwrap();
-    let file = d.path().join("spec.yaml");
-    std::fs::write(&file, spec).unwrap();
-    let o = run(Command::new(bin())
-        .arg("package")
-        .arg(&file)
-        .arg("--destination")
-        .arg(d.path()));
-    assert!(o.status.success(), "package failed:\n{}", text(&o.stderr));
-    let chart = d.path().join("shop-0.1.0.tgz");
-    (d, chart)
-}
 
 const BASE: &str = "name: shop\nimage: ghcr.io/acme/shop\ntag: \"1.4.2\"\nmin_containers: 2\nports:\n  - {name: http, type: http, port: 8080}\n  - {name: metrics, type: tcp, port: 9090}\n";
 
@@ -44,7 +26,7 @@ fn labels(v: &Value) -> Vec<(String, String)> {
 
 #[test]
 fn the_service_monitor_scrapes_the_named_port_of_the_service() {
-    let (_d, chart) = package(&format!("{BASE}{ALL}"));
+    let (_d, chart) = package_spec(&format!("{BASE}{ALL}"));
     for (helm_name, helm) in helms() {
         let docs = render(&helm, &chart, &[] as &[&str]).unwrap();
         let sm = find(&docs, "ServiceMonitor");
@@ -89,8 +71,8 @@ fn the_service_monitor_scrapes_the_named_port_of_the_service() {
 
 #[test]
 fn defaults_and_nothing_unless_asked() {
-    let (_d, chart) = package(&format!("{BASE}metrics: {{port: http}}\n"));
-    let (_e, plain) = package(BASE);
+    let (_d, chart) = package_spec(&format!("{BASE}metrics: {{port: http}}\n"));
+    let (_e, plain) = package_spec(BASE);
     for (helm_name, helm) in helms() {
         let docs = render(&helm, &chart, &[] as &[&str]).unwrap();
         let sm = find(&docs, "ServiceMonitor");
@@ -128,7 +110,7 @@ fn defaults_and_nothing_unless_asked() {
 
 #[test]
 fn datadog_tags_label_the_workload_and_its_pods() {
-    let (_d, chart) = package(&format!("{BASE}{ALL}"));
+    let (_d, chart) = package_spec(&format!("{BASE}{ALL}"));
     let want = |env: &str, version: &str| {
         vec![
             ("tags.datadoghq.com/env".to_string(), env.to_string()),
@@ -163,7 +145,7 @@ fn datadog_tags_label_the_workload_and_its_pods() {
             "{helm_name}"
         );
     }
-    let (_e, named) = package(&format!(
+    let (_e, named) = package_spec(&format!(
         "{BASE}datadog_tags: {{env: prod, version: v9}}\npersistent_storage: [{{path: /data, size: 1}}]\n"
     ));
     for (helm_name, helm) in helms() {
@@ -184,10 +166,10 @@ fn datadog_tags_label_the_workload_and_its_pods() {
 
 #[test]
 fn opentelemetry_annotates_the_service_pods() {
-    let (_d, chart) = package(&format!(
+    let (_d, chart) = package_spec(&format!(
         "{BASE}{ALL}cron_jobs: [{{commands: [echo], schedule: \"0 * * * *\"}}]\n"
     ));
-    let (_e, go) = package(&format!(
+    let (_e, go) = package_spec(&format!(
         "{BASE}opentelemetry: {{language: go, instrumentation: go-auto, executable: /app/shop}}\n"
     ));
     for (helm_name, helm) in helms() {
@@ -225,7 +207,7 @@ fn opentelemetry_annotates_the_service_pods() {
 
 #[test]
 fn a_stateful_service_is_scraped_once() {
-    let (_d, chart) = package(&format!(
+    let (_d, chart) = package_spec(&format!(
         "{BASE}metrics: {{port: metrics}}\npersistent_storage: [{{path: /data, size: 1}}]\n"
     ));
     for (helm_name, helm) in helms() {
@@ -260,7 +242,7 @@ fn a_stateful_service_is_scraped_once() {
 
 #[test]
 fn the_crd_check_names_the_prometheus_operator() {
-    let (_d, chart) = package(&format!("{BASE}metrics: {{port: metrics}}\n"));
+    let (_d, chart) = package_spec(&format!("{BASE}metrics: {{port: metrics}}\n"));
     for (helm_name, helm) in helms() {
         assert!(render(&helm, &chart, &[] as &[&str]).is_ok());
         assert_crd_check(
@@ -271,7 +253,7 @@ fn the_crd_check_names_the_prometheus_operator() {
             "metrics.enabled: the cluster has no monitoring.coreos.com/v1/ServiceMonitor; install the Prometheus Operator's CRDs",
         );
         // Datadog's tags and the OpenTelemetry annotation need no API of their own.
-        let (_e, plain) = package(&format!(
+        let (_e, plain) = package_spec(&format!(
             "{BASE}datadog_tags: true\nopentelemetry: {{language: python, instrumentation: otel}}\n"
         ));
         assert!(render(&helm, &plain, &["--set", "crdCheck=always"]).is_ok());
@@ -281,8 +263,8 @@ fn the_crd_check_names_the_prometheus_operator() {
 #[test]
 fn the_service_monitor_passes_its_crd_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let (_d, chart) = package(&format!("{BASE}{ALL}"));
-    let (_e, sts) = package(&format!(
+    let (_d, chart) = package_spec(&format!("{BASE}{ALL}"));
+    let (_e, sts) = package_spec(&format!(
         "{BASE}metrics: {{port: http}}\npersistent_storage: [{{path: /data, size: 1}}]\n"
     ));
     let mut files = Vec::new();
@@ -317,10 +299,10 @@ fn the_service_monitor_passes_its_crd_schema() {
 #[test]
 fn a_pod_monitor_scrapes_the_pods_port_and_passes_its_crd_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let (_d, explicit) = package(&format!(
+    let (_d, explicit) = package_spec(&format!(
         "{BASE}metrics: {{port: metrics, kind: PodMonitor, interval: 15s}}\n"
     ));
-    let (_e, sidecar) = package(&format!(
+    let (_e, sidecar) = package_spec(&format!(
         "{BASE}metrics: {{port: exporter}}\nsidecars:\n  - name: exp\n    image: ghcr.io/acme/exporter:1\n    ports: [{{name: exporter, port: 9100}}]\n"
     ));
     let mut files = Vec::new();

@@ -312,6 +312,25 @@ pub fn packaged() -> &'static Vec<Packaged> {
         .1
 }
 
+/// Package an inline standalone `spec` into a new temporary directory; returns the directory
+/// (kept alive by the caller) and the archive `package` printed.
+pub fn package_spec(spec: &str) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("spec.yaml");
+    std::fs::write(&file, spec).unwrap();
+    let o = run(Command::new(bin())
+        .arg("package")
+        .arg(&file)
+        .arg("--destination")
+        .arg(d.path()));
+    assert!(o.status.success(), "package failed:\n{}", text(&o.stderr));
+    let printed = text(&o.stdout);
+    let mut archives = printed.lines();
+    let chart = PathBuf::from(archives.next().expect("package printed its archive"));
+    assert_eq!(archives.next(), None, "one spec, one archive:\n{printed}");
+    (d, chart)
+}
+
 /// `crdCheck=always` (checked by an offline helm template too): rendering `chart` fails with an
 /// error containing `missing`, and succeeds once `apis` are given as `--api-versions`.
 pub fn assert_crd_check(helm_name: &str, helm: &Path, chart: &Path, apis: &[&str], missing: &str) {
