@@ -113,7 +113,8 @@ line, in this order, and is the only caller. Called with the root context.
 {{- end -}}
 {{- if and $gw.backendTLS.enabled (not $gw.backendTLS.hostname) -}}{{- fail "gateway.backendTLS.hostname is empty: gateway.backendTLS.enabled needs the name the pods' certificate carries" -}}{{- end -}}
 {{- /* The kubelet's gRPC health check has no TLS: on the pods' TLS port every probe would fail. */ -}}
-{{- if and $gw.backendTLS.enabled (eq .Values.probePort $ing.port) -}}
+{{- $tls := include "svc.tlsPort" .Values -}}
+{{- if and $tls (eq .Values.probePort $tls) -}}
 {{- range $name := list "livenessProbe" "readinessProbe" "startupProbe" -}}
 {{- $p := index $.Values $name -}}
 {{- if and $p.enabled $p.grpc.enabled (not $p.path) (not $p.command) -}}{{- fail (printf "%s.grpc: the pods serve TLS on probePort %q (gateway.backendTLS), and the kubelet's gRPC health check speaks no TLS; probe with a command such as grpc_health_probe -tls, or another port" $name $.Values.probePort) -}}{{- end -}}

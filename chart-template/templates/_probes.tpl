@@ -17,7 +17,8 @@ httpGet:
   port: {{ $v.probePort | quote }}
   {{- /* The pods serve TLS on this port (gateway.backendTLS): an HTTPS GET, which the kubelet
        sends without checking the certificate. */}}
-  {{- if and $v.gateway.backendTLS.enabled (eq $v.probePort $v.ingress.port) }}
+  {{- $tls := include "svc.tlsPort" $v }}
+  {{- if and $tls (eq $v.probePort $tls) }}
   scheme: HTTPS
   {{- end }}
 {{- else if $p.command }}

@@ -9,14 +9,20 @@ The ports of the Services (service.yaml and service-headless.yaml).
      the websocket upgrade) inside TLS by ALPN, as a GRPCRoute or HTTPRoute asks. */}}
 {{- define "svc.appProtocol" -}}
 {{- $p := .port -}}
-{{- $v := .root.Values -}}
-{{- $tls := and $v.gateway.backendTLS.enabled (eq $p.name $v.ingress.port) -}}
-{{- if and (eq $p.type "http") (not $tls) -}}
+{{- if and (eq $p.type "http") (ne $p.name (include "svc.tlsPort" .root.Values)) -}}
 {{- if eq $p.protocol "grpc" -}}kubernetes.io/h2c
 {{- else if eq $p.protocol "websocket" -}}kubernetes.io/ws
 {{- else -}}http
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/* The name of the port on which the pods serve TLS (gateway.backendTLS: the routed port,
+     ingress.port), "" when none. Its probes are HTTPS GETs (_probes.tpl), it names no cleartext
+     appProtocol (svc.appProtocol), and the kubelet's gRPC check is refused on it (_checks.tpl).
+     Call with .Values. */}}
+{{- define "svc.tlsPort" -}}
+{{- if .gateway.backendTLS.enabled -}}{{- .ingress.port -}}{{- end -}}
 {{- end -}}
 
 {{/* service.trafficDistribution when the cluster has it ("" otherwise): PreferClose is GA in
