@@ -2,7 +2,8 @@
 //! and values.schema.json) once, at build time, so `package` only compresses what differs per
 //! chart (Chart.yaml, values.yaml, README.md and the tar headers). See src/archive.rs: each file
 //! is a self-contained raw deflate segment ending in a full flush, which can be spliced into any
-//! archive's deflate stream.
+//! archive's deflate stream. With each segment go the CRC-32 and length of the bytes it holds,
+//! so an archive's gzip trailer combines them instead of reading those bytes again.
 
 use std::io::Write;
 use std::path::Path;
@@ -30,21 +31,27 @@ fn main() {
     templates.sort();
     files.extend(templates);
 
-    let mut index =
-        String::from("/// (path in the chart, raw deflate of its content and tar padding).\n");
-    index.push_str("pub const SEGMENTS: &[(&str, &[u8])] = &[\n");
+    let mut index = String::from(
+        "/// (path in the chart, raw deflate of its content and tar padding, CRC-32 and length of\n\
+         /// that content and padding).\n",
+    );
+    index.push_str("pub const SEGMENTS: &[(&str, &[u8], u32, u64)] = &[\n");
     for (i, rel) in files.iter().enumerate() {
         println!("cargo::rerun-if-changed=chart-template/{rel}");
         let mut data = std::fs::read(Path::new("chart-template").join(rel)).expect("a chart file");
         // The tar entry's padding to the next 512-byte block belongs to the segment.
         data.resize(data.len().div_ceil(512) * 512, 0);
         let segment = full_flushed(&data);
+        let mut crc = flate2::Crc::new();
+        crc.update(&data);
         let name = format!("segment-{i}.deflate");
         std::fs::File::create(out.join(&name))
             .and_then(|mut f| f.write_all(&segment))
             .expect("write a segment");
         index.push_str(&format!(
-            "    ({rel:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}\"))),\n"
+            "    ({rel:?}, include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}\")), {:#010x}, {}),\n",
+            crc.sum(),
+            data.len()
         ));
     }
     index.push_str("];\n");

@@ -219,7 +219,7 @@ pub(crate) fn remove_stale_temporaries(dir: &Path, owned: impl Fn(&str) -> bool)
 /// atomic exchange (`renameat2(RENAME_EXCHANGE)`), so `dest` is never missing, and the old
 /// directory, now at the temporary name, is removed. Elsewhere, or where the filesystem cannot
 /// exchange, the old `dest` is moved aside to `.<name>.old-<pid>` first.
-pub fn replace_dir(dest: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error> {
+pub fn replace_dir<B: AsRef<[u8]>>(dest: &Path, files: &[(String, B)]) -> Result<(), Error> {
     let parent = parent_dir(dest);
     let name = dest
         .file_name()
@@ -233,7 +233,7 @@ pub fn replace_dir(dest: &Path, files: &[(String, Vec<u8>)]) -> Result<(), Error
             std::fs::create_dir_all(p).map_err(|e| io_err("create", p, e))?;
         }
         let mut f = File::create(&path).map_err(|e| io_err("create", &path, e))?;
-        f.write_all(content)
+        f.write_all(content.as_ref())
             .and_then(|_| f.sync_all())
             .map_err(|e| io_err("write", &path, e))?;
     }

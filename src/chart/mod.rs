@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod render;
 mod verify;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -34,8 +35,9 @@ pub struct Chart {
     /// The spec's deployment settings, for `install` and `upgrade`.
     pub timeout_seconds: u32,
     pub max_history: u32,
-    /// (path inside the chart directory, content), in archive order.
-    pub files: Vec<(String, Vec<u8>)>,
+    /// (path inside the chart directory, content), in archive order. The fixed files are
+    /// borrowed from the binary, not copied (and the archive recognises them by address).
+    pub files: Vec<(String, Cow<'static, [u8]>)>,
 }
 
 impl Chart {
@@ -170,16 +172,16 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
     verify_values_yaml(&values_yaml, &values_json)?;
     let readme = render::render(tera, "README.md", &context)?;
 
-    let mut files: Vec<(String, Vec<u8>)> = vec![
-        ("Chart.yaml".into(), chart_yaml.into_bytes()),
-        ("values.yaml".into(), values_yaml.into_bytes()),
+    let mut files: Vec<(String, Cow<'static, [u8]>)> = vec![
+        ("Chart.yaml".into(), chart_yaml.into_bytes().into()),
+        ("values.yaml".into(), values_yaml.into_bytes().into()),
     ];
     files.extend(
         embedded::HELM_FILES
             .iter()
-            .map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())),
+            .map(|(p, c)| (p.to_string(), Cow::Borrowed(c.as_bytes()))),
     );
-    files.push(("README.md".into(), readme.into_bytes()));
+    files.push(("README.md".into(), readme.into_bytes().into()));
     // Helm's order: Chart.yaml, values.yaml, values.schema.json, templates/, then the rest.
     files.sort_by_key(|(p, _)| helm_order(p));
     Ok(Chart {
