@@ -10,7 +10,8 @@ use std::path::Path;
 
 use flate2::{Compress, Compression, FlushCompress};
 
-/// Must match `archive::LEVEL`: the same compressor for fixed and per-chart parts.
+/// Go's and gzip's default. Independent of `archive::LEVEL` (chosen for speed): any level
+/// splices the same way, and 9 saved nothing measurable here.
 const LEVEL: u32 = 6;
 
 fn main() {
