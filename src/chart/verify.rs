@@ -109,10 +109,11 @@ fn mapping(events: &mut Events, object: &Map<String, Value>, depth: usize) -> Op
     loop {
         let key = match events.next()? {
             Event::MappingEnd => return Some(seen.len() == object.len()),
-            // A key is read as its text, except a plain null-like key (an error or null for
-            // serde-saphyr) and `<<` (a merge); a complex key has no place here either.
+            // A key is read as its text, except a plain key that may not be a string (null is
+            // an error, and serde-saphyr finds duplicates among integers by value: `0x1` and
+            // `1` are one key) and `<<` (a merge); a complex key has no place here either.
             Event::Scalar(text, style, 0, None)
-                if text != "<<" && !(style == ScalarStyle::Plain && is_null_word(&text)) =>
+                if text != "<<" && (style != ScalarStyle::Plain || is_plainly_string(&text)) =>
             {
                 text
             }
@@ -257,6 +258,7 @@ mod tests {
             ("a: 1\ns: x\nn: ~\n", false),
             ("a: 1\ns: x\nn: ~\nf: 1.5\ng: 0\n", false),
             ("a: 1\na: 1\ns: x\nn: ~\nf: 1.5\n", false),
+            ("a: 1\n\"a\": 1\ns: x\nn: ~\nf: 1.5\n", false),
             ("a: \"1\"\ns: x\nn: ~\nf: 1.5\n", false),
             ("a: [1]\ns: x\nn: ~\nf: 1.5\n", false),
             ("a: 1\ns: x\nn: \"\"\nf: 1.5\n", false),
@@ -347,8 +349,14 @@ mod tests {
             assert!(matches_exactly(&doc, &json!({ "k": s })), "{doc}");
             assert!(full_check(&doc, &json!({ "k": s })), "{doc}");
         }
-        // A plain null-like key is not the string key.
+        // A plain null-like key is not the string key; plain integer keys are compared by
+        // value (`0x1` and `1` are a duplicate for serde-saphyr), so only quoted ones pass.
         assert!(!matches_exactly("~: 1\n", &json!({"~": 1})));
+        let two = json!({"0x1": 1, "1": 2});
+        assert!(!matches_exactly("0x1: 1\n1: 2\n", &two));
+        assert!(!full_check("0x1: 1\n1: 2\n", &two));
+        assert!(matches_exactly("\"0x1\": 1\n\"1\": 2\n", &two));
+        assert!(full_check("\"0x1\": 1\n\"1\": 2\n", &two));
     }
 
     #[test]
