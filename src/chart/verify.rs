@@ -221,7 +221,23 @@ fn is_plainly_string(text: &str) -> bool {
                     | '\n'
             ))
     };
-    letter_first || t.chars().any(never_in_a_number)
+    // A letter other than an exponent's `e` rules out a decimal integer, and a float unless
+    // it is one of the spellings with letters: Rust's (`inf`, `NaN`..., which `parse` knows)
+    // and YAML's `.inf`/`.nan`. With no `0x`/`0o`/`0b` radix either, it is a string: a commit
+    // hash such as `5f2c1e9`, an argument such as `--to`.
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let radix = matches!(
+        unsigned.as_bytes(),
+        [b'0', b'x' | b'X' | b'o' | b'O' | b'b' | b'B', ..]
+    );
+    let yaml_non_finite = matches!(unsigned.to_ascii_lowercase().as_str(), ".inf" | ".nan");
+    let lettered = t
+        .bytes()
+        .any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E'))
+        && !radix
+        && !yaml_non_finite
+        && t.parse::<f64>().is_err();
+    letter_first || lettered || t.chars().any(never_in_a_number)
 }
 
 #[cfg(test)]
@@ -247,40 +263,75 @@ mod tests {
     /// only costs time.
     #[test]
     fn refuses_what_it_must() {
-        let v = json!({"a": 1, "s": "x", "n": null, "f": 1.5});
-        let base = "a: 1\ns: x\nn: ~\nf: 1.5\n";
+        let v = json!({"a": 1, "s": "x", "z": null, "f": 1.5});
+        let base = "a: 1\ns: x\nz: ~\nf: 1.5\n";
         assert!(matches_exactly(base, &v));
         for (wrong, full_accepts) in [
             // A changed scalar, a missing, extra or duplicate key, a changed type.
-            ("a: 2\ns: x\nn: ~\nf: 1.5\n", false),
-            ("a: 1\ns: y\nn: ~\nf: 1.5\n", false),
-            ("a: 1\ns: x\nn: ~\nf: 1.6\n", false),
-            ("a: 1\ns: x\nn: ~\n", false),
-            ("a: 1\ns: x\nn: ~\nf: 1.5\ng: 0\n", false),
-            ("a: 1\na: 1\ns: x\nn: ~\nf: 1.5\n", false),
-            ("a: 1\n\"a\": 1\ns: x\nn: ~\nf: 1.5\n", false),
-            ("a: \"1\"\ns: x\nn: ~\nf: 1.5\n", false),
-            ("a: [1]\ns: x\nn: ~\nf: 1.5\n", false),
-            ("a: 1\ns: x\nn: \"\"\nf: 1.5\n", false),
-            ("a: 1\ns: x\nn: ~\nf: 1.5\n---\na: 1\n", false),
+            ("a: 2\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: 1\ns: y\nz: ~\nf: 1.5\n", false),
+            ("a: 1\ns: x\nz: ~\nf: 1.6\n", false),
+            ("a: 1\ns: x\nz: ~\n", false),
+            ("a: 1\ns: x\nz: ~\nf: 1.5\ng: 0\n", false),
+            ("a: 1\na: 1\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: 1\n\"a\": 1\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: \"1\"\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: [1]\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: 1\ns: x\nz: \"\"\nf: 1.5\n", false),
+            ("a: 1\ns: x\nz: ~\nf: 1.5\n---\na: 1\n", false),
             ("a: [\n", false),
             // An anchor and alias, a tag, a merge key: left to the full check.
-            ("a: &one 1\ns: x\nn: ~\nf: 1.5\n", true),
-            ("x: &one 1\na: *one\ns: x\nn: ~\nf: 1.5\n", false),
-            ("a: !!int 1\ns: x\nn: ~\nf: 1.5\n", true),
-            ("s: !!str x\na: 1\nn: ~\nf: 1.5\n", true),
-            ("<<: {a: 1}\ns: x\nn: ~\nf: 1.5\n", true),
+            ("a: &one 1\ns: x\nz: ~\nf: 1.5\n", true),
+            ("x: &one 1\na: *one\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: !!int 1\ns: x\nz: ~\nf: 1.5\n", true),
+            ("s: !!str x\na: 1\nz: ~\nf: 1.5\n", true),
+            ("<<: {a: 1}\ns: x\nz: ~\nf: 1.5\n", true),
             // Numbers not written canonically.
-            ("a: +1\ns: x\nn: ~\nf: 1.5\n", true),
-            ("a: 0x1\ns: x\nn: ~\nf: 1.5\n", true),
-            ("a: 1\ns: x\nn: ~\nf: 15e-1\n", true),
-            ("%YAML 1.2\n---\na: 1\ns: x\nn: ~\nf: 1.5\n", true),
+            ("a: +1\ns: x\nz: ~\nf: 1.5\n", true),
+            ("a: 0x1\ns: x\nz: ~\nf: 1.5\n", true),
+            ("a: 1\ns: x\nz: ~\nf: 15e-1\n", true),
+            ("%YAML 1.2\n---\na: 1\ns: x\nz: ~\nf: 1.5\n", true),
         ] {
             assert!(!matches_exactly(wrong, &v), "fast path accepted:\n{wrong}");
             if !full_accepts {
                 assert!(!full_check(wrong, &v), "full check accepted:\n{wrong}");
             }
         }
+    }
+
+    /// The fast path is what proves real charts: every example's values.yaml passes it (a
+    /// template or emitter change that sent them all to the slow path would show here).
+    #[test]
+    fn proves_the_examples_values_yaml() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut proven = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let input = crate::pipeline::SpecInput {
+                path: path.clone(),
+                ..Default::default()
+            };
+            let Ok((charts, _)) =
+                crate::pipeline::build_charts(&input, &crate::pipeline::ChartMeta::default())
+            else {
+                continue;
+            };
+            for chart in charts {
+                let (_, text) = chart
+                    .files
+                    .iter()
+                    .find(|(p, _)| p == "values.yaml")
+                    .unwrap();
+                let text = std::str::from_utf8(text).unwrap();
+                let values = chart.values().unwrap();
+                assert!(matches_exactly(text, &values), "{}", path.display());
+                proven += 1;
+            }
+        }
+        assert!(proven >= 5, "only {proven} examples built");
     }
 
     #[test]
@@ -311,8 +362,6 @@ mod tests {
             "0x1F",
             "2024-01-01",
             "+1",
-            "-x",
-            ".x",
             "-1_0",
             "0b11",
             "0o7",
@@ -342,6 +391,13 @@ mod tests {
             "a b",
             "éé",
             "e5",
+            "-x",
+            ".x",
+            "--to",
+            "5f2c1e9",
+            "12ab",
+            "1inf",
+            "-1d",
             "v1.2.3",
             "10.0.0.0/8",
         ] {
