@@ -415,6 +415,43 @@ mod tests {
         assert!(full_check("\"0x1\": 1\n\"1\": 2\n", &two));
     }
 
+    /// Differential: over many short plain scalars made of the characters numbers, booleans
+    /// and nulls are spelled with, whatever the fast path accepts the full check accepts too
+    /// (as the string, or as what serde-saphyr reads).
+    #[test]
+    fn never_accepts_what_the_full_check_refuses() {
+        let alphabet: Vec<char> = "0123456789aAbBdeEfFiInNoOstTxXyY+-._:~ %/"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let len = 1 + (next() % 6) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let doc = format!("k: {text}\n");
+            let read: Option<Value> = serde_saphyr::from_str(&doc).ok();
+            for candidate in [json!({ "k": text }), json!({ "k": text.trim() })]
+                .into_iter()
+                .chain(read.clone())
+            {
+                if matches_exactly(&doc, &candidate) {
+                    assert_eq!(read.as_ref(), Some(&candidate), "{doc:?}");
+                    accepted += 1;
+                }
+            }
+        }
+        // Not vacuous: the fast path proves a good share of them.
+        assert!(accepted > 5_000, "{accepted}");
+    }
+
     #[test]
     fn agrees_with_the_full_check_on_emitted_values() {
         let values = json!({
