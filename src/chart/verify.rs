@@ -186,12 +186,8 @@ fn is_plainly_string(text: &str) -> bool {
     let Some(first) = t.chars().next() else {
         return false;
     };
-    if is_null_word(t)
-        || matches!(
-            t.to_ascii_lowercase().as_str(),
-            "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null"
-        )
-    {
+    let any_case = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+    if is_null_word(t) || any_case(&["y", "n", "yes", "no", "on", "off", "true", "false", "null"]) {
         return false;
     }
     let letter_first = first.is_alphabetic() && t.parse::<f64>().is_err();
@@ -230,14 +226,17 @@ fn is_plainly_string(text: &str) -> bool {
         unsigned.as_bytes(),
         [b'0', b'x' | b'X' | b'o' | b'O' | b'b' | b'B', ..]
     );
-    let yaml_non_finite = matches!(unsigned.to_ascii_lowercase().as_str(), ".inf" | ".nan");
-    let lettered = t
-        .bytes()
-        .any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E'))
-        && !radix
-        && !yaml_non_finite
-        && t.parse::<f64>().is_err();
-    letter_first || lettered || t.chars().any(never_in_a_number)
+    let yaml_non_finite = [".inf", ".nan"]
+        .iter()
+        .any(|w| unsigned.eq_ignore_ascii_case(w));
+    let lettered = || {
+        t.bytes()
+            .any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E'))
+            && !radix
+            && !yaml_non_finite
+            && t.parse::<f64>().is_err()
+    };
+    letter_first || t.chars().any(never_in_a_number) || lettered()
 }
 
 #[cfg(test)]
