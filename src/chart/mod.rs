@@ -3,6 +3,8 @@
 
 pub mod artifacthub;
 pub mod embedded;
+#[cfg(test)]
+mod measure;
 pub mod render;
 mod verify;
 

@@ -11,17 +11,35 @@ use tera::{Context, Kwargs, State, Tera, TeraResult};
 use super::embedded;
 use crate::diag::Error;
 
+static ENGINE: std::sync::OnceLock<Result<Tera, String>> = std::sync::OnceLock::new();
+
 /// The tera environment with our templates and the `yaml` filter, parsed once per process
-/// (a batch of specs shares it across threads).
+/// (a batch of specs shares it across threads). A caller arriving while [`prepare`]'s thread
+/// parses it waits for that parse instead of starting another.
 pub fn engine() -> Result<&'static Tera, Error> {
-    static ENGINE: std::sync::OnceLock<Result<Tera, String>> = std::sync::OnceLock::new();
     ENGINE
         .get_or_init(|| build_engine().map_err(|e| e.render()))
         .as_ref()
         .map_err(|e| Error::msg(e.trim_start_matches("error: ").trim_end().to_string()))
 }
 
-fn build_engine() -> Result<Tera, Error> {
+/// Start parsing the templates on a thread of their own, for a command that will render: the
+/// parse (about a millisecond) then overlaps reading and validating the spec instead of
+/// following it. Only the first call starts a thread; if none can be started, [`engine`]
+/// parses when first asked, as without this. A process that stops early (a bad spec) simply
+/// exits with the thread still running.
+pub fn prepare() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        if ENGINE.get().is_none() {
+            let _ = std::thread::Builder::new()
+                .name("templates".into())
+                .spawn(|| engine().map(|_| ()));
+        }
+    });
+}
+
+pub(super) fn build_engine() -> Result<Tera, Error> {
     let mut tera = Tera::default();
     // These are YAML and Markdown files: tera's HTML escaping must never touch them.
     tera.autoescape_on(Vec::<&'static str>::new());

@@ -1,119 +1,242 @@
-//! The values.yaml round-trip proof without building a second tree: the generated text is
-//! parsed by the same YAML reader as always, and each node it yields is compared at once with
-//! the computed values. Only a complete, exact match (every key once, every item, every scalar
-//! as `serde_json::Value` would have read it) proves the file; anything else, including a
-//! duplicate key or a parse error, falls back to the full parse-then-compare, which gives the
-//! verdict and the message. The fast path can therefore only accept what the full check
-//! accepts, and it costs about half as much (no strings, maps or vectors are allocated).
+//! The values.yaml round-trip proof without serde: the generated text goes through the YAML
+//! parser the full check uses (granit-parser, under serde-saphyr, with the same options), and
+//! each event is compared at once with the computed values. No tree is built and no scalar is
+//! resolved in general: a scalar is accepted only in the forms whose reading is certain
+//! (below), which are the forms our emitter writes.
+//!
+//! This is a fast path, not the verdict: anything it does not recognise — an anchor, an alias,
+//! a tag, a `<<` key, a duplicate key, a directive, a second document, a parse error, a plain
+//! scalar that might not be a string, a number not written canonically, a very deep or very
+//! large document — returns false, and the caller then runs the full parse-then-compare, which
+//! gives the verdict and the message. So it can only accept what the full check accepts.
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Number, Value};
+use granit_parser::{Event, Parser, ScalarStyle, StrInput};
+use serde_json::{Map, Value};
 
 /// True when `text` parses to exactly `expected`; false means "not proven here".
 pub fn matches_exactly(text: &str, expected: &Value) -> bool {
-    serde_saphyr::with_deserializer_from_str(text, |de| Expect(expected).deserialize(de))
-        .unwrap_or(false)
+    // Far inside every limit of serde-saphyr's default budget (64 levels, a million events,
+    // 64 MiB of scalars), so a document the full check would refuse for size never passes here.
+    if text.len() > MAX_TEXT {
+        return false;
+    }
+    let mut events = Events {
+        parser: Parser::with_options(StrInput::new(text), parser_options()),
+        count: 0,
+    };
+    let mut document = || -> Option<bool> {
+        matches!(events.next()?, Event::StreamStart).then_some(())?;
+        // A `%YAML` directive could change how scalars read: not for the fast path.
+        matches!(events.next()?, Event::DocumentStart(_, None)).then_some(())?;
+        let root = events.next()?;
+        let same = node(&mut events, root, expected, 0)?;
+        matches!(events.next()?, Event::DocumentEnd).then_some(())?;
+        matches!(events.next()?, Event::StreamEnd).then_some(())?;
+        // Exactly one document: the stream is over.
+        Some(same && events.parser.next().is_none())
+    };
+    document().unwrap_or(false)
 }
 
-struct Expect<'a>(&'a Value);
+const MAX_TEXT: usize = 16 << 20;
+const MAX_DEPTH: usize = 32;
+const MAX_EVENTS: usize = 250_000;
 
-impl<'de> DeserializeSeed<'de> for Expect<'_> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        d.deserialize_any(self)
-    }
+/// serde-saphyr's parser options under its default `Options` (its `Options::parser_options`,
+/// which is private): the same scanner limits, so both parsers see the same events.
+fn parser_options() -> granit_parser::Options {
+    let saphyr = serde_saphyr::Options::default();
+    let budget = saphyr.budget.unwrap_or_default();
+    let mut options = granit_parser::Options::default();
+    options.simple_key_max_lookahead = budget.simple_key_max_lookahead;
+    options.flow_nesting_limit = budget.flow_nesting_limit;
+    options.block_nesting_limit = options
+        .block_nesting_limit
+        .max(budget.max_depth.saturating_add(1));
+    options.emit_comments = false;
+    options.strict_indentation = saphyr.strict_indentation;
+    options.bom_inside_document_as_content = saphyr.bom_inside_document_as_content;
+    options
 }
 
-impl<'de> Visitor<'de> for Expect<'_> {
-    type Value = bool;
+struct Events<'a> {
+    parser: Parser<'a, StrInput<'a>>,
+    count: usize,
+}
 
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any YAML value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<bool, E> {
-        Ok(self.0 == &Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<bool, E> {
-        Ok(self.0 == &Value::Number(v.into()))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<bool, E> {
-        Ok(self.0 == &Value::Number(v.into()))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<bool, E> {
-        // As serde_json reads a float: a non-finite one becomes null.
-        Ok(*self.0 == Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<bool, E> {
-        Ok(self.0.as_str() == Some(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<bool, E> {
-        Ok(self.0.is_null())
-    }
-
-    fn visit_none<E>(self) -> Result<bool, E> {
-        Ok(self.0.is_null())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-        self.deserialize(d)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        let Some(items) = self.0.as_array() else {
-            return drain_seq(seq);
-        };
-        let mut i = 0;
-        let mut ok = true;
-        loop {
-            let same = match items.get(i) {
-                Some(item) => seq.next_element_seed(Expect(item))?,
-                None => seq.next_element::<IgnoredAny>()?.map(|_| false),
-            };
-            match same {
-                Some(same) => ok &= same,
-                None => break,
-            }
-            i += 1;
+impl<'a> Events<'a> {
+    /// The next event; `None` on a parse error or past the event limit (not proven here).
+    fn next(&mut self) -> Option<Event<'a>> {
+        self.count += 1;
+        if self.count > MAX_EVENTS {
+            return None;
         }
-        Ok(ok && i == items.len())
+        let (event, _span) = self.parser.next()?.ok()?;
+        Some(event)
     }
+}
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
-        let Some(object) = self.0.as_object() else {
-            return drain_map(map);
-        };
-        let mut seen: Vec<&str> = Vec::with_capacity(object.len());
-        let mut ok = true;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match object.get_key_value(key.as_ref()) {
-                Some((k, v)) if !seen.contains(&k.as_str()) => {
-                    seen.push(k.as_str());
-                    ok &= map.next_value_seed(Expect(v))?;
+/// Whether the node starting with `event` reads as `expected`; `None` when the text is not
+/// one the fast path handles (the rest of the stream is then not read).
+fn node(events: &mut Events, event: Event, expected: &Value, depth: usize) -> Option<bool> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    match event {
+        Event::Scalar(text, style, 0, None) => scalar(&text, style, expected),
+        Event::SequenceStart(_, 0, None) => {
+            let items = expected.as_array()?;
+            let mut i = 0;
+            loop {
+                let event = events.next()?;
+                if matches!(event, Event::SequenceEnd) {
+                    return Some(i == items.len());
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    ok = false;
+                if !node(events, event, items.get(i)?, depth + 1)? {
+                    return Some(false);
                 }
+                i += 1;
             }
         }
-        Ok(ok && seen.len() == object.len())
+        Event::MappingStart(_, 0, None) => mapping(events, expected.as_object()?, depth),
+        // Anchors, aliases, tags and anything else: the full check decides.
+        _ => None,
     }
 }
 
-fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<bool, A::Error> {
-    while seq.next_element::<IgnoredAny>()?.is_some() {}
-    Ok(false)
+fn mapping(events: &mut Events, object: &Map<String, Value>, depth: usize) -> Option<bool> {
+    let mut seen: Vec<&str> = Vec::with_capacity(object.len());
+    loop {
+        let key = match events.next()? {
+            Event::MappingEnd => return Some(seen.len() == object.len()),
+            // A key is read as its text, except a plain key that may not be a string (null is
+            // an error, and serde-saphyr finds duplicates among integers by value: `0x1` and
+            // `1` are one key) and `<<` (a merge); a complex key has no place here either.
+            Event::Scalar(text, style, 0, None)
+                if text != "<<" && (style != ScalarStyle::Plain || is_plainly_string(&text)) =>
+            {
+                text
+            }
+            _ => return None,
+        };
+        let (k, v) = object.get_key_value(key.as_ref())?;
+        if seen.contains(&k.as_str()) {
+            // A duplicate key: serde-saphyr refuses it, and so must the verdict.
+            return None;
+        }
+        seen.push(k.as_str());
+        let value = events.next()?;
+        if !node(events, value, v, depth + 1)? {
+            return Some(false);
+        }
+    }
 }
 
-fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<bool, A::Error> {
-    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-    Ok(false)
+/// An untagged scalar against its expected value, in the forms whose reading by serde-saphyr
+/// into a `serde_json::Value` is certain; `None` for any other form.
+fn scalar(text: &str, style: ScalarStyle, expected: &Value) -> Option<bool> {
+    let plain = style == ScalarStyle::Plain;
+    let same = match expected {
+        Value::Null => plain && is_null_word(text),
+        Value::Bool(b) => plain && text == if *b { "true" } else { "false" },
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64()?;
+            plain && is_decimal_fraction(text) && text.parse::<f64>().ok() == Some(f)
+        }
+        // Integers exactly as written by the emitter (no sign but `-`, no leading zero).
+        Value::Number(n) => plain && text == n.to_string(),
+        // A quoted or block scalar is always a string; a plain one only when it cannot read as
+        // anything else.
+        Value::String(s) => text == s && (!plain || is_plainly_string(text)),
+        Value::Array(_) | Value::Object(_) => false,
+    };
+    // A mismatch of form is "not proven here"; only the full check may say the file is wrong.
+    same.then_some(true)
+}
+
+fn is_null_word(text: &str) -> bool {
+    matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+/// `-?digits.digits`, optionally with an exponent: a float in every YAML schema.
+fn is_decimal_fraction(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['-', '+']).unwrap_or(e))),
+        None => (unsigned, None),
+    };
+    let Some((whole, fraction)) = mantissa.split_once('.') else {
+        return false;
+    };
+    digits(whole) && digits(fraction) && exponent.is_none_or(digits)
+}
+
+/// A plain scalar that serde-saphyr cannot read as null, a boolean (YAML 1.1's `y`/`on`/`no`...
+/// included) or a number. Its numbers are Rust's `f64` syntax (`1e3`, `.5`, `inf`, `NaN`...)
+/// and integers with an optional sign, `0x`/`0o`/`0b` radix and `_`, so a text that starts with
+/// a letter (but is no `inf`/`nan` spelling) or holds any character no number has (`%`, `m`,
+/// `/`, a space inside...) is a string: `100m`, `128Mi`, `25%`, `app.example.com`.
+/// `:` counts as a number's too (YAML 1.1's base 60, `1:20`), which serde-saphyr reads as a
+/// string but Helm would not: the emitter quotes those, so the fast path need not vouch for
+/// them. Anything else is left to the full check.
+fn is_plainly_string(text: &str) -> bool {
+    // What serde-saphyr trims before resolving.
+    let t = text.trim_matches([' ', '\t', '\r', '\n']);
+    let Some(first) = t.chars().next() else {
+        return false;
+    };
+    let any_case = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+    if is_null_word(t) || any_case(&["y", "n", "yes", "no", "on", "off", "true", "false", "null"]) {
+        return false;
+    }
+    let letter_first = first.is_alphabetic() && t.parse::<f64>().is_err();
+    let never_in_a_number = |c: char| {
+        !(c.is_ascii_hexdigit()
+            || matches!(
+                c,
+                '+' | '-'
+                    | '.'
+                    | '_'
+                    | ':'
+                    | 'x'
+                    | 'X'
+                    | 'o'
+                    | 'O'
+                    | 'i'
+                    | 'I'
+                    | 'n'
+                    | 'N'
+                    | 't'
+                    | 'T'
+                    | 'y'
+                    | 'Y'
+                    | ' '
+                    | '\t'
+                    | '\r'
+                    | '\n'
+            ))
+    };
+    // A letter other than an exponent's `e` rules out a decimal integer, and a float unless
+    // it is one of the spellings with letters: Rust's (`inf`, `NaN`..., which `parse` knows)
+    // and YAML's `.inf`/`.nan`. With no `0x`/`0o`/`0b` radix either, it is a string: a commit
+    // hash such as `5f2c1e9`, an argument such as `--to`.
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let radix = matches!(
+        unsigned.as_bytes(),
+        [b'0', b'x' | b'X' | b'o' | b'O' | b'b' | b'B', ..]
+    );
+    let yaml_non_finite = [".inf", ".nan"]
+        .iter()
+        .any(|w| unsigned.eq_ignore_ascii_case(w));
+    let lettered = || {
+        t.bytes()
+            .any(|b| b.is_ascii_alphabetic() && !matches!(b, b'e' | b'E'))
+            && !radix
+            && !yaml_non_finite
+            && t.parse::<f64>().is_err()
+    };
+    letter_first || t.chars().any(never_in_a_number) || lettered()
 }
 
 #[cfg(test)]
@@ -121,23 +244,239 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn full_check(doc: &str, v: &Value) -> bool {
+        serde_saphyr::from_str::<Value>(doc).is_ok_and(|parsed| &parsed == v)
+    }
+
     #[test]
-    fn accepts_only_the_exact_values() {
-        let v = json!({"a": 1, "b": ["x", true, null, -2, 1.5], "c": {"d": "yes"}});
-        let doc = "a: 1\nb: [x, true, ~, -2, 1.5]\nc:\n  d: \"yes\"\n";
+    fn accepts_the_exact_values() {
+        let v = json!({"a": 1, "b": ["x", true, null, -2, 1.5, "2024", 1e-7], "c": {"d": "yes"}, "e": {}, "f": []});
+        let doc =
+            "a: 1\nb: [x, true, ~, -2, 1.5, \"2024\", 1.0e-7]\nc:\n  d: \"yes\"\ne: {}\nf: []\n";
         assert!(matches_exactly(doc, &v));
-        for wrong in [
-            "a: 1\nb: [x, true, ~, -2, 1.5]\nc:\n  d: yes\n",
-            "a: 2\nb: [x, true, ~, -2, 1.5]\nc:\n  d: \"yes\"\n",
-            "a: 1\nb: [x, true, ~, -2]\nc:\n  d: \"yes\"\n",
-            "a: 1\nb: [x, true, ~, -2, 1.5, 6]\nc:\n  d: \"yes\"\n",
-            "a: 1\nb: [x, true, ~, -2, 1.5]\n",
-            "a: 1\na: 1\nb: [x, true, ~, -2, 1.5]\nc:\n  d: \"yes\"\n",
-            "a: 1\nb: [x, true, ~, -2, 1.5]\nc:\n  d: \"yes\"\ne: 0\n",
-            "a: \"1\"\nb: [x, true, ~, -2, 1.5]\nc:\n  d: \"yes\"\n",
-            "a: [\n",
+        assert!(full_check(doc, &v));
+    }
+
+    /// Each refusal of the fast path: a different value, or a text whose reading it leaves to
+    /// the full check. Where the full check accepts (the last group), the fast path's refusal
+    /// only costs time.
+    #[test]
+    fn refuses_what_it_must() {
+        let v = json!({"a": 1, "s": "x", "z": null, "f": 1.5});
+        let base = "a: 1\ns: x\nz: ~\nf: 1.5\n";
+        assert!(matches_exactly(base, &v));
+        for (wrong, full_accepts) in [
+            // A changed scalar, a missing, extra or duplicate key, a changed type.
+            ("a: 2\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: 1\ns: y\nz: ~\nf: 1.5\n", false),
+            ("a: 1\ns: x\nz: ~\nf: 1.6\n", false),
+            ("a: 1\ns: x\nz: ~\n", false),
+            ("a: 1\ns: x\nz: ~\nf: 1.5\ng: 0\n", false),
+            ("a: 1\na: 1\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: 1\n\"a\": 1\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: \"1\"\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: [1]\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: 1\ns: x\nz: \"\"\nf: 1.5\n", false),
+            ("a: 1\ns: x\nz: ~\nf: 1.5\n---\na: 1\n", false),
+            ("a: [\n", false),
+            // An anchor and alias, a tag, a merge key: left to the full check.
+            ("a: &one 1\ns: x\nz: ~\nf: 1.5\n", true),
+            ("x: &one 1\na: *one\ns: x\nz: ~\nf: 1.5\n", false),
+            ("a: !!int 1\ns: x\nz: ~\nf: 1.5\n", true),
+            ("s: !!str x\na: 1\nz: ~\nf: 1.5\n", true),
+            ("<<: {a: 1}\ns: x\nz: ~\nf: 1.5\n", true),
+            // Numbers not written canonically.
+            ("a: +1\ns: x\nz: ~\nf: 1.5\n", true),
+            ("a: 0x1\ns: x\nz: ~\nf: 1.5\n", true),
+            ("a: 1\ns: x\nz: ~\nf: 15e-1\n", true),
+            ("%YAML 1.2\n---\na: 1\ns: x\nz: ~\nf: 1.5\n", true),
         ] {
-            assert!(!matches_exactly(wrong, &v), "{wrong}");
+            assert!(!matches_exactly(wrong, &v), "fast path accepted:\n{wrong}");
+            if !full_accepts {
+                assert!(!full_check(wrong, &v), "full check accepted:\n{wrong}");
+            }
         }
+    }
+
+    /// The fast path is what proves real charts: every example's values.yaml passes it (a
+    /// template or emitter change that sent them all to the slow path would show here).
+    #[test]
+    fn proves_the_examples_values_yaml() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut proven = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let input = crate::pipeline::SpecInput {
+                path: path.clone(),
+                ..Default::default()
+            };
+            let Ok((charts, _)) =
+                crate::pipeline::build_charts(&input, &crate::pipeline::ChartMeta::default())
+            else {
+                continue;
+            };
+            for chart in charts {
+                let (_, text) = chart
+                    .files
+                    .iter()
+                    .find(|(p, _)| p == "values.yaml")
+                    .unwrap();
+                let text = std::str::from_utf8(text).unwrap();
+                let values = chart.values().unwrap();
+                assert!(matches_exactly(text, &values), "{}", path.display());
+                proven += 1;
+            }
+        }
+        assert!(proven >= 5, "only {proven} examples built");
+    }
+
+    #[test]
+    fn refuses_plain_yaml11_lookalikes() {
+        // Strings that a YAML 1.1 reader (or serde-saphyr) may read as something else, written
+        // plain: the fast path never vouches for them, whatever the full check says.
+        for s in [
+            "yes",
+            "No",
+            "ON",
+            "off",
+            "y",
+            "N",
+            "true",
+            "False",
+            "null",
+            "~",
+            "",
+            "0755",
+            "1e3",
+            "1_000",
+            "1:20",
+            ".inf",
+            "-.Inf",
+            ".NaN",
+            "nan",
+            "Infinity",
+            "0x1F",
+            "2024-01-01",
+            "+1",
+            "-1_0",
+            "0b11",
+            "0o7",
+            "+.5",
+            "1.",
+            "-inf",
+            "9e999",
+            "0X1F",
+            "-.nan",
+            "1e-3",
+        ] {
+            let doc = format!("k: {s}\n");
+            assert!(!matches_exactly(&doc, &json!({ "k": s })), "{doc}");
+            // Quoted, each is the string.
+            let quoted = format!("k: \"{s}\"\n");
+            assert!(matches_exactly(&quoted, &json!({ "k": s })), "{quoted}");
+            assert!(full_check(&quoted, &json!({ "k": s })), "{quoted}");
+        }
+        // Plain strings that cannot be numbers are proven without quotes.
+        for s in [
+            "100m",
+            "128Mi",
+            "25%",
+            "app.example.com",
+            "x",
+            "/health",
+            "a b",
+            "éé",
+            "e5",
+            "-x",
+            ".x",
+            "--to",
+            "5f2c1e9",
+            "12ab",
+            "1inf",
+            "-1d",
+            "v1.2.3",
+            "10.0.0.0/8",
+        ] {
+            let doc = format!("k: {s}\n");
+            assert!(matches_exactly(&doc, &json!({ "k": s })), "{doc}");
+            assert!(full_check(&doc, &json!({ "k": s })), "{doc}");
+        }
+        // A plain null-like key is not the string key; plain integer keys are compared by
+        // value (`0x1` and `1` are a duplicate for serde-saphyr), so only quoted ones pass.
+        assert!(!matches_exactly("~: 1\n", &json!({"~": 1})));
+        let two = json!({"0x1": 1, "1": 2});
+        assert!(!matches_exactly("0x1: 1\n1: 2\n", &two));
+        assert!(!full_check("0x1: 1\n1: 2\n", &two));
+        assert!(matches_exactly("\"0x1\": 1\n\"1\": 2\n", &two));
+        assert!(full_check("\"0x1\": 1\n\"1\": 2\n", &two));
+    }
+
+    /// Differential: over many short plain scalars made of the characters numbers, booleans
+    /// and nulls are spelled with, whatever the fast path accepts the full check accepts too
+    /// (as the string, or as what serde-saphyr reads).
+    #[test]
+    fn never_accepts_what_the_full_check_refuses() {
+        let alphabet: Vec<char> = "0123456789aAbBdeEfFiInNoOstTxXyY+-._:~ %/"
+            .chars()
+            .collect();
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let len = 1 + (next() % 6) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let doc = format!("k: {text}\n");
+            let read: Option<Value> = serde_saphyr::from_str(&doc).ok();
+            for candidate in [json!({ "k": text }), json!({ "k": text.trim() })]
+                .into_iter()
+                .chain(read.clone())
+            {
+                if matches_exactly(&doc, &candidate) {
+                    assert_eq!(read.as_ref(), Some(&candidate), "{doc:?}");
+                    accepted += 1;
+                }
+            }
+        }
+        // Not vacuous: the fast path proves a good share of them.
+        assert!(accepted > 5_000, "{accepted}");
+    }
+
+    #[test]
+    fn agrees_with_the_full_check_on_emitted_values() {
+        let values = json!({
+            "s": ["yes", "0755", "a: b", "#x", "*x", "&x", "!x", "%x", "@x", "`x", "{{ x }}", "a\nb",
+                  " lead", "trail ", "\t", "\u{85}\u{2028}\u{feff}", "é", "x".repeat(300), "<<", "~"],
+            "n": [0, 1, -1, u64::MAX, i64::MIN, 0.5, -2.25, 1e300, 1e-300, 3.0],
+            "m": {"<<": 1, "": 2, "yes": 3, "null": 4, "a b": {"c": [[], {}, [null]]}},
+        });
+        let text = super::super::render::yaml_fragment(&values, 0).unwrap();
+        let doc = format!("root:{text}\n");
+        let wrapped = json!({ "root": values });
+        assert!(full_check(&doc, &wrapped), "{doc}");
+        // The emitter quotes what is not plainly a string, so the fast path proves most of it;
+        // keys such as `<<` and `null` are quoted too, or left to the full check.
+        let fast = matches_exactly(&doc, &wrapped);
+        let without_odd_keys = {
+            let mut w = wrapped.clone();
+            w["root"]["m"] = json!({"a b": {"c": [[], {}, [null]]}});
+            w
+        };
+        let doc2 = format!(
+            "root:{}\n",
+            super::super::render::yaml_fragment(&without_odd_keys["root"], 0).unwrap()
+        );
+        assert!(matches_exactly(&doc2, &without_odd_keys), "{doc2}");
+        // Whatever the fast path says, it never contradicts the full check.
+        assert!(!fast || full_check(&doc, &wrapped));
     }
 }

@@ -50,6 +50,8 @@ pub struct ChartMeta {
 
 /// Read, validate and build the charts of a spec.
 pub fn build_charts(spec: &SpecInput, meta: &ChartMeta) -> Result<(Vec<Chart>, Messages), Error> {
+    // Every chart is rendered from the templates: parse them while the spec is read.
+    chart::render::prepare();
     build_charts_from(SpecSource::read(&spec.path)?, spec, meta)
 }
 
@@ -197,6 +199,7 @@ pub fn build_many<T: Send>(
     meta: &ChartMeta,
     finish: impl Fn(Chart) -> Result<T, Error> + Sync,
 ) -> Result<(Vec<(String, T)>, Messages), Error> {
+    chart::render::prepare();
     let specs = expand_specs(&first.path, more)?;
     let failed = std::sync::atomic::AtomicBool::new(false);
     let build_one = |path: &PathBuf| {
