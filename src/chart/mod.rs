@@ -3,6 +3,7 @@
 
 pub mod artifacthub;
 pub mod embedded;
+pub mod loadable;
 #[cfg(test)]
 mod measure;
 pub mod render;

@@ -38,13 +38,13 @@ pub fn matches_exactly(text: &str, expected: &Value) -> bool {
     document().unwrap_or(false)
 }
 
-const MAX_TEXT: usize = 16 << 20;
-const MAX_DEPTH: usize = 32;
+pub(super) const MAX_TEXT: usize = 16 << 20;
+pub(super) const MAX_DEPTH: usize = 32;
 const MAX_EVENTS: usize = 250_000;
 
 /// serde-saphyr's parser options under its default `Options` (its `Options::parser_options`,
 /// which is private): the same scanner limits, so both parsers see the same events.
-fn parser_options() -> granit_parser::Options {
+pub(super) fn parser_options() -> granit_parser::Options {
     let saphyr = serde_saphyr::Options::default();
     let budget = saphyr.budget.unwrap_or_default();
     let mut options = granit_parser::Options::default();
@@ -59,14 +59,14 @@ fn parser_options() -> granit_parser::Options {
     options
 }
 
-struct Events<'a> {
-    parser: Parser<'a, StrInput<'a>>,
-    count: usize,
+pub(super) struct Events<'a> {
+    pub(super) parser: Parser<'a, StrInput<'a>>,
+    pub(super) count: usize,
 }
 
 impl<'a> Events<'a> {
     /// The next event; `None` on a parse error or past the event limit (not proven here).
-    fn next(&mut self) -> Option<Event<'a>> {
+    pub(super) fn next(&mut self) -> Option<Event<'a>> {
         self.count += 1;
         if self.count > MAX_EVENTS {
             return None;
@@ -154,12 +154,12 @@ fn scalar(text: &str, style: ScalarStyle, expected: &Value) -> Option<bool> {
     same.then_some(true)
 }
 
-fn is_null_word(text: &str) -> bool {
+pub(super) fn is_null_word(text: &str) -> bool {
     matches!(text, "" | "~" | "null" | "Null" | "NULL")
 }
 
 /// `-?digits.digits`, optionally with an exponent: a float in every YAML schema.
-fn is_decimal_fraction(text: &str) -> bool {
+pub(super) fn is_decimal_fraction(text: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let unsigned = text.strip_prefix('-').unwrap_or(text);
     let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
@@ -180,7 +180,7 @@ fn is_decimal_fraction(text: &str) -> bool {
 /// `:` counts as a number's too (YAML 1.1's base 60, `1:20`), which serde-saphyr reads as a
 /// string but Helm would not: the emitter quotes those, so the fast path need not vouch for
 /// them. Anything else is left to the full check.
-fn is_plainly_string(text: &str) -> bool {
+pub(super) fn is_plainly_string(text: &str) -> bool {
     // What serde-saphyr trims before resolving.
     let t = text.trim_matches([' ', '\t', '\r', '\n']);
     let Some(first) = t.chars().next() else {

@@ -299,11 +299,13 @@ fn read_with(bytes: &[u8], kept: &mut (Vec<u8>, Vec<u8>)) -> Result<ArchiveInfo,
             .contains(&key);
         if !known {
             let t = String::from_utf8_lossy(v);
-            serde_saphyr::from_str_with_options::<Option<serde::de::IgnoredAny>>(
-                t.trim_start_matches('\u{feff}'),
-                opts(),
-            )
-            .map_err(|e| format!("invalid values.yaml: {}", e.without_snippet()))?;
+            let t = t.trim_start_matches('\u{feff}');
+            // Most values.yaml files are certainly loadable by their events alone (about half
+            // the work); any other goes through the full parse, which decides.
+            if !crate::chart::loadable::certainly_loads(t) {
+                serde_saphyr::from_str_with_options::<Option<serde::de::IgnoredAny>>(t, opts())
+                    .map_err(|e| format!("invalid values.yaml: {}", e.without_snippet()))?;
+            }
             let mut valid = VALID_VALUES.lock().unwrap_or_else(|p| p.into_inner());
             if valid.len() < MAX_REMEMBERED {
                 valid.insert(key);
