@@ -68,6 +68,16 @@ struct Segment {
 /// compressed (a chart could in principle carry other content under the same path). Files that
 /// chart::build borrows from the binary are recognised by address, others by comparison.
 fn segment_for(path: &str, content: &[u8]) -> Option<Segment> {
+    segment_near(path, content, 0)
+}
+
+/// `segment_for`, trying `SEGMENTS[hint]` first: a chart lists its fixed files in that order, so
+/// the one after the previous fixed file is nearly always right, without a search by name.
+fn segment_near(path: &str, content: &[u8], hint: usize) -> Option<Segment> {
+    let index = match SEGMENTS.get(hint) {
+        Some(s) if s.0 == path => hint,
+        _ => SEGMENTS.iter().position(|s| s.0 == path)?,
+    };
     let embedded = crate::chart::embedded::HELM_FILES
         .iter()
         .find(|(p, _)| *p == path)?
@@ -76,7 +86,6 @@ fn segment_for(path: &str, content: &[u8]) -> Option<Segment> {
     if !(std::ptr::eq(embedded, content) || embedded == content) {
         return None;
     }
-    let index = SEGMENTS.iter().position(|s| s.0 == path)?;
     let (_, deflated, crc, len, back) = SEGMENTS[index];
     Some(Segment {
         index,
@@ -141,7 +150,7 @@ fn build(chart: &Chart, mtime: u64, deflate: &mut Compress) -> Result<Vec<u8>, E
         )
         .map_err(fail)?;
         let header = header.as_slice();
-        let fixed = segment_for(path, content);
+        let fixed = segment_near(path, content, run.map_or(0, |(last, _)| last + 1));
         // How many fixed files right before this one lie as build.rs laid them out.
         let behind = match (&fixed, run) {
             (Some(s), Some((last, n))) if header.len() == ustar::BLOCK && last + 1 == s.index => n,
