@@ -67,12 +67,8 @@ struct Segment {
 /// The precompressed segment of a fixed chart file, when `content` is exactly the file build.rs
 /// compressed (a chart could in principle carry other content under the same path). Files that
 /// chart::build borrows from the binary are recognised by address, others by comparison.
-fn segment_for(path: &str, content: &[u8]) -> Option<Segment> {
-    segment_near(path, content, 0)
-}
-
-/// `segment_for`, trying `SEGMENTS[hint]` first: a chart lists its fixed files in that order, so
-/// the one after the previous fixed file is nearly always right, without a search by name.
+/// `SEGMENTS[hint]` is tried first: a chart lists its fixed files in that order, so the one after
+/// the previous fixed file is nearly always right, without a search by name.
 fn segment_near(path: &str, content: &[u8], hint: usize) -> Option<Segment> {
     let index = match SEGMENTS.get(hint) {
         Some(s) if s.0 == path => hint,
@@ -208,6 +204,10 @@ fn deflate_into(deflate: &mut Compress, input: &[u8], flush: FlushCompress, out:
 mod tests {
     use super::*;
     use std::io::Read;
+
+    fn segment_for(path: &str, content: &[u8]) -> Option<Segment> {
+        segment_near(path, content, 0)
+    }
 
     fn chart() -> Chart {
         Chart {
@@ -473,6 +473,25 @@ mod tests {
             crate::pipeline::build_charts(&input, &crate::pipeline::ChartMeta::default()).unwrap();
         let n = std::env::var("SPEED_N").map_or(2000, |n| n.parse().unwrap());
         (charts.remove(0), n)
+    }
+
+    /// chart::build borrows the fixed files from `HELM_FILES` and `segment_near` recognises them
+    /// by address: were the strings copied (as a `const` may have them), every archive would
+    /// compare ~240 KB instead.
+    #[test]
+    fn built_charts_borrow_the_fixed_files_in_place() {
+        let (chart, _) = full_yaml();
+        let mut borrowed = 0;
+        for (path, content) in &chart.files {
+            if let Some((_, embedded)) = crate::chart::embedded::HELM_FILES
+                .iter()
+                .find(|(p, _)| p == path)
+            {
+                assert!(std::ptr::eq(embedded.as_bytes(), &content[..]), "{path}");
+                borrowed += 1;
+            }
+        }
+        assert_eq!(borrowed, SEGMENTS.len());
     }
 
     /// A micro-measure, not a check: `cargo test --release --lib archive::tests::speed --
