@@ -6,8 +6,9 @@
 //!
 //! Speed: most of a chart (the templates and values.schema.json, ~100 KB) is the same in every
 //! chart, so build.rs compresses each of those files once; an archive compresses only its own
-//! files and splices the rest in (see `build`). Compressing each fixed file on its own costs
-//! about a fifth more bytes than one stream over everything and saves most of the work. The tar
+//! files and splices the rest in (see `build`). Each fixed file is compressed with the fixed
+//! files before it as a preset dictionary (build.rs), so the templates' shared text costs little
+//! more than in one stream over everything, and the work is saved. The tar
 //! itself is never assembled: headers are written directly (`ustar`), those before fixed files
 //! as small deflate blocks of our own (`fixed_block`), and the gzip CRC-32 is combined from the
 //! per-chart bytes and the segments' CRCs computed at build time.
@@ -52,22 +53,43 @@ use flate2::{Compress, Compression, FlushCompress};
 // The fixed chart files, compressed by build.rs: `SEGMENTS`.
 include!(concat!(env!("OUT_DIR"), "/segments.rs"));
 
-/// A fixed file's precompressed segment with the CRC-32 and length of the bytes it holds.
-type Segment = (&'static [u8], u32, u64);
+/// A fixed file's precompressed segment (`SEGMENTS[index]`): the deflated bytes, the CRC-32 and
+/// length of the bytes it holds, and how many fixed files right before it (in `SEGMENTS` order)
+/// its dictionary refers to.
+struct Segment {
+    index: usize,
+    deflated: &'static [u8],
+    crc: u32,
+    len: u64,
+    back: usize,
+}
 
 /// The precompressed segment of a fixed chart file, when `content` is exactly the file build.rs
 /// compressed (a chart could in principle carry other content under the same path). Files that
 /// chart::build borrows from the binary are recognised by address, others by comparison.
-fn segment_for(path: &str, content: &[u8]) -> Option<Segment> {
+/// `SEGMENTS[hint]` is tried first: a chart lists its fixed files in that order, so the one after
+/// the previous fixed file is nearly always right, without a search by name.
+fn segment_near(path: &str, content: &[u8], hint: usize) -> Option<Segment> {
+    let index = match SEGMENTS.get(hint) {
+        Some(s) if s.0 == path => hint,
+        _ => SEGMENTS.iter().position(|s| s.0 == path)?,
+    };
     let embedded = crate::chart::embedded::HELM_FILES
         .iter()
         .find(|(p, _)| *p == path)?
         .1
         .as_bytes();
-    let same = std::ptr::eq(embedded, content) || embedded == content;
-    same.then(|| SEGMENTS.iter().find(|s| s.0 == path))
-        .flatten()
-        .map(|&(_, seg, crc, len)| (seg, crc, len))
+    if !(std::ptr::eq(embedded, content) || embedded == content) {
+        return None;
+    }
+    let (_, deflated, crc, len, back) = SEGMENTS[index];
+    Some(Segment {
+        index,
+        deflated,
+        crc,
+        len,
+        back,
+    })
 }
 
 pub fn tgz(chart: &Chart, mtime: u64) -> Result<Vec<u8>, Error> {
@@ -98,10 +120,13 @@ thread_local! {
 /// The gzip member (mtime 0, no name, OS "unknown") of the chart's tar. Per-chart parts (tar
 /// headers and contents of files that differ per chart) are deflated here, ending in a full
 /// flush before each fixed file; a fixed file's header is its own small block
-/// (`fixed_block`) and its content the segment build.rs made. No part refers to bytes of
-/// another, so the result is one valid deflate stream, the same for the same chart. The tar
-/// itself is never built: the CRC-32 of the per-chart bytes is combined with the fixed
-/// segments' CRCs, computed at build time.
+/// (`fixed_block`) and its content the segment build.rs made. A segment refers only to the
+/// fixed files right before it (its dictionary, see build.rs), so it is spliced in only where
+/// those are exactly there, one whole 512-byte header apart; elsewhere (a chart whose fixed
+/// files differ, a path too long for one header block) the file is compressed here like a
+/// per-chart one. Per-chart parts refer to no bytes but their own, so the result is one valid
+/// deflate stream, the same for the same chart. The tar itself is never built: the CRC-32 of
+/// the per-chart bytes is combined with the fixed segments' CRCs, computed at build time.
 fn build(chart: &Chart, mtime: u64, deflate: &mut Compress) -> Result<Vec<u8>, Error> {
     let fail = |e: std::io::Error| Error::msg(format!("cannot build the archive: {e}"));
     let mut out = Vec::with_capacity(96 * 1024);
@@ -110,6 +135,9 @@ fn build(chart: &Chart, mtime: u64, deflate: &mut Compress) -> Result<Vec<u8>, E
     let mut len = 0u64;
     // Per-chart tar bytes not yet deflated.
     let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
+    // The fixed files right before the current entry: the `SEGMENTS` index of the last, and how
+    // many of them are in `SEGMENTS` order with one 512-byte header between each two.
+    let mut run: Option<(usize, usize)> = None;
     for (path, content) in &chart.files {
         let header = ustar::header(
             &format!("{}/{path}", chart.name),
@@ -117,23 +145,31 @@ fn build(chart: &Chart, mtime: u64, deflate: &mut Compress) -> Result<Vec<u8>, E
             mtime,
         )
         .map_err(fail)?;
-        match segment_for(path, content) {
-            Some((segment, seg_crc, seg_len)) => {
+        let header = header.as_slice();
+        let fixed = segment_near(path, content, run.map_or(0, |(last, _)| last + 1));
+        // How many fixed files right before this one lie as build.rs laid them out.
+        let behind = match (&fixed, run) {
+            (Some(s), Some((last, n))) if header.len() == ustar::BLOCK && last + 1 == s.index => n,
+            _ => 0,
+        };
+        run = fixed.as_ref().map(|s| (s.index, behind + 1));
+        let splice = fixed.filter(|s| behind >= s.back);
+        match splice {
+            Some(segment) => {
                 if !pending.is_empty() {
                     deflate_into(deflate, &pending, FlushCompress::Full, &mut out);
                     crc = zlib_rs::crc32::crc32(crc, &pending);
                     len += pending.len() as u64;
                     pending.clear();
                 }
-                let header = header.as_slice();
                 fixed_block::append(&mut out, header);
                 crc = zlib_rs::crc32::crc32(crc, header);
-                out.extend_from_slice(segment);
-                crc = zlib_rs::crc32::crc32_combine(crc, seg_crc, seg_len);
-                len += header.len() as u64 + seg_len;
+                out.extend_from_slice(segment.deflated);
+                crc = zlib_rs::crc32::crc32_combine(crc, segment.crc, segment.len);
+                len += header.len() as u64 + segment.len;
             }
             None => {
-                pending.extend_from_slice(header.as_slice());
+                pending.extend_from_slice(header);
                 pending.extend_from_slice(content);
                 let padded = content.len().div_ceil(ustar::BLOCK) * ustar::BLOCK;
                 pending.resize(pending.len() + padded - content.len(), 0);
@@ -168,6 +204,10 @@ fn deflate_into(deflate: &mut Compress, input: &[u8], flush: FlushCompress, out:
 mod tests {
     use super::*;
     use std::io::Read;
+
+    fn segment_for(path: &str, content: &[u8]) -> Option<Segment> {
+        segment_near(path, content, 0)
+    }
 
     fn chart() -> Chart {
         Chart {
@@ -236,8 +276,15 @@ mod tests {
 
     #[test]
     fn fixed_files_are_spliced_in_precompressed_and_unpack_exactly() {
-        let (path, fixed) = crate::chart::embedded::HELM_FILES[1];
-        let (segment, _, _) = segment_for(path, fixed.as_bytes()).expect("build.rs compressed it");
+        // values.schema.json: the first fixed file, whose segment refers to no file before it.
+        let (path, fixed) = crate::chart::embedded::HELM_FILES
+            .iter()
+            .find(|(p, _)| *p == SEGMENTS[0].0)
+            .copied()
+            .unwrap();
+        let segment = segment_for(path, fixed.as_bytes())
+            .expect("build.rs compressed it")
+            .deflated;
         let mut c = chart();
         c.files
             .insert(1, (path.to_string(), fixed.as_bytes().to_vec().into()));
@@ -299,7 +346,12 @@ mod tests {
     fn full_chart(name: &str, extra: &[(&str, &[u8])]) -> Chart {
         let mut c = chart();
         c.name = name.into();
-        for (p, content) in crate::chart::embedded::HELM_FILES {
+        // In Helm's order, as chart::build lays them out (values.schema.json first).
+        for (p, ..) in SEGMENTS {
+            let (_, content) = crate::chart::embedded::HELM_FILES
+                .iter()
+                .find(|(q, _)| q == p)
+                .unwrap();
             c.files.push((
                 p.to_string(),
                 std::borrow::Cow::Borrowed(content.as_bytes()),
@@ -335,9 +387,80 @@ mod tests {
         // a sum of its fixed segments' inputs would suggest only if they are there verbatim.
         let c = &charts[1];
         let bytes = tgz(c, 0).unwrap();
-        for (_, segment, _, _) in SEGMENTS {
+        for (_, segment, _, _, _) in SEGMENTS {
             assert!(bytes.windows(segment.len()).any(|w| w == *segment));
         }
+    }
+
+    /// Which fixed segments an archive holds verbatim.
+    fn spliced(bytes: &[u8]) -> Vec<bool> {
+        SEGMENTS
+            .iter()
+            .map(|s| bytes.windows(s.1.len()).any(|w| w == s.1))
+            .collect()
+    }
+
+    /// A segment's dictionary holds the fixed files before it: where those are not exactly
+    /// there (one removed, changed, or another file between), the segments that refer to them
+    /// are left out and their files compressed per chart, and the archive still unpacks to the
+    /// exact tar; segments whose dictionary does not reach back to the break are still spliced.
+    #[test]
+    fn segments_are_spliced_only_after_the_fixed_files_their_dictionary_holds() {
+        let whole = full_chart("demo", &[]);
+        assert!(spliced(&tgz(&whole, 0).unwrap()).iter().all(|&s| s));
+        assert!(SEGMENTS[0].4 == 0 && SEGMENTS.iter().skip(1).all(|s| s.4 > 0));
+        let first = |c: &Chart| {
+            c.files
+                .iter()
+                .position(|(p, _)| p == SEGMENTS[0].0)
+                .unwrap()
+        };
+        // (chart, the first SEGMENTS index the fixed files after the break count from).
+        let mut cases = Vec::new();
+        for r in [1, 5, 20, SEGMENTS.len() - 1] {
+            let at = first(&whole) + r;
+            let mut removed = full_chart("demo", &[]);
+            removed.files.remove(at);
+            cases.push((removed, r + 1));
+            let mut changed = full_chart("demo", &[]);
+            changed.files[at]
+                .1
+                .to_mut()
+                .extend_from_slice(b"# changed\n");
+            cases.push((changed, r + 1));
+            let mut between = full_chart("demo", &[]);
+            let own = (format!("{}-", SEGMENTS[r].0), b"x: 1\n".to_vec().into());
+            between.files.insert(at, own);
+            cases.push((between, r));
+        }
+        for (c, restart) in &cases {
+            let bytes = tgz(c, 1_700_000_000).unwrap();
+            let mut tar = Vec::new();
+            flate2::read::GzDecoder::new(bytes.as_slice())
+                .read_to_end(&mut tar)
+                .unwrap();
+            assert!(tar == reference_tar(c, 1_700_000_000), "restart {restart}");
+            let got = spliced(&bytes);
+            for (k, seg) in SEGMENTS.iter().enumerate() {
+                let want = k < *restart || k - restart >= seg.4;
+                let present = c
+                    .files
+                    .iter()
+                    .any(|(p, d)| segment_for(p, d).is_some_and(|s| s.index == k));
+                assert_eq!(got[k], want && present, "segment {k} restart {restart}");
+            }
+        }
+        // A chart name so long that every header takes more than one block: only the segment
+        // without a dictionary can be spliced.
+        let long = full_chart(&"q".repeat(160), &[]);
+        let bytes = tgz(&long, 0).unwrap();
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_end(&mut tar)
+            .unwrap();
+        assert!(tar == reference_tar(&long, 0));
+        let got = spliced(&bytes);
+        assert!(got[0] && got[1..].iter().all(|&s| !s));
     }
 
     /// The chart of examples/full.yaml, and how many times to repeat a measure (`SPEED_N`).
@@ -350,6 +473,25 @@ mod tests {
             crate::pipeline::build_charts(&input, &crate::pipeline::ChartMeta::default()).unwrap();
         let n = std::env::var("SPEED_N").map_or(2000, |n| n.parse().unwrap());
         (charts.remove(0), n)
+    }
+
+    /// chart::build borrows the fixed files from `HELM_FILES` and `segment_near` recognises them
+    /// by address: were the strings copied (as a `const` may have them), every archive would
+    /// compare ~240 KB instead.
+    #[test]
+    fn built_charts_borrow_the_fixed_files_in_place() {
+        let (chart, _) = full_yaml();
+        let mut borrowed = 0;
+        for (path, content) in &chart.files {
+            if let Some((_, embedded)) = crate::chart::embedded::HELM_FILES
+                .iter()
+                .find(|(p, _)| p == path)
+            {
+                assert!(std::ptr::eq(embedded.as_bytes(), &content[..]), "{path}");
+                borrowed += 1;
+            }
+        }
+        assert_eq!(borrowed, SEGMENTS.len());
     }
 
     /// A micro-measure, not a check: `cargo test --release --lib archive::tests::speed --
