@@ -137,37 +137,9 @@ mod tests {
     /// The fast path is what reads real charts: every example's values.yaml passes it.
     #[test]
     fn every_example_values_yaml_is_certain() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let mut seen = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "yaml") {
-                continue;
-            }
-            let input = crate::pipeline::SpecInput {
-                path: path.clone(),
-                ..Default::default()
-            };
-            let Ok((charts, _)) =
-                crate::pipeline::build_charts(&input, &crate::pipeline::ChartMeta::default())
-            else {
-                continue;
-            };
-            for chart in charts {
-                let (_, text) = chart
-                    .files
-                    .iter()
-                    .find(|(p, _)| p == "values.yaml")
-                    .unwrap();
-                assert!(
-                    certainly_loads(std::str::from_utf8(text).unwrap()),
-                    "{}",
-                    path.display()
-                );
-                seen += 1;
-            }
+        for (spec, text, _) in super::super::verify::tests::examples_values_yaml() {
+            assert!(certainly_loads(&text), "{spec}");
         }
-        assert!(seen >= 10, "{seen}");
     }
 
     /// Differential: random small documents built from YAML's special characters and words;
@@ -180,13 +152,7 @@ mod tests {
             "*a", "!t ", "!!str ", "<<", "'q'", "\"d\"", "|", ">", "%", "@", "`", "\n", "\n  ",
             "\n- ", "\t", "---\n", "...\n", "k: ", "\u{feff}", "\\", "é",
         ];
-        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = super::super::verify::tests::xorshift(0x2545_F491_4F6C_DD1D);
         let mut accepted = 0;
         for _ in 0..30_000 {
             let n = 1 + (next() % 10) as usize;

@@ -240,7 +240,7 @@ pub(super) fn is_plainly_string(text: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -298,12 +298,20 @@ mod tests {
         }
     }
 
-    /// The fast path is what proves real charts: every example's values.yaml passes it (a
-    /// template or emitter change that sent them all to the slow path would show here).
-    #[test]
-    fn proves_the_examples_values_yaml() {
+    /// A small deterministic pseudo-random sequence (xorshift64) for the differential tests.
+    pub(in crate::chart) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        }
+    }
+
+    /// The values.yaml of every chart the examples make, with its values: (spec, text, values).
+    pub(in crate::chart) fn examples_values_yaml() -> Vec<(String, String, Value)> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-        let mut proven = 0;
+        let mut out = Vec::new();
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|e| e != "yaml") {
@@ -324,13 +332,21 @@ mod tests {
                     .iter()
                     .find(|(p, _)| p == "values.yaml")
                     .unwrap();
-                let text = std::str::from_utf8(text).unwrap();
-                let values = chart.values().unwrap();
-                assert!(matches_exactly(text, &values), "{}", path.display());
-                proven += 1;
+                let text = std::str::from_utf8(text).unwrap().to_string();
+                out.push((path.display().to_string(), text, chart.values().unwrap()));
             }
         }
-        assert!(proven >= 5, "only {proven} examples built");
+        assert!(out.len() >= 5, "only {} examples built", out.len());
+        out
+    }
+
+    /// The fast path is what proves real charts: every example's values.yaml passes it (a
+    /// template or emitter change that sent them all to the slow path would show here).
+    #[test]
+    fn proves_the_examples_values_yaml() {
+        for (spec, text, values) in examples_values_yaml() {
+            assert!(matches_exactly(&text, &values), "{spec}");
+        }
     }
 
     #[test]
@@ -422,13 +438,7 @@ mod tests {
         let alphabet: Vec<char> = "0123456789aAbBdeEfFiInNoOstTxXyY+-._:~ %/"
             .chars()
             .collect();
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         let mut accepted = 0;
         for _ in 0..20_000 {
             let len = 1 + (next() % 6) as usize;
