@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(name, format!("{}/{path}", chart.name));
                     let mut got = Vec::new();
                     entry.read_to_end(&mut got).expect("content");
-                    assert_eq!(&got, content, "{name}");
+                    assert_eq!(got.as_slice(), content.as_ref(), "{name}");
                 }
                 assert!(files.next().is_none(), "missing entries");
             }
