@@ -328,13 +328,7 @@ mod tests {
         let mut tar = tar::Builder::new(Vec::new());
         tar.mode(tar::HeaderMode::Deterministic);
         for (path, content) in &chart.files {
-            let mut header = tar::Header::new_ustar();
-            header.set_entry_type(tar::EntryType::Regular);
-            header.set_mode(0o644);
-            header.set_uid(0);
-            header.set_gid(0);
-            header.set_mtime(mtime);
-            header.set_size(content.len() as u64);
+            let mut header = ustar::tar_crate_header(content.len() as u64, mtime);
             let name = format!("{}/{path}", chart.name);
             tar.append_data(&mut header, name, content.as_ref())
                 .unwrap();

@@ -75,6 +75,16 @@ fn octal(field: &mut [u8], mut value: u64) {
 /// The tar crate's own header(s) for this entry: `append_data` with no content writes exactly
 /// the header blocks (with a GNU long-name entry first when the path needs one).
 pub fn by_tar_crate(path: &str, size: u64, mtime: u64) -> std::io::Result<Vec<u8>> {
+    let mut header = tar_crate_header(size, mtime);
+    let mut tar = tar::Builder::new(Vec::with_capacity(2 * BLOCK));
+    tar.mode(tar::HeaderMode::Deterministic);
+    tar.append_data(&mut header, path, std::io::empty())?;
+    // Not into_inner: that would also end the archive.
+    Ok(std::mem::take(tar.get_mut()))
+}
+
+/// The tar crate's header for a regular file as every chart entry has it (0644, uid/gid 0).
+pub(super) fn tar_crate_header(size: u64, mtime: u64) -> tar::Header {
     let mut header = tar::Header::new_ustar();
     header.set_entry_type(tar::EntryType::Regular);
     header.set_mode(0o644);
@@ -82,11 +92,7 @@ pub fn by_tar_crate(path: &str, size: u64, mtime: u64) -> std::io::Result<Vec<u8
     header.set_gid(0);
     header.set_mtime(mtime);
     header.set_size(size);
-    let mut tar = tar::Builder::new(Vec::with_capacity(2 * BLOCK));
-    tar.mode(tar::HeaderMode::Deterministic);
-    tar.append_data(&mut header, path, std::io::empty())?;
-    // Not into_inner: that would also end the archive.
-    Ok(std::mem::take(tar.get_mut()))
+    header
 }
 
 #[cfg(test)]

@@ -199,7 +199,6 @@ pub fn build_many<T: Send>(
     meta: &ChartMeta,
     finish: impl Fn(Chart) -> Result<T, Error> + Sync,
 ) -> Result<(Vec<(String, T)>, Messages), Error> {
-    chart::render::prepare();
     let specs = expand_specs(&first.path, more)?;
     let failed = std::sync::atomic::AtomicBool::new(false);
     let build_one = |path: &PathBuf| {
