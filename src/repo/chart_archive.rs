@@ -5,8 +5,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub const MAX_FILE: u64 = 5 * 1024 * 1024;
-pub const MAX_TOTAL: u64 = 100 * 1024 * 1024;
+pub use super::tar_walk::{MAX_FILE, MAX_TOTAL};
 
 /// sha256 of each values.yaml found valid in this process (a set of digests, not of contents,
 /// so it stays small), at most `MAX_REMEMBERED` of them.

@@ -12,7 +12,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 /// The most this reader inflates before handing an archive back to the streaming reader, which
 /// stops at Helm's limits as it goes: Helm's 100 MiB a chart, plus tar's headers and padding.
-pub const MAX_OUT: usize = super::chart_archive::MAX_TOTAL as usize + 16 * 1024 * 1024;
+pub const MAX_OUT: usize = super::tar_walk::MAX_TOTAL as usize + 16 * 1024 * 1024;
 
 /// A buffer larger than this is not kept for the next archive: one large chart must not pin
 /// its size in every worker for the rest of the run.

@@ -5,7 +5,9 @@
 
 use std::io::Read;
 
-use super::chart_archive::{MAX_FILE, MAX_TOTAL};
+/// Helm's loader limits, decompressed: a file, and a whole chart.
+pub const MAX_FILE: u64 = 5 * 1024 * 1024;
+pub const MAX_TOTAL: u64 = 100 * 1024 * 1024;
 
 thread_local! {
     /// Where the streaming walk decompresses each file to be counted and dropped: one buffer a
