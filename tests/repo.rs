@@ -2188,7 +2188,7 @@ fn archive_paths_are_cleaned_like_helm() {
 
 /// BUG: helm refuses a chart whose files add up to exactly 100 MiB (its remaining budget reaches
 /// 0: `if remainingSize <= 0`); we refuse only above it (`total > MAX_TOTAL`). 100 MiB - 1 loads.
-/// Fix: `if total >= MAX_TOTAL` in chart_archive::read.
+/// Fix: `if total >= MAX_TOTAL` in the archive walk (src/repo/tar_walk.rs, `admit`).
 #[test]
 fn a_chart_of_exactly_100_mib_is_refused_like_helm() {
     let ch = ok_chart();

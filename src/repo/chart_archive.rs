@@ -2,13 +2,10 @@
 //! 5 MiB per file and 100 MiB per chart decompressed, the first path component stripped, no
 //! parent or absolute paths. Only `Chart.yaml` is kept; everything else is read and counted.
 
-use std::io::Read;
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub const MAX_FILE: u64 = 5 * 1024 * 1024;
-pub const MAX_TOTAL: u64 = 100 * 1024 * 1024;
+pub use super::tar_walk::{MAX_FILE, MAX_TOTAL};
 
 /// sha256 of each values.yaml found valid in this process (a set of digests, not of contents,
 /// so it stays small), at most `MAX_REMEMBERED` of them.
@@ -17,11 +14,9 @@ static VALID_VALUES: std::sync::Mutex<std::collections::BTreeSet<[u8; 32]>> =
 const MAX_REMEMBERED: usize = 1 << 20;
 
 thread_local! {
-    /// Where each archive's files are decompressed to be counted and dropped: one buffer a
-    /// thread, large enough that the decoder runs in few, long calls.
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 128 * 1024]);
-    /// The kept Chart.yaml and values.yaml, reused from archive to archive rather than grown
-    /// anew for each (buffers this large are mapped and unmapped each time: see repo/heap.rs).
+    /// The streaming walk's Chart.yaml and values.yaml, reused from archive to archive rather
+    /// than grown anew for each (buffers this large are mapped and unmapped each time: see
+    /// repo/heap.rs).
     static KEPT: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const {
         std::cell::RefCell::new((Vec::new(), Vec::new()))
     };
@@ -168,119 +163,49 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Read a chart archive's metadata; `Err` says why Helm would refuse it.
+///
+/// The archive is inflated whole into memory and its entries walked there; only when that is
+/// not sure of the bytes (corrupt, truncated, unusual gzip) or of a rule (any refusal) does the
+/// streaming reader read it again, and decide. Both walks see the same bytes and apply the
+/// same rules, so the verdict and its words are the streaming reader's (tests and the fuzz
+/// target `archive_read` compare the two).
 pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
+    if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
+        return Err("not a gzipped archive".into());
+    }
+    let fast = super::gunzip::with_gunzipped(bytes, |tar| {
+        tar.and_then(super::tar_walk::in_memory)
+            .map(|found| finish(bytes, found))
+    });
+    fast.unwrap_or_else(|| read_streaming(bytes))
+}
+
+/// `read` by the streaming reader alone (for the tests and the fuzz target comparing the two).
+#[doc(hidden)]
+pub fn read_streaming(bytes: &[u8]) -> Result<ArchiveInfo, String> {
+    if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
+        return Err("not a gzipped archive".into());
+    }
     let mut kept = KEPT.with_borrow_mut(std::mem::take);
-    let result = read_with(bytes, &mut kept);
+    let result =
+        super::tar_walk::streaming(bytes, &mut kept).and_then(|found| finish(bytes, found));
     kept.0.clear();
     kept.1.clear();
     KEPT.with_borrow_mut(|k| *k = kept);
     result
 }
 
-fn read_with(bytes: &[u8], kept: &mut (Vec<u8>, Vec<u8>)) -> Result<ArchiveInfo, String> {
-    if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
-        return Err("not a gzipped archive".into());
-    }
-    // `&[u8]` is a `BufRead`: the decoder inflates straight from the archive's bytes instead of
-    // copying them through a buffer of its own.
-    let mut archive = tar::Archive::new(Forward {
-        inner: flate2::bufread::MultiGzDecoder::new(bytes),
-        pos: 0,
-    });
-    let mut total: u64 = 0;
-    let (chart_buf, values_buf) = kept;
-    // Whether each was found (its content is in `kept`).
-    let (mut chart_yaml, mut values_yaml) = (false, false);
-    let entries = archive
-        .entries_with_seek()
-        .map_err(|e| format!("not a tar archive: {e}"))?;
-    // Stays empty: what is not kept is counted, not copied.
-    let mut unkept = Vec::new();
-    SCRATCH.with_borrow_mut(|scratch| -> Result<(), String> {
-        for entry in entries {
-            let mut entry = entry.map_err(|e| format!("corrupt archive: {e}"))?;
-            let kind = entry.header().entry_type();
-            if kind.is_dir() || kind.is_pax_global_extensions() || kind.is_pax_local_extensions()
-            {
-                continue;
-            }
-            // Helm's LoadArchiveFiles: split off the first component (whatever it is), refuse an
-            // absolute rest, clean it like Go's path.Clean, and refuse what escapes the chart.
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let delim = if name.contains('\\') { '\\' } else { '/' };
-            let mut parts = name.split(delim);
-            let first = parts.next().unwrap_or("").to_string();
-            let n = parts.collect::<Vec<_>>().join("/");
-            if n.starts_with('/') {
-                return Err(format!("chart illegally contains absolute paths ({name})"));
-            }
-            let n = go_clean(&n);
-            if n == "." {
-                return Err(format!(
-                    "chart illegally contains content outside the base directory ({name})"
-                ));
-            }
-            if n.starts_with("..") {
-                return Err(format!(
-                    "chart illegally references parent directory ({name})"
-                ));
-            }
-            let b = n.as_bytes();
-            if b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/' {
-                return Err(format!("chart contains illegally named files ({name})"));
-            }
-            if first == "Chart.yaml" {
-                return Err("chart illegally contains content outside the base directory".into());
-            }
-            let size = entry.header().size().unwrap_or(0);
-            let too_big = || {
-                format!(
-                    "decompressed chart file {name:?} is larger than the maximum file size {MAX_FILE}"
-                )
-            };
-            if size > MAX_FILE {
-                return Err(too_big());
-            }
-            total += size;
-            if total >= MAX_TOTAL {
-                return Err(format!(
-                    "decompressed chart is larger than the maximum size {MAX_TOTAL}"
-                ));
-            }
-            // Every file is decompressed to its end, as Helm's loader does (that is what finds a
-            // truncated or corrupt archive), but only the two files the rules need are kept;
-            // the rest passes through one reused buffer.
-            let keep = kind.is_file() && (n == "Chart.yaml" || n == "values.yaml");
-            let content = if n == "Chart.yaml" {
-                chart_yaml = true;
-                &mut *chart_buf
-            } else if n == "values.yaml" {
-                values_yaml = true;
-                &mut *values_buf
-            } else {
-                &mut unkept
-            };
-            // Symlinks and hardlinks load as empty files in Helm; the last duplicate wins.
-            content.clear();
-            let mut read: u64 = 0;
-            loop {
-                let k = entry
-                    .read(scratch)
-                    .map_err(|e| format!("corrupt archive: {e}"))?;
-                if k == 0 {
-                    break;
-                }
-                read += k as u64;
-                if read > MAX_FILE {
-                    return Err(too_big());
-                }
-                if keep {
-                    content.extend_from_slice(&scratch[..k]);
-                }
-            }
-        }
-        Ok(())
-    })?;
+/// Whether the in-memory reader alone reads `bytes` (for the tests comparing the readers).
+#[doc(hidden)]
+pub fn read_in_memory(bytes: &[u8]) -> Option<Result<ArchiveInfo, String>> {
+    super::gunzip::with_gunzipped(bytes, |tar| {
+        tar.and_then(super::tar_walk::in_memory)
+            .map(|found| finish(bytes, found))
+    })
+}
+
+/// The verdict on the two files an archive's walk found.
+fn finish(bytes: &[u8], found: super::tar_walk::Found<'_>) -> Result<ArchiveInfo, String> {
     // Third-party charts are read as leniently as Helm reads them (go-yaml: last duplicate
     // wins), but a values.yaml Helm cannot parse makes the chart unloadable, so it is refused.
     let opts = || {
@@ -288,8 +213,7 @@ fn read_with(bytes: &[u8], kept: &mut (Vec<u8>, Vec<u8>)) -> Result<ArchiveInfo,
         o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
         o
     };
-    if values_yaml {
-        let v = values_buf.as_slice();
+    if let Some(v) = found.values_yaml {
         // Parsing is most of the work of reading an archive, and the versions of one chart
         // often ship the same values.yaml; the verdict depends on the bytes alone.
         let key: [u8; 32] = Sha256::digest(v).into();
@@ -298,7 +222,12 @@ fn read_with(bytes: &[u8], kept: &mut (Vec<u8>, Vec<u8>)) -> Result<ArchiveInfo,
             .unwrap_or_else(|p| p.into_inner())
             .contains(&key);
         if !known {
-            let t = String::from_utf8_lossy(v);
+            // Invalid UTF-8 is read as before (replacement characters); valid UTF-8, nearly
+            // always, is checked by the faster `from_utf8` and never copied.
+            let t = match std::str::from_utf8(v) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(_) => String::from_utf8_lossy(v),
+            };
             let t = t.trim_start_matches('\u{feff}');
             // Most values.yaml files are certainly loadable by their events alone (about half
             // the work); any other goes through the full parse, which decides.
@@ -312,10 +241,10 @@ fn read_with(bytes: &[u8], kept: &mut (Vec<u8>, Vec<u8>)) -> Result<ArchiveInfo,
             }
         }
     }
-    if !chart_yaml {
+    let Some(chart) = found.chart_yaml else {
         return Err("Chart.yaml file is missing".into());
-    }
-    let text = std::str::from_utf8(chart_buf).map_err(|_| "Chart.yaml is not UTF-8".to_string())?;
+    };
+    let text = std::str::from_utf8(chart).map_err(|_| "Chart.yaml is not UTF-8".to_string())?;
     let text = text.trim_start_matches('\u{feff}');
     let metadata: Metadata = serde_saphyr::from_str_with_options(text, opts())
         .map_err(|e| format!("invalid Chart.yaml: {}", e.without_snippet()))?;
@@ -324,67 +253,6 @@ fn read_with(bytes: &[u8], kept: &mut (Vec<u8>, Vec<u8>)) -> Result<ArchiveInfo,
         metadata,
         digest: sha256_hex(bytes),
     })
-}
-
-/// A forward-only `Seek` over a stream, for `tar::Archive::entries_with_seek`: tar's own skip
-/// between entries zeroes a 32 KiB buffer for every entry (600 KiB of memset for a 130 KiB
-/// chart). Seeking forward reads and drops the bytes, so every byte is still decompressed.
-struct Forward<R> {
-    inner: R,
-    pos: u64,
-}
-
-impl<R: Read> Read for Forward<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: Read> std::io::Seek for Forward<R> {
-    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
-        let mut left = match to {
-            std::io::SeekFrom::Current(n) if n >= 0 => n as u64,
-            _ => return Err(std::io::Error::other("only seeking forward is supported")),
-        };
-        let mut drop = [0u8; 512];
-        while left > 0 {
-            let n = self.read(&mut drop[..left.min(512) as usize])?;
-            if n == 0 {
-                return Err(std::io::Error::other("unexpected EOF during skip"));
-            }
-            left -= n as u64;
-        }
-        Ok(self.pos)
-    }
-}
-
-/// Go's `path.Clean`.
-fn go_clean(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    let s = out.join("/");
-    if rooted {
-        format!("/{s}")
-    } else if s.is_empty() {
-        ".".into()
-    } else {
-        s
-    }
 }
 
 /// Helm's `Metadata.Validate`, which `helm repo add` applies to every entry: an index entry

@@ -8,9 +8,13 @@
 
 pub mod artifacthub_repo;
 pub mod chart_archive;
+mod gunzip;
 mod heap;
 mod index_file;
 mod own_index;
+#[cfg(test)]
+mod readers_agree;
+mod tar_walk;
 mod time;
 
 use std::collections::BTreeMap;
