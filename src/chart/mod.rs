@@ -191,7 +191,6 @@ pub fn build_unproven(service: &Service, opts: &ChartOptions) -> Result<(Chart, 
     let chart_yaml = serde_saphyr::to_string(&chart_yaml)
         .map_err(|e| Error::msg(format!("internal error writing Chart.yaml: {e}")))?;
 
-    let tera = render::engine()?;
     let values_json = serde_json::to_value(&values)
         .map_err(|e| Error::msg(format!("internal error serializing values: {e}")))?;
     let context = render::context(&json!({
@@ -203,8 +202,8 @@ pub fn build_unproven(service: &Service, opts: &ChartOptions) -> Result<(Chart, 
         "spec_file": printable(&opts.spec_file),
         "docs_url": docs_url(),
     }))?;
-    let values_yaml = render::render(tera, "values.yaml", &context)?;
-    let readme = render::render(tera, "README.md", &context)?;
+    let values_yaml = render::render("values.yaml", &context)?;
+    let readme = render::render("README.md", &context)?;
 
     let mut files: Vec<(String, Cow<'static, [u8]>)> = vec![
         ("Chart.yaml".into(), chart_yaml.into_bytes().into()),
