@@ -90,6 +90,24 @@ pub enum RepoCommand {
     Index(RepoIndexArgs),
 }
 
+/// Commands that render a chart from a spec: for these the templates' parse (about a
+/// millisecond, once per process) can start before the command line is even parsed.
+const RENDERING: &[&str] = &[
+    "package", "generate", "validate", "init", "install", "upgrade", "plan", "template", "push",
+    "argocd",
+];
+
+/// Start what the command named by `args` (the process arguments, program name first) will
+/// need anyway, so that it overlaps parsing the command line: only the template parse, and only
+/// for a rendering subcommand named first. A wrong guess costs a thread that exits with the
+/// process; the command line is still parsed and checked as usual.
+pub fn warm_up(mut args: impl Iterator<Item = std::ffi::OsString>) {
+    let subcommand = args.nth(1);
+    if subcommand.is_some_and(|s| RENDERING.iter().any(|r| s == *r)) {
+        crate::chart::render::prepare();
+    }
+}
+
 /// Run a command; the result is the process exit code (helm's, for the commands that run it).
 pub fn run(cli: Cli) -> Result<i32, Error> {
     match cli.command {
@@ -118,6 +136,17 @@ pub fn run(cli: Cli) -> Result<i32, Error> {
 mod tests {
     use super::*;
     use crate::commands::complete::{commands_help, complete, completion_yaml};
+
+    #[test]
+    fn the_warm_up_names_real_subcommands() {
+        let cmd = Cli::command();
+        for name in RENDERING {
+            assert!(
+                cmd.find_subcommand(name).is_some(),
+                "{name} is no subcommand"
+            );
+        }
+    }
 
     #[test]
     fn plugin_yaml_describes_every_subcommand() {

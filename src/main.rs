@@ -7,6 +7,7 @@ use clap::Parser;
 use helm_k8s_service::cli;
 
 fn main() -> ExitCode {
+    cli::warm_up(std::env::args_os());
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

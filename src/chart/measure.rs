@@ -54,14 +54,16 @@ fn measure_phases() {
         .unwrap()
     });
     time("tera engine parse", n / 10, || {
-        render::build_engine().unwrap()
+        (
+            render::build_engine(0).unwrap(),
+            render::build_engine(1).unwrap(),
+        )
     });
-    let tera = render::engine().unwrap();
     let text = time("render values.yaml", n, || {
-        render::render(tera, "values.yaml", &context).unwrap()
+        render::render("values.yaml", &context).unwrap()
     });
     time("render README.md", n, || {
-        render::render(tera, "README.md", &context).unwrap()
+        render::render("README.md", &context).unwrap()
     });
     assert!(time("proof (fast path)", n, || verify::matches_exactly(
         &text,

@@ -103,7 +103,39 @@ pub fn check_version(v: &str) -> Result<(), Error> {
     })
 }
 
+/// The chart of `service`, its values.yaml proven to mean exactly its values.
 pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
+    let (chart, proof) = build_unproven(service, opts)?;
+    proof.check()?;
+    Ok(chart)
+}
+
+/// The values.yaml round-trip proof of a chart built by [`build_unproven`], apart from the chart
+/// so that it can run while the caller does something else with the chart (`package` builds and
+/// stages the archive meanwhile, which is undone when the proof fails). Nothing made from the
+/// chart may leave the process before [`Proof::check`] has passed.
+#[must_use = "a chart must not be written before its values.yaml is proven"]
+pub struct Proof {
+    values_yaml: String,
+    expected: serde_json::Value,
+}
+
+impl Proof {
+    /// The proof that `values_yaml` reads back as `expected` (also for tests).
+    pub(crate) fn new(values_yaml: String, expected: serde_json::Value) -> Self {
+        Proof {
+            values_yaml,
+            expected,
+        }
+    }
+
+    pub fn check(&self) -> Result<(), Error> {
+        verify_values_yaml(&self.values_yaml, &self.expected)
+    }
+}
+
+/// [`build`] without the proof: the chart, and the proof it still owes.
+pub fn build_unproven(service: &Service, opts: &ChartOptions) -> Result<(Chart, Proof), Error> {
     let version = opts
         .version
         .clone()
@@ -159,7 +191,6 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
     let chart_yaml = serde_saphyr::to_string(&chart_yaml)
         .map_err(|e| Error::msg(format!("internal error writing Chart.yaml: {e}")))?;
 
-    let tera = render::engine()?;
     let values_json = serde_json::to_value(&values)
         .map_err(|e| Error::msg(format!("internal error serializing values: {e}")))?;
     let context = render::context(&json!({
@@ -171,13 +202,12 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
         "spec_file": printable(&opts.spec_file),
         "docs_url": docs_url(),
     }))?;
-    let values_yaml = render::render(tera, "values.yaml", &context)?;
-    verify_values_yaml(&values_yaml, &values_json)?;
-    let readme = render::render(tera, "README.md", &context)?;
+    let values_yaml = render::render("values.yaml", &context)?;
+    let readme = render::render("README.md", &context)?;
 
     let mut files: Vec<(String, Cow<'static, [u8]>)> = vec![
         ("Chart.yaml".into(), chart_yaml.into_bytes().into()),
-        ("values.yaml".into(), values_yaml.into_bytes().into()),
+        ("values.yaml".into(), values_yaml.as_bytes().to_vec().into()),
     ];
     files.extend(
         embedded::HELM_FILES
@@ -187,13 +217,14 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
     files.push(("README.md".into(), readme.into_bytes().into()));
     // Helm's order: Chart.yaml, values.yaml, values.schema.json, templates/, then the rest.
     files.sort_by_key(|(p, _)| helm_order(p));
-    Ok(Chart {
+    let chart = Chart {
         name: service.name.clone(),
         version,
         timeout_seconds: service.timeout_seconds,
         max_history: service.max_history,
         files,
-    })
+    };
+    Ok((chart, Proof::new(values_yaml, values_json)))
 }
 
 /// The generator's documentation, for the chart README: the README of the repository named in

@@ -11,49 +11,57 @@ use tera::{Context, Kwargs, State, Tera, TeraResult};
 use super::embedded;
 use crate::diag::Error;
 
-static ENGINE: std::sync::OnceLock<Result<Tera, String>> = std::sync::OnceLock::new();
+/// One tera environment per template (values.yaml, README.md), each parsed once per process (a
+/// batch of specs shares them across threads): two parses that can run on two cores.
+static ENGINES: [std::sync::OnceLock<Result<Tera, String>>; embedded::TERA_TEMPLATES.len()] =
+    [const { std::sync::OnceLock::new() }; embedded::TERA_TEMPLATES.len()];
 
-/// The tera environment with our templates and the `yaml` filter, parsed once per process
-/// (a batch of specs shares it across threads). A caller arriving while [`prepare`]'s thread
-/// parses it waits for that parse instead of starting another.
-pub fn engine() -> Result<&'static Tera, Error> {
-    ENGINE
-        .get_or_init(|| build_engine().map_err(|e| e.render()))
+/// The tera environment holding the template `name`, with the `yaml` filter. A caller arriving
+/// while [`prepare`]'s thread parses it waits for that parse instead of starting another.
+pub fn engine(name: &str) -> Result<&'static Tera, Error> {
+    let i = embedded::TERA_TEMPLATES
+        .iter()
+        .position(|(n, _)| *n == name)
+        .ok_or_else(|| Error::msg(format!("internal error: no embedded template {name}")))?;
+    ENGINES[i]
+        .get_or_init(|| build_engine(i).map_err(|e| e.render()))
         .as_ref()
         .map_err(|e| Error::msg(e.trim_start_matches("error: ").trim_end().to_string()))
 }
 
-/// Start parsing the templates on a thread of their own, for a command that will render: the
-/// parse (about a millisecond) then overlaps reading and validating the spec instead of
-/// following it. Only the first call starts a thread; if none can be started, [`engine`]
-/// parses when first asked, as without this. A process that stops early (a bad spec) simply
-/// exits with the thread still running.
+/// Start parsing the templates, each on a thread of its own, for a command that will render:
+/// the parses (together about a millisecond) then overlap reading and validating the spec
+/// instead of following it. Only the first call starts threads; if none can be started,
+/// [`engine`] parses when first asked, as without this. A process that stops early (a bad spec)
+/// simply exits with the threads still running.
 pub fn prepare() {
     static STARTED: std::sync::Once = std::sync::Once::new();
     STARTED.call_once(|| {
-        if ENGINE.get().is_none() {
+        for (name, _) in embedded::TERA_TEMPLATES {
             let _ = std::thread::Builder::new()
                 .name("templates".into())
-                .spawn(|| engine().map(|_| ()));
+                .spawn(|| engine(name).map(|_| ()));
         }
     });
 }
 
-pub(super) fn build_engine() -> Result<Tera, Error> {
+/// The environment of the `i`th embedded template.
+pub(super) fn build_engine(i: usize) -> Result<Tera, Error> {
     let mut tera = Tera::default();
     // These are YAML and Markdown files: tera's HTML escaping must never touch them.
     tera.autoescape_on(Vec::<&'static str>::new());
     tera.register_filter("yaml", yaml_filter);
-    tera.add_raw_templates(embedded::TERA_TEMPLATES.iter().copied())
+    tera.add_raw_templates(embedded::TERA_TEMPLATES[i..=i].iter().copied())
         .map_err(|e| Error::msg(format!("internal error in an embedded template: {e}")))?;
     Ok(tera)
 }
 
-pub fn render(tera: &Tera, name: &str, context: &Context) -> Result<String, Error> {
-    tera.render(name, context)
+/// The embedded template `name` rendered with `context`.
+pub fn render(name: &str, context: &Context) -> Result<String, Error> {
+    engine(name)?
+        .render(name, context)
         .map_err(|e| Error::msg(format!("internal error rendering {name}: {e:?}")))
 }
-
 fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
     let indent = kwargs.get::<i64>("indent")?.unwrap_or(0);
     let indent = usize::try_from(indent).map_err(tera::Error::message)?;

@@ -61,6 +61,21 @@ pub fn build_charts_from(
     spec: &SpecInput,
     meta: &ChartMeta,
 ) -> Result<(Vec<Chart>, Messages), Error> {
+    let (built, messages) = build_unproven_from(source, spec, meta)?;
+    let mut charts = Vec::with_capacity(built.len());
+    for (chart, proof) in built {
+        proof.check()?;
+        charts.push(chart);
+    }
+    Ok((charts, messages))
+}
+
+/// The charts of one spec, each with the values.yaml proof it still owes (`chart::Proof`).
+fn build_unproven_from(
+    source: SpecSource,
+    spec: &SpecInput,
+    meta: &ChartMeta,
+) -> Result<(Vec<(Chart, chart::Proof)>, Messages), Error> {
     let spec_file = spec
         .path
         .file_name()
@@ -125,7 +140,7 @@ pub fn build_charts_from(
         if let Some(old) = &meta.changes_since {
             opts.hub.changes = changes_since(old, service, spec)?;
         }
-        charts.push(chart::build(service, &opts)?);
+        charts.push(chart::build_unproven(service, &opts)?);
     }
     Ok((charts, messages))
 }
@@ -193,6 +208,8 @@ pub fn expand_spec(p: &Path) -> Result<Vec<PathBuf>, Error> {
 /// a large batch holds only those results, not every chart's files at once. Once a spec has
 /// failed, later charts are still validated but no longer finished (the run fails anyway). A
 /// failure of `finish` is reported only when every spec is valid and no two make one chart.
+/// For a single spec, `finish` runs while the chart's values.yaml proof is still being checked:
+/// what it does must come to nothing when this fails (`package` only stages its archive).
 pub fn build_many<T: Send>(
     first: &SpecInput,
     more: &[PathBuf],
@@ -201,23 +218,34 @@ pub fn build_many<T: Send>(
 ) -> Result<(Vec<(String, T)>, Messages), Error> {
     let specs = expand_specs(&first.path, more)?;
     let failed = std::sync::atomic::AtomicBool::new(false);
+    // One spec alone: its chart's values.yaml proof runs on a second core while `finish` (the
+    // archive, staged) runs on this one. In a batch every core has a spec of its own already.
+    let alongside = specs.len() == 1;
     let build_one = |path: &PathBuf| {
-        let built = build_charts(
-            &SpecInput {
-                path: path.clone(),
-                ..first.clone()
-            },
-            meta,
-        );
+        chart::render::prepare();
+        let spec = SpecInput {
+            path: path.clone(),
+            ..first.clone()
+        };
+        let built = SpecSource::read(path).and_then(|s| build_unproven_from(s, &spec, meta));
         let (charts, messages) = built.inspect_err(|_| failed.store(true, Relaxed))?;
         let mut finished = Vec::with_capacity(charts.len());
-        for c in charts {
+        for (c, proof) in charts {
             let name = c.name.clone();
-            let done = match failed.load(Relaxed) {
-                true => None,
-                false => Some(finish(c).inspect_err(|_| failed.store(true, Relaxed))),
+            let done = if failed.load(Relaxed) {
+                // Still proven, as every chart of the run is validated; no longer finished.
+                proof.check()?;
+                None
+            } else if alongside {
+                Some(finish_while_proving(c, proof, &finish)?)
+            } else {
+                proof.check()?;
+                Some(finish(c))
             };
-            finished.push((name, done));
+            finished.push((
+                name,
+                done.map(|d| d.inspect_err(|_| failed.store(true, Relaxed))),
+            ));
         }
         Ok((finished, messages))
     };
@@ -278,6 +306,32 @@ pub fn build_many<T: Send>(
     ))
 }
 
+/// `finish(chart)` here while `proof` is checked on another thread: the proof's failure comes
+/// first (`Err`, the chart's error), then `finish`'s result. Without a thread, one after the other.
+fn finish_while_proving<T: Send>(
+    chart: Chart,
+    proof: chart::Proof,
+    finish: &(impl Fn(Chart) -> Result<T, Error> + Sync),
+) -> Result<Result<T, Error>, Error> {
+    let proof = &proof;
+    std::thread::scope(|s| {
+        let proving = std::thread::Builder::new()
+            .name("proof".into())
+            .spawn_scoped(s, move || proof.check());
+        match proving {
+            Ok(proving) => {
+                let done = finish(chart);
+                let proven = proving
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                proven.map(|()| done)
+            }
+            // No thread to be had: the proof first, as in a batch.
+            Err(_) => proof.check().map(|()| finish(chart)),
+        }
+    })
+}
+
 /// Charts of one run that two spec files both make (`(chart, spec)` in order): for each chart
 /// made again, its index in `made` and the message naming both files. `package` and `generate`
 /// refuse the run; `validate` reports it on the later file, so that it passes exactly the sets
@@ -305,4 +359,55 @@ pub fn chart_name_clashes(made: &[(&str, &Path)]) -> Vec<(usize, String, String)
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    fn chart() -> Chart {
+        Chart {
+            name: "c".into(),
+            version: "0.1.0".into(),
+            timeout_seconds: 300,
+            max_history: 10,
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_failed_proof_fails_the_chart_even_when_finish_succeeded() {
+        let ran = AtomicBool::new(false);
+        let finish = |_: Chart| {
+            ran.store(true, Ordering::Relaxed);
+            Ok(7)
+        };
+        let bad = chart::Proof::new("a: 1\n".into(), serde_json::json!({"a": 2}));
+        let got = finish_while_proving(chart(), bad, &finish);
+        assert!(
+            ran.load(Ordering::Relaxed),
+            "finish ran alongside the proof"
+        );
+        let Err(e) = got else {
+            panic!("the proof's failure is the chart's error")
+        };
+        assert!(
+            e.render().contains("differs from the computed values"),
+            "{}",
+            e.render()
+        );
+
+        let good = chart::Proof::new("a: 1\n".into(), serde_json::json!({"a": 1}));
+        assert_eq!(
+            finish_while_proving(chart(), good, &finish)
+                .unwrap()
+                .unwrap(),
+            7
+        );
+        let failing = |_: Chart| -> Result<u8, Error> { Err(Error::msg("disk full")) };
+        let good = chart::Proof::new("a: 1\n".into(), serde_json::json!({"a": 1}));
+        let got = finish_while_proving(chart(), good, &failing).unwrap();
+        assert!(got.is_err(), "finish's own failure is passed on");
+    }
 }

@@ -120,9 +120,15 @@ fn entry<'a>(first: &'a str, lines: &mut Lines<'a>) -> Option<Entry> {
         };
         match key {
             "annotations" if value.is_empty() => {
-                for l in lines.items("      ") {
-                    let (k, v) = l.split_once(": ")?;
-                    e.annotations.insert(scalar(k)?, scalar(v)?);
+                while let Some(l) = lines.peek().and_then(|l| l.strip_prefix("      ")) {
+                    lines.next();
+                    let (k, v) = l.split_once(':')?;
+                    let v = match v {
+                        // Artifact Hub's images and changes: a YAML document in a block scalar.
+                        " |" | " |-" | " >-" => block(&v[1..], lines, "        ")?,
+                        _ => scalar(v.strip_prefix(' ')?)?,
+                    };
+                    e.annotations.insert(scalar(k)?, v);
                 }
             }
             "keywords" | "sources" | "urls" if value.is_empty() => {
@@ -158,7 +164,7 @@ fn entry<'a>(first: &'a str, lines: &mut Lines<'a>) -> Option<Entry> {
             "removed" if value == "true" => e.removed = true,
             _ => {
                 let v = if value == "|-" || value == ">-" {
-                    block(value, lines)?
+                    block(value, lines, "      ")?
                 } else {
                     scalar(value)?
                 };
@@ -195,14 +201,26 @@ fn key_only(line: &str) -> Option<String> {
     scalar(line.strip_suffix(':')?)
 }
 
-/// A block scalar value of an entry field (`|-` literal or `>-` folded, strip chomping), its
-/// lines indented by six.
-fn block(style: &str, lines: &mut Lines) -> Option<String> {
-    let body = lines.items("      ");
-    if body.is_empty() || body.iter().any(|l| l.is_empty() || l.starts_with(' ')) {
+/// A block scalar (`|` literal, `|-` literal with strip chomping, `>-` folded with strip
+/// chomping), its lines indented by `indent`. A literal's lines may be indented further (the
+/// nested YAML of Artifact Hub's annotations); a folded one's may not, and neither may hold an
+/// empty line (whatever else is misread here is caught by the byte-for-byte check in `load`).
+fn block(style: &str, lines: &mut Lines, indent: &str) -> Option<String> {
+    let body = lines.items(indent);
+    let literal = style.starts_with('|');
+    if body.is_empty()
+        || body.first().is_some_and(|l| l.starts_with(' '))
+        || body
+            .iter()
+            .any(|l| l.is_empty() || (!literal && l.starts_with(' ')))
+    {
         return None;
     }
-    Some(body.join(if style == "|-" { "\n" } else { " " }))
+    let mut text = body.join(if literal { "\n" } else { " " });
+    if style == "|" {
+        text.push('\n');
+    }
+    Some(text)
 }
 
 /// A one-line scalar: plain, or quoted without escapes.
@@ -252,5 +270,26 @@ mod tests {
         assert!(parse(&text.replace("version: \"1.0.0\"", "version: \"1\\x\"")).is_none());
         assert!(parse(&text.replace("    name: a\n", "    name: a\n    unknown: 1\n")).is_none());
         assert!(parse(&text.replace("\ngenerated", "\n# c\ngenerated")).is_none());
+    }
+
+    #[test]
+    fn reads_block_scalar_annotations_as_artifact_hub_writes_them() {
+        let images = "- name: payments\n  image: >-\n    ghcr.io/acme/payments:2.7.1\n";
+        let text = format!(
+            "apiVersion: v1\nentries:\n  a:\n  - annotations:\n      artifacthub.io/images: |\n{}      x/y: \"25\"\n      z: |-\n        one\n        two\n    apiVersion: v2\n    name: a\n    version: \"1.0.0\"\n",
+            images
+                .lines()
+                .map(|l| format!("        {l}\n"))
+                .collect::<String>()
+        );
+        let i = parse(&text).unwrap();
+        let a = &i.entries["a"][0].annotations;
+        assert_eq!(a["artifacthub.io/images"], images);
+        assert_eq!(a["x/y"], "25");
+        assert_eq!(a["z"], "one\ntwo");
+        // And it is what the emitter writes: `load` keeps the fast result only then.
+        assert_eq!(serde_saphyr::to_string(&i).unwrap(), text);
+        // A block whose first line is indented further is not read (its indentation would differ).
+        assert!(parse(&text.replace("        - name", "          - name")).is_none());
     }
 }
