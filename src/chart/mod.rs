@@ -13,7 +13,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::json;
 
 use crate::diag::{Error, printable};
 use crate::model::Service;
@@ -162,15 +161,17 @@ pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
     let tera = render::engine()?;
     let values_json = serde_json::to_value(&values)
         .map_err(|e| Error::msg(format!("internal error serializing values: {e}")))?;
-    let context = render::context(&json!({
-        "v": values_json,
-        "chart_name": service.name,
-        "chart_version": version,
-        "app_version": app_version,
-        "description": description,
-        "spec_file": printable(&opts.spec_file),
-        "docs_url": docs_url(),
-    }))?;
+    let context = render::context(
+        &values_json,
+        [
+            ("chart_name", service.name.as_str()),
+            ("chart_version", &version),
+            ("app_version", &app_version),
+            ("description", &description),
+            ("spec_file", &printable(&opts.spec_file)),
+            ("docs_url", &docs_url()),
+        ],
+    )?;
     let values_yaml = render::render(tera, "values.yaml", &context)?;
     verify_values_yaml(&values_yaml, &values_json)?;
     let readme = render::render(tera, "README.md", &context)?;
