@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod loadable;
 #[cfg(test)]
 mod measure;
+mod plain_yaml;
 pub mod render;
 mod verify;
 

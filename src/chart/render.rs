@@ -9,7 +9,7 @@ use serde_json::Value;
 use tera::value::ValueKind;
 use tera::{Context, Kwargs, State, Tera, TeraResult};
 
-use super::embedded;
+use super::{embedded, plain_yaml};
 use crate::diag::Error;
 
 static ENGINE: std::sync::OnceLock<Result<Tera, String>> = std::sync::OnceLock::new();
@@ -58,74 +58,24 @@ pub fn render(tera: &Tera, name: &str, context: &Context) -> Result<String, Erro
 fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
     let indent = kwargs.get::<i64>("indent")?.unwrap_or(0);
     let indent = usize::try_from(indent).map_err(tera::Error::message)?;
-    // Most values are short names, numbers and flags: written without the serializer (about a
-    // tenth of the instructions); anything else goes through serde-saphyr as before.
-    if let Some(fragment) = plain_scalar(value) {
-        return Ok(fragment);
+    // Most values are short names, numbers, flags and small mappings of them: written without
+    // the serializer when certain (see plain_yaml); anything else goes through serde-saphyr.
+    let mut out = String::with_capacity(32);
+    out.push(' ');
+    if plain_yaml::scalar(value, &mut out) {
+        return Ok(out);
     }
     let nested = match value.kind() {
         ValueKind::Array => value.as_array().is_some_and(|a| !a.is_empty()),
         ValueKind::Map => value.as_map().is_some_and(|m| !m.is_empty()),
         _ => false,
     };
+    if nested && let Some(text) = plain_yaml::block(value) {
+        return Ok(indented(&text, true, indent));
+    }
     // tera's Value serializes as the serde_json one it was made from would (same order, same
     // scalars), so no round trip through serde_json.
     fragment(value, nested, indent).map_err(tera::Error::message)
-}
-
-/// ` value` for a scalar whose YAML is certainly its plain spelling: a bool, an integer, or a
-/// string serde-saphyr would also leave unquoted. Conservative: a string that starts with a
-/// lowercase letter and holds only `[a-z0-9._/-]`, and is none of YAML 1.1's words (`yes`,
-/// `off`, `null`, `nan`...), cannot be a number, a date, an indicator or a document marker;
-/// `plain_scalars_match_the_serializer` holds the two together.
-fn plain_scalar(value: &tera::Value) -> Option<String> {
-    use std::fmt::Write;
-    match value.kind() {
-        ValueKind::Bool => Some(if value.as_bool()? { " true" } else { " false" }.to_string()),
-        ValueKind::I64 | ValueKind::U64 => {
-            let mut out = String::with_capacity(21);
-            match value.as_i64() {
-                Some(n) => write!(out, " {n}").ok()?,
-                None => write!(out, " {}", value.as_u64()?).ok()?,
-            }
-            Some(out)
-        }
-        ValueKind::None | ValueKind::Undefined => Some(" null".to_string()),
-        ValueKind::Array if value.as_array().is_some_and(<[_]>::is_empty) => {
-            Some(" []".to_string())
-        }
-        ValueKind::Map if value.as_map().is_some_and(tera::Map::is_empty) => {
-            Some(" {}".to_string())
-        }
-        ValueKind::String if value.as_str().is_some_and(str::is_empty) => {
-            Some(r#" """#.to_string())
-        }
-        ValueKind::String => {
-            let s = value.as_str()?;
-            is_certainly_plain(s).then(|| {
-                let mut out = String::with_capacity(s.len() + 1);
-                out.push(' ');
-                out.push_str(s);
-                out
-            })
-        }
-        _ => None,
-    }
-}
-
-fn is_certainly_plain(s: &str) -> bool {
-    // YAML 1.1's and 1.2's words for booleans, null and the float specials, in any case.
-    const WORDS: [&str; 13] = [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", "infinity",
-        "nil",
-    ];
-    let bytes = s.as_bytes();
-    s.len() <= 64
-        && bytes.first().is_some_and(u8::is_ascii_alphabetic)
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'/'))
-        && !WORDS.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
 /// `value` as the YAML that follows `key:` on a line indented by `indent` columns: ` scalar`
@@ -143,6 +93,11 @@ pub fn yaml_fragment(value: &Value, indent: usize) -> Result<String, String> {
 fn fragment<T: serde::Serialize>(value: &T, nested: bool, indent: usize) -> Result<String, String> {
     let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
     let text = serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())?;
+    Ok(indented(&text, nested, indent))
+}
+
+/// The serializer's `text` placed after `key:` at `indent` columns (see [`yaml_fragment`]).
+fn indented(text: &str, nested: bool, indent: usize) -> String {
     let text = text.trim_end_matches('\n');
     let lines = text.lines();
     // A block collection starts on the next line, two columns in from its key; a scalar stays on
@@ -161,7 +116,7 @@ fn fragment<T: serde::Serialize>(value: &T, nested: bool, indent: usize) -> Resu
         }
         out.push_str(line);
     }
-    Ok(out)
+    out
 }
 
 /// The templates' context: the values as `v`, and the chart's named strings. Built part by part
@@ -187,99 +142,6 @@ mod tests {
 
     fn reparse(doc: &str) -> Value {
         serde_saphyr::from_str(doc).unwrap()
-    }
-
-    #[test]
-    fn plain_scalars_match_the_serializer() {
-        let mut strings: Vec<String> = [
-            "payments",
-            "y",
-            "n",
-            "yes",
-            "no",
-            "on",
-            "off",
-            "true",
-            "false",
-            "null",
-            "nan",
-            "inf",
-            "e1",
-            "x1",
-            "a.b",
-            "a/b",
-            "a-",
-            "a_b",
-            "v1.2.3",
-            "ghcr.io/acme/api",
-            "",
-            "Yes",
-            "NO",
-            "On",
-            "oFF",
-            "True",
-            "NULL",
-            "Null",
-            "NaN",
-            "INF",
-            "Y",
-            "N",
-            "Retain",
-            "ServiceMonitor",
-            "E1",
-            "X",
-            "A-b.C/d_e",
-            "infinity",
-            "nil",
-            "z",
-            "o",
-            "t",
-            "f",
-            "y-",
-            "null-",
-            "a..",
-            "a//",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        // Every short string over a small alphabet that covers the fast path's edges.
-        let alphabet = [
-            'a', 'e', 'f', 'i', 'n', 'o', 'y', 'N', 'O', 'Y', '0', '.', '-', '_', '/', ':', ' ',
-        ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..4000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            let len = 1 + (seed % 5) as usize;
-            strings.push(
-                (0..len)
-                    .map(|i| alphabet[((seed >> (8 + 4 * i)) % alphabet.len() as u64) as usize])
-                    .collect(),
-            );
-        }
-        let mut values: Vec<tera::Value> = strings
-            .iter()
-            .map(|s| tera::Value::from(s.as_str()))
-            .collect();
-        values.extend([true, false].map(tera::Value::from));
-        values.extend([0i64, -1, 42, i64::MIN, i64::MAX].map(tera::Value::from));
-        values.extend([0u64, u64::MAX].map(tera::Value::from));
-        values.extend([
-            tera::Value::none(),
-            tera::Value::undefined(),
-            tera::Value::from(Vec::<tera::Value>::new()),
-            tera::Value::from(tera::Map::new()),
-        ]);
-        let mut fast = 0;
-        for v in &values {
-            if let Some(quick) = plain_scalar(v) {
-                fast += 1;
-                assert_eq!(quick, fragment(v, false, 2).unwrap(), "{v:?}");
-            }
-        }
-        assert!(fast > 100, "the fast path was taken only {fast} times");
     }
 
     #[test]
