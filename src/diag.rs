@@ -55,6 +55,24 @@ impl FieldPath {
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// This path extended by borrowed segments: a walk over a tree keeps a stack of these and
+    /// builds a path only for what it reports (most walks report nothing).
+    pub fn join(&self, segs: &[SegRef<'_>]) -> Self {
+        let mut out = self.0.clone();
+        out.extend(segs.iter().map(|s| match s {
+            SegRef::Key(k) => Seg::Key((*k).to_string()),
+            SegRef::Index(i) => Seg::Index(*i),
+        }));
+        FieldPath(out)
+    }
+}
+
+/// A [`Seg`] that borrows its key, see [`FieldPath::join`].
+#[derive(Clone, Copy, Debug)]
+pub enum SegRef<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
 impl fmt::Display for FieldPath {

@@ -7,8 +7,6 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::Instant;
 
-use serde_json::json;
-
 use super::{render, verify};
 use crate::model::{self, Overrides};
 use crate::spec::{self, LoadOptions, source::SpecSource};
@@ -42,15 +40,17 @@ fn measure_phases() {
         serde_json::to_value(&values).unwrap()
     });
     let context = time("tera context", n, || {
-        render::context(&json!({
-            "v": values_json,
-            "chart_name": service.name,
-            "chart_version": "0.1.0",
-            "app_version": "1.0",
-            "description": "d",
-            "spec_file": "full.yaml",
-            "docs_url": "https://example.com",
-        }))
+        render::context(
+            &values_json,
+            [
+                ("chart_name", service.name.as_str()),
+                ("chart_version", "0.1.0"),
+                ("app_version", "1.0"),
+                ("description", "d"),
+                ("spec_file", "full.yaml"),
+                ("docs_url", "https://example.com"),
+            ],
+        )
         .unwrap()
     });
     time("tera engine parse", n / 10, || {

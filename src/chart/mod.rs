@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod loadable;
 #[cfg(test)]
 mod measure;
+mod plain_yaml;
 pub mod render;
 mod verify;
 
@@ -13,7 +14,6 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::json;
 
 use crate::diag::{Error, printable};
 use crate::model::Service;
@@ -193,15 +193,17 @@ pub fn build_unproven(service: &Service, opts: &ChartOptions) -> Result<(Chart, 
 
     let values_json = serde_json::to_value(&values)
         .map_err(|e| Error::msg(format!("internal error serializing values: {e}")))?;
-    let context = render::context(&json!({
-        "v": values_json,
-        "chart_name": service.name,
-        "chart_version": version,
-        "app_version": app_version,
-        "description": description,
-        "spec_file": printable(&opts.spec_file),
-        "docs_url": docs_url(),
-    }))?;
+    let context = render::context(
+        &values_json,
+        [
+            ("chart_name", service.name.as_str()),
+            ("chart_version", &version),
+            ("app_version", &app_version),
+            ("description", &description),
+            ("spec_file", &printable(&opts.spec_file)),
+            ("docs_url", &docs_url()),
+        ],
+    )?;
     let values_yaml = render::render("values.yaml", &context)?;
     let readme = render::render("README.md", &context)?;
 

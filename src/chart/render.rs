@@ -6,9 +6,10 @@
 //! run into the template's blank lines), and nothing a user writes can add a key.
 
 use serde_json::Value;
+use tera::value::ValueKind;
 use tera::{Context, Kwargs, State, Tera, TeraResult};
 
-use super::embedded;
+use super::{embedded, plain_yaml};
 use crate::diag::Error;
 
 /// One tera environment per template (values.yaml, README.md), each parsed once per process (a
@@ -65,53 +66,81 @@ pub fn render(name: &str, context: &Context) -> Result<String, Error> {
 fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
     let indent = kwargs.get::<i64>("indent")?.unwrap_or(0);
     let indent = usize::try_from(indent).map_err(tera::Error::message)?;
-    let json = serde_json::to_value(value).map_err(tera::Error::message)?;
-    yaml_fragment(&json, indent).map_err(tera::Error::message)
+    // Most values are short names, numbers, flags and small mappings of them: written without
+    // the serializer when certain (see plain_yaml); anything else goes through serde-saphyr.
+    let mut out = String::with_capacity(32);
+    out.push(' ');
+    if plain_yaml::scalar(value, &mut out) {
+        return Ok(out);
+    }
+    let nested = match value.kind() {
+        ValueKind::Array => value.as_array().is_some_and(|a| !a.is_empty()),
+        ValueKind::Map => value.as_map().is_some_and(|m| !m.is_empty()),
+        _ => false,
+    };
+    if nested && let Some(text) = plain_yaml::block(value) {
+        return Ok(indented(&text, true, indent));
+    }
+    // tera's Value serializes as the serde_json one it was made from would (same order, same
+    // scalars), so no round trip through serde_json.
+    fragment(value, nested, indent).map_err(tera::Error::message)
 }
 
 /// `value` as the YAML that follows `key:` on a line indented by `indent` columns: ` scalar`
 /// on the same line, or a block collection starting on the next line (no trailing spaces).
 pub fn yaml_fragment(value: &Value, indent: usize) -> Result<String, String> {
-    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
-    let text = serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())?;
-    let text = text.trim_end_matches('\n');
     let nested = match value {
         Value::Array(a) => !a.is_empty(),
         Value::Object(o) => !o.is_empty(),
         _ => false,
     };
-    let mut out = String::with_capacity(text.len() + 16);
-    if nested {
-        // A block collection starts on the next line, two columns in from its key.
-        let pad = " ".repeat(indent + 2);
-        for line in text.lines() {
-            out.push('\n');
-            if !line.is_empty() {
-                out.push_str(&pad);
-            }
-            out.push_str(line);
-        }
-    } else {
-        // A scalar stays on the key's line; block scalar content is indented past the key.
-        out.push(' ');
-        let pad = " ".repeat(indent);
-        for (i, line) in text.lines().enumerate() {
-            if i > 0 {
-                out.push('\n');
-                if !line.is_empty() {
-                    out.push_str(&pad);
-                }
-            }
-            out.push_str(line);
-        }
-    }
-    Ok(out)
+    fragment(value, nested, indent)
 }
 
-/// A tera context from any serializable value (a JSON object of named parts).
-pub fn context(value: &Value) -> Result<Context, Error> {
-    Context::from_serialize(value)
-        .map_err(|e| Error::msg(format!("internal error building a template context: {e}")))
+/// [`yaml_fragment`] of any serializable value; `nested` says it is a non-empty collection.
+fn fragment<T: serde::Serialize>(value: &T, nested: bool, indent: usize) -> Result<String, String> {
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    let text = serde_saphyr::to_string_with_options(value, options).map_err(|e| e.to_string())?;
+    Ok(indented(&text, nested, indent))
+}
+
+/// The serializer's `text` placed after `key:` at `indent` columns (see [`yaml_fragment`]).
+fn indented(text: &str, nested: bool, indent: usize) -> String {
+    let text = text.trim_end_matches('\n');
+    let lines = text.lines();
+    // A block collection starts on the next line, two columns in from its key; a scalar stays on
+    // the key's line, its continuation lines indented past the key.
+    let pad = if nested { indent + 2 } else { indent };
+    let mut out = String::with_capacity(text.len() + (pad + 1) * (1 + text.matches('\n').count()));
+    if !nested {
+        out.push(' ');
+    }
+    for (i, line) in lines.enumerate() {
+        if nested || i > 0 {
+            out.push('\n');
+            if !line.is_empty() {
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// The templates' context: the values as `v`, and the chart's named strings. Built part by part
+/// (no serde_json object around the values, which cost a deep copy of them).
+pub fn context<const N: usize>(
+    values: &Value,
+    strings: [(&'static str, &str); N],
+) -> Result<Context, Error> {
+    let values = tera::Value::try_from_serializable(values)
+        .map_err(|e| Error::msg(format!("internal error building a template context: {e}")))?;
+    let mut context = Context::new();
+    context.insert_value("v", values);
+    for (name, text) in strings {
+        context.insert_value(name, tera::Value::from(text));
+    }
+    Ok(context)
 }
 
 #[cfg(test)]

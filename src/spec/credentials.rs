@@ -8,7 +8,7 @@
 
 use super::interpolate::{Vars, placeholders};
 use super::raw::RawService;
-use crate::diag::{FieldPath, printable};
+use crate::diag::{FieldPath, SegRef, printable};
 
 /// Words that mark a name as a credential (compared lowercased, `-` and `.` read as `_`).
 const WORDS: &[&str] = &[
@@ -78,26 +78,43 @@ pub fn move_to_secret(raw: &mut RawService, vars: &Vars) -> Vec<String> {
 /// Every credential placeholder left in the tree (after `move_to_secret`): inside a longer env
 /// var value, a command, a config file... where no Secret can stand in for it.
 pub fn embedded(tree: &serde_json::Value, path: &FieldPath, out: &mut Vec<Embedded>) {
+    embedded_at(tree, path, &mut Vec::new(), out);
+}
+
+/// [`embedded`] below `base` + `segs`: the segments borrow the tree's keys, and a path is built
+/// only for what is reported.
+fn embedded_at<'a>(
+    tree: &'a serde_json::Value,
+    base: &FieldPath,
+    segs: &mut Vec<SegRef<'a>>,
+    out: &mut Vec<Embedded>,
+) {
     match tree {
+        // No placeholder form without `{` or `<` (see interpolate::next_placeholder).
+        serde_json::Value::String(s) if !s.bytes().any(|b| b == b'{' || b == b'<') => {}
         serde_json::Value::String(s) => {
             if let Some((placeholder, _)) = placeholders(s)
                 .into_iter()
                 .find(|(_, k)| looks_like_credential(k))
             {
                 out.push(Embedded {
-                    path: path.clone(),
+                    path: base.join(segs),
                     placeholder: printable(&placeholder),
                 });
             }
         }
         serde_json::Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                embedded(v, &path.index(i), out);
+                segs.push(SegRef::Index(i));
+                embedded_at(v, base, segs, out);
+                segs.pop();
             }
         }
         serde_json::Value::Object(m) => {
             for (k, v) in m {
-                embedded(v, &path.key(k), out);
+                segs.push(SegRef::Key(k));
+                embedded_at(v, base, segs, out);
+                segs.pop();
             }
         }
         _ => {}

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::diag::FieldPath;
+use crate::diag::{FieldPath, Seg};
 
 /// The first word of every placeholder Opta understood.
 const ROOTS: &[&str] = &[
@@ -109,29 +109,37 @@ impl Vars {
     /// Interpolate every string of a JSON tree in place; returns each failure with its path.
     pub fn apply_tree(&self, value: &mut Value, path: &FieldPath) -> Vec<(FieldPath, Unresolved)> {
         let mut failures = Vec::new();
-        self.walk(value, path, &mut failures);
+        self.walk(value, &mut path.clone(), &mut failures);
         failures
     }
 
+    /// One path, extended and cut back as the walk goes: a path is copied only for a failure.
     fn walk(
         &self,
         value: &mut Value,
-        path: &FieldPath,
+        path: &mut FieldPath,
         failures: &mut Vec<(FieldPath, Unresolved)>,
     ) {
         match value {
+            // Every placeholder form starts with `{`, `${{` or `<<`: a string with neither
+            // character stays as it is (no copy).
+            Value::String(s) if !s.bytes().any(|b| b == b'{' || b == b'<') => {}
             Value::String(s) => match self.apply(s) {
                 Ok(new) => *s = new,
                 Err(u) => failures.push((path.clone(), u)),
             },
             Value::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
-                    self.walk(item, &path.index(i), failures);
+                    path.0.push(Seg::Index(i));
+                    self.walk(item, path, failures);
+                    path.0.pop();
                 }
             }
             Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
-                    self.walk(v, &path.key(k), failures);
+                    path.0.push(Seg::Key(k.clone()));
+                    self.walk(v, path, failures);
+                    path.0.pop();
                 }
             }
             _ => {}

@@ -7,7 +7,7 @@ use super::interpolate::{EnvChoice, Vars};
 use super::raw::RawService;
 use super::source::SpecSource;
 use crate::diag::FieldPath;
-use crate::diag::{Diagnostic, Error, Seg};
+use crate::diag::{Diagnostic, Error, Seg, SegRef};
 
 /// What reading a service's placeholders found besides the values.
 #[derive(Default)]
@@ -160,6 +160,10 @@ pub fn is_unpassable(c: char) -> bool {
 /// before `--- ` or `... `, which Helm 3's re-encoding turns into a YAML document marker
 /// ("found unexpected document indicator"; also found by tests/property.rs).
 pub fn unpassable(s: &str) -> Option<String> {
+    // Every character named below but NUL and DEL is outside ASCII: most strings pass here.
+    if s.bytes().all(|b| b.is_ascii() && b != 0 && b != 0x7f) {
+        return None;
+    }
     if let Some(c) = s.chars().find(|c| is_unpassable(*c)) {
         return Some(if c == '\0' {
             "contains a NUL character, which cannot reach a container (Kubernetes and the container runtime refuse it)".into()
@@ -186,24 +190,38 @@ fn find_unpassable(
     path: &FieldPath,
     out: &mut Vec<(FieldPath, String)>,
 ) {
+    unpassable_at(value, path, &mut Vec::new(), out);
+}
+
+/// [`find_unpassable`] below `base` + `segs`: the segments borrow the tree's keys, and a path is
+/// built only for a string that cannot pass.
+fn unpassable_at<'a>(
+    value: &'a serde_json::Value,
+    base: &FieldPath,
+    segs: &mut Vec<SegRef<'a>>,
+    out: &mut Vec<(FieldPath, String)>,
+) {
     match value {
         serde_json::Value::String(s) => {
             if let Some(why) = unpassable(s) {
-                out.push((path.clone(), why));
+                out.push((base.join(segs), why));
             }
         }
         serde_json::Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                find_unpassable(v, &path.index(i), out);
+                segs.push(SegRef::Index(i));
+                unpassable_at(v, base, segs, out);
+                segs.pop();
             }
         }
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let p = path.key(k);
+                segs.push(SegRef::Key(k));
                 if let Some(why) = unpassable(k) {
-                    out.push((p.clone(), why));
+                    out.push((base.join(segs), why));
                 }
-                find_unpassable(v, &p, out);
+                unpassable_at(v, base, segs, out);
+                segs.pop();
             }
         }
         _ => {}
