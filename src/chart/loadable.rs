@@ -11,11 +11,11 @@
 //! message. So it accepts only what the full parse accepts (a differential test holds them
 //! together); the forms it accepts are those our own charts and most charts use.
 
-use granit_parser::{Event, Parser, ScalarStyle, StrInput};
+use granit_parser::{Event, ScalarStyle};
 
 use super::verify::{
     Events, MAX_DEPTH, MAX_TEXT, is_decimal_fraction, is_null_word, is_plainly_string,
-    parser_options,
+    without_comment_lines,
 };
 
 /// True when `text` certainly parses as one YAML document under the full check; false means
@@ -24,10 +24,16 @@ pub fn certainly_loads(text: &str) -> bool {
     if text.len() > MAX_TEXT {
         return false;
     }
-    let mut events = Events {
-        parser: Parser::with_options(StrInput::new(text), parser_options()),
-        count: 0,
-    };
+    // Without the comment lines first (most of a documented values.yaml), then, if that is not
+    // certain (a quoted scalar over several lines, a block scalar), the text as it is.
+    match without_comment_lines(text) {
+        Some(stripped) => reads_certainly(&stripped, true) || reads_certainly(text, false),
+        None => reads_certainly(text, false),
+    }
+}
+
+fn reads_certainly(text: &str, stripped: bool) -> bool {
+    let mut events = Events::new(text, stripped);
     let mut document = || -> Option<()> {
         matches!(events.next()?, Event::StreamStart).then_some(())?;
         matches!(events.next()?, Event::DocumentStart(_, None)).then_some(())?;

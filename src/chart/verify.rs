@@ -20,10 +20,16 @@ pub fn matches_exactly(text: &str, expected: &Value) -> bool {
     if text.len() > MAX_TEXT {
         return false;
     }
-    let mut events = Events {
-        parser: Parser::with_options(StrInput::new(text), parser_options()),
-        count: 0,
-    };
+    // Without the comment lines first (most of our values.yaml), then, if that is not certain
+    // (a quoted scalar over several lines), the text as it is.
+    match without_comment_lines(text) {
+        Some(stripped) => proves(&stripped, true, expected) || proves(text, false, expected),
+        None => proves(text, false, expected),
+    }
+}
+
+fn proves(text: &str, stripped: bool, expected: &Value) -> bool {
+    let mut events = Events::new(text, stripped);
     let mut document = || -> Option<bool> {
         matches!(events.next()?, Event::StreamStart).then_some(())?;
         // A `%YAML` directive could change how scalars read: not for the fast path.
@@ -61,19 +67,67 @@ pub(super) fn parser_options() -> granit_parser::Options {
 
 pub(super) struct Events<'a> {
     pub(super) parser: Parser<'a, StrInput<'a>>,
-    pub(super) count: usize,
+    count: usize,
+    /// The text read is [`without_comment_lines`] of the document: every scalar must then lie
+    /// on one line and not be a block scalar.
+    stripped: bool,
 }
 
 impl<'a> Events<'a> {
+    pub(super) fn new(text: &'a str, stripped: bool) -> Self {
+        Events {
+            parser: Parser::with_options(StrInput::new(text), parser_options()),
+            count: 0,
+            stripped,
+        }
+    }
+
     /// The next event; `None` on a parse error or past the event limit (not proven here).
     pub(super) fn next(&mut self) -> Option<Event<'a>> {
         self.count += 1;
         if self.count > MAX_EVENTS {
             return None;
         }
-        let (event, _span) = self.parser.next()?.ok()?;
+        let (event, span) = self.parser.next()?.ok()?;
+        if self.stripped
+            && let Event::Scalar(_, style, ..) = &event
+            && (matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                || span.start.line() != span.end.line())
+        {
+            return None;
+        }
         Some(event)
     }
+}
+
+/// `text` without its comment lines (spaces, then `#`), for the fast paths: ~27 KB of our
+/// values.yaml is documentation, which the scanner otherwise walks character by character.
+/// `None` when there is none, or when a line could hold a line break other than `\n` (a `\r`)
+/// or the parser's end of input (a NUL), which would make a "line" more than one.
+///
+/// A removed line is a comment of the original unless it lies inside a quoted or block scalar
+/// (inside a plain scalar or a flow collection, `#` after a line break always starts a
+/// comment). So the stripped text is read with two conditions ([`Events::next`]): no block
+/// scalar, and every scalar on one line. A quoted scalar that had a removed line inside it
+/// still starts and ends on different lines (or lost its closing quote, which leaves it
+/// running on, or the text not parsing): either way the fast path gives up and the original
+/// text decides. A plain scalar that a removed comment used to end, and that now runs on into
+/// the next line, is caught the same way.
+pub(super) fn without_comment_lines(text: &str) -> Option<String> {
+    if text.contains(['\r', '\0']) {
+        return None;
+    }
+    let is_comment = |line: &str| line.trim_start_matches(' ').starts_with('#');
+    if !text.split_inclusive('\n').any(is_comment) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        if !is_comment(line) {
+            out.push_str(line);
+        }
+    }
+    Some(out)
 }
 
 /// Whether the node starting with `event` reads as `expected`; `None` when the text is not
@@ -246,6 +300,144 @@ pub(super) mod tests {
 
     fn full_check(doc: &str, v: &Value) -> bool {
         serde_saphyr::from_str::<Value>(doc).is_ok_and(|parsed| &parsed == v)
+    }
+
+    #[test]
+    fn comment_lines_go_and_nothing_else() {
+        let doc = "# head\na: 1 # kept\n   # indented\n\t# tab-led: kept\nb: \"#x\"\n";
+        assert_eq!(
+            without_comment_lines(doc).as_deref(),
+            Some("a: 1 # kept\n\t# tab-led: kept\nb: \"#x\"\n")
+        );
+        assert_eq!(without_comment_lines("a: 1\n"), None, "nothing to remove");
+        assert_eq!(
+            without_comment_lines("# c\ra: 1\n"),
+            None,
+            "a \\r may break a line"
+        );
+        assert_eq!(
+            without_comment_lines("# c\0\na: 1\n"),
+            None,
+            "a NUL ends the input"
+        );
+    }
+
+    /// Where a removed "comment" line was not one, the stripped text must not be what is proven.
+    #[test]
+    fn comment_like_lines_inside_scalars_are_not_stripped_away() {
+        let cases: [(&str, Value); 6] = [
+            // Inside a double-quoted scalar over three lines (the original text still proves it).
+            ("a: \"x\n  #y\n  z\"\n", json!({"a": "x #y z"})),
+            // Its closing quote on the comment-like line.
+            ("a: \"x\n  #y\"\nb: 1\n", json!({"a": "x #y", "b": 1})),
+            // A block scalar made only of such lines.
+            ("a: |\n  #x\n", json!({"a": "#x\n"})),
+            ("a: >-\n  #x\n  y\n", json!({"a": "#x y"})),
+            ("a: 'x\n   # y'\n", json!({"a": "x # y"})),
+            ("k:\n- \"a\n  #b\"\n", json!({"k": ["a #b"]})),
+        ];
+        for (doc, right) in cases {
+            assert_eq!(
+                serde_saphyr::from_str::<Value>(doc).unwrap(),
+                right,
+                "{doc:?}"
+            );
+            let wrong: Option<Value> =
+                serde_saphyr::from_str(&without_comment_lines(doc).unwrap()).ok();
+            if let Some(wrong) = wrong.filter(|w| *w != right) {
+                assert!(
+                    !matches_exactly(doc, &wrong),
+                    "proved the stripped reading of {doc:?}"
+                );
+            }
+            // Whatever the fast path says of the right reading, it is never a false "proven".
+            let _ = matches_exactly(doc, &right);
+        }
+        // A comment used to end a plain scalar; stripped, it would run on into "d".
+        let doc = "a: b\n  # c\n  d\n";
+        assert!(!matches_exactly(doc, &json!({"a": "b d"})));
+        assert_ne!(
+            serde_saphyr::from_str::<Value>(doc).ok(),
+            Some(json!({"a": "b d"})),
+            "the original does not read as the stripped one"
+        );
+    }
+
+    /// Differential: random multi-line documents of comment-like lines, quoted and block scalars
+    /// and mappings; whatever the fast path proves (of the original reading or of the reading
+    /// the text would have without its comment lines) is what serde-saphyr reads.
+    #[test]
+    fn stripping_comment_lines_never_proves_another_reading() {
+        let lines = [
+            "k: v",
+            "  # c",
+            "# c",
+            "   #c'",
+            "  #\"",
+            "k: \"a",
+            "  b\"",
+            "k: 'a",
+            "  b'",
+            "k: |",
+            "k: >-",
+            "  x",
+            "    y",
+            "k:",
+            "  - x",
+            "  - \"y",
+            "- a",
+            "k: b # c",
+            "k: [a,",
+            "  b]",
+            "k2: 1",
+            "  k3: 2",
+            "\t# t",
+            "",
+            "  ",
+            "k: \"a #b\"",
+        ];
+        let mut next = xorshift(0xD1B5_4A32_D192_ED03);
+        let (mut proven, mut stripped_proven, mut loads) = (0, 0, 0);
+        for _ in 0..30_000 {
+            let n = 1 + (next() % 7) as usize;
+            let mut doc = String::new();
+            for _ in 0..n {
+                doc.push_str(lines[(next() % lines.len() as u64) as usize]);
+                doc.push('\n');
+            }
+            let read: Option<Value> = serde_saphyr::from_str(&doc).ok();
+            let stripped = without_comment_lines(&doc);
+            let read_stripped: Option<Value> = stripped
+                .as_deref()
+                .and_then(|t| serde_saphyr::from_str(t).ok());
+            for candidate in read.iter().chain(read_stripped.iter()) {
+                if matches_exactly(&doc, candidate) {
+                    assert_eq!(read.as_ref(), Some(candidate), "{doc:?}");
+                    proven += 1;
+                    if stripped
+                        .as_deref()
+                        .is_some_and(|t| proves(t, true, candidate))
+                    {
+                        stripped_proven += 1;
+                    }
+                }
+            }
+            if super::super::loadable::certainly_loads(&doc) {
+                let mut o = serde_saphyr::Options::default();
+                o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+                assert!(
+                    serde_saphyr::from_str_with_options::<Option<serde::de::IgnoredAny>>(&doc, o)
+                        .is_ok(),
+                    "certainly_loads accepted what the full parse refuses: {doc:?}"
+                );
+                loads += 1;
+            }
+        }
+        // Not vacuous: many are proven, many of them from the stripped text.
+        assert!(
+            proven > 2_000 && stripped_proven > 500 && loads > 2_000,
+            "{proven} {stripped_proven} {loads}"
+        );
     }
 
     #[test]
