@@ -13,10 +13,8 @@
 
 use granit_parser::{Event, ScalarStyle};
 
-use super::verify::{
-    Events, MAX_DEPTH, MAX_TEXT, is_decimal_fraction, is_null_word, is_plainly_string,
-    without_comment_lines,
-};
+use super::events::{Events, MAX_DEPTH, MAX_TEXT, without_comment_lines};
+use super::verify::{is_decimal_fraction, is_null_word, is_plainly_string};
 
 /// True when `text` certainly parses as one YAML document under the full check; false means
 /// "not certain here" (the full check decides).

@@ -3,6 +3,7 @@
 
 pub mod artifacthub;
 pub mod embedded;
+mod events;
 pub mod loadable;
 #[cfg(test)]
 mod measure;
