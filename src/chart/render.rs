@@ -63,6 +63,9 @@ pub fn render(name: &str, context: &Context) -> Result<String, Error> {
         .render(name, context)
         .map_err(|e| Error::msg(format!("internal error rendering {name}: {e:?}")))
 }
+
+/// The templates' `yaml` filter: `value` as the YAML that follows `key:` (see [`yaml_fragment`]),
+/// `indent` the key's column.
 fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
     let indent = kwargs.get::<i64>("indent")?.unwrap_or(0);
     let indent = usize::try_from(indent).map_err(tera::Error::message)?;

@@ -221,14 +221,14 @@ pub fn build_many<T: Send>(
     // One spec alone: its chart's values.yaml proof runs on a second core while `finish` (the
     // archive, staged) runs on this one. In a batch every core has a spec of its own already.
     let alongside = specs.len() == 1;
-    let build_one = |path: &PathBuf| {
+    let build_checked = |path: &PathBuf| {
         chart::render::prepare();
         let spec = SpecInput {
             path: path.clone(),
             ..first.clone()
         };
         let built = SpecSource::read(path).and_then(|s| build_unproven_from(s, &spec, meta));
-        let (charts, messages) = built.inspect_err(|_| failed.store(true, Relaxed))?;
+        let (charts, messages) = built?;
         let mut finished = Vec::with_capacity(charts.len());
         for (c, proof) in charts {
             let name = c.name.clone();
@@ -249,11 +249,15 @@ pub fn build_many<T: Send>(
         }
         Ok((finished, messages))
     };
+    // A spec that fails (to build, or a proof) stops the finishing of the others.
+    let build_one =
+        |path: &PathBuf| build_checked(path).inspect_err(|_| failed.store(true, Relaxed));
     use std::sync::atomic::Ordering::Relaxed;
     let results: Vec<Result<_, Error>> = match specs.len() {
         1 => vec![build_one(&specs[0])],
-        // `package` ends each item by syncing its archive to disk: more threads than cores keep
-        // the cores busy meanwhile (for `generate` and `validate` the extra threads cost nothing).
+        // `package` ends each item by writing its archive and reading it back: more threads than
+        // cores keep the cores busy while one waits for the disk (for `generate` and `validate`
+        // the extra threads cost nothing).
         _ => crate::parallel::map_waiting(&specs, build_one),
     };
     let (mut built, mut messages, mut diags) = (Vec::new(), Messages::default(), Vec::new());
