@@ -66,7 +66,7 @@ struct Segment {
 
 /// The precompressed segment of a fixed chart file, when `content` is exactly the file build.rs
 /// compressed (a chart could in principle carry other content under the same path). Files that
-/// chart::build borrows from the binary are recognised by address, others by comparison.
+/// chart::build_unproven borrows from the binary are recognised by address, others by comparison.
 /// `SEGMENTS[hint]` is tried first: a chart lists its fixed files in that order, so the one after
 /// the previous fixed file is nearly always right, without a search by name.
 fn segment_near(path: &str, content: &[u8], hint: usize) -> Option<Segment> {
@@ -336,11 +336,11 @@ mod tests {
         tar.into_inner().unwrap()
     }
 
-    /// A chart like chart::build's: per-chart files around the borrowed fixed ones.
+    /// A chart like chart::build_unproven's: per-chart files around the borrowed fixed ones.
     fn full_chart(name: &str, extra: &[(&str, &[u8])]) -> Chart {
         let mut c = chart();
         c.name = name.into();
-        // In Helm's order, as chart::build lays them out (values.schema.json first).
+        // In Helm's order, as chart::build_unproven lays them out (values.schema.json first).
         for (p, ..) in SEGMENTS {
             let (_, content) = crate::chart::embedded::HELM_FILES
                 .iter()
@@ -469,7 +469,7 @@ mod tests {
         (charts.remove(0), n)
     }
 
-    /// chart::build borrows the fixed files from `HELM_FILES` and `segment_near` recognises them
+    /// chart::build_unproven borrows the fixed files from `HELM_FILES` and `segment_near` recognises them
     /// by address: were the strings copied (as a `const` may have them), every archive would
     /// compare ~240 KB instead.
     #[test]

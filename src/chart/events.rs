@@ -27,8 +27,48 @@ fn parser_options() -> granit_parser::Options {
     options
 }
 
+/// Whether `root` says yes of `text` read as exactly one YAML document: `root` reads the
+/// document's root node from its first event (`None`: not certain). First over the text without
+/// its comment lines (see [`without_comment_lines`]), then, if that is not certain (a quoted
+/// scalar over several lines, a block scalar), over the text as it is. False means "not certain
+/// here": the caller's full parse decides.
+pub(super) fn certain_of(
+    text: &str,
+    root: impl Fn(&mut Events<'_>, Event<'_>) -> Option<bool>,
+) -> bool {
+    if text.len() > MAX_TEXT {
+        return false;
+    }
+    match without_comment_lines(text) {
+        Some(stripped) => document(&stripped, true, &root) || document(text, false, &root),
+        None => document(text, false, &root),
+    }
+}
+
+/// [`certain_of`] of `text` read one way (`stripped`: it is [`without_comment_lines`] of the
+/// document).
+pub(super) fn document(
+    text: &str,
+    stripped: bool,
+    root: &impl Fn(&mut Events<'_>, Event<'_>) -> Option<bool>,
+) -> bool {
+    let mut events = Events::new(text, stripped);
+    let mut read = || -> Option<bool> {
+        matches!(events.next()?, Event::StreamStart).then_some(())?;
+        // A `%YAML` directive could change how scalars read: not for the fast paths.
+        matches!(events.next()?, Event::DocumentStart(_, None)).then_some(())?;
+        let first = events.next()?;
+        let yes = root(&mut events, first)?;
+        matches!(events.next()?, Event::DocumentEnd).then_some(())?;
+        matches!(events.next()?, Event::StreamEnd).then_some(())?;
+        // Exactly one document: the stream is over.
+        Some(yes && events.parser.next().is_none())
+    };
+    read().unwrap_or(false)
+}
+
 pub(super) struct Events<'a> {
-    pub(super) parser: Parser<'a, StrInput<'a>>,
+    parser: Parser<'a, StrInput<'a>>,
     count: usize,
     /// The text read is [`without_comment_lines`] of the document: every scalar must then lie
     /// on one line and not be a block scalar.
@@ -36,7 +76,7 @@ pub(super) struct Events<'a> {
 }
 
 impl<'a> Events<'a> {
-    pub(super) fn new(text: &'a str, stripped: bool) -> Self {
+    fn new(text: &'a str, stripped: bool) -> Self {
         Events {
             parser: Parser::with_options(StrInput::new(text), parser_options()),
             count: 0,

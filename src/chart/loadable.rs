@@ -13,35 +13,13 @@
 
 use granit_parser::{Event, ScalarStyle};
 
-use super::events::{Events, MAX_DEPTH, MAX_TEXT, without_comment_lines};
+use super::events::{Events, MAX_DEPTH, certain_of};
 use super::verify::{is_decimal_fraction, is_null_word, is_plainly_string};
 
 /// True when `text` certainly parses as one YAML document under the full check; false means
 /// "not certain here" (the full check decides).
 pub fn certainly_loads(text: &str) -> bool {
-    if text.len() > MAX_TEXT {
-        return false;
-    }
-    // Without the comment lines first (most of a documented values.yaml), then, if that is not
-    // certain (a quoted scalar over several lines, a block scalar), the text as it is.
-    match without_comment_lines(text) {
-        Some(stripped) => reads_certainly(&stripped, true) || reads_certainly(text, false),
-        None => reads_certainly(text, false),
-    }
-}
-
-fn reads_certainly(text: &str, stripped: bool) -> bool {
-    let mut events = Events::new(text, stripped);
-    let mut document = || -> Option<()> {
-        matches!(events.next()?, Event::StreamStart).then_some(())?;
-        matches!(events.next()?, Event::DocumentStart(_, None)).then_some(())?;
-        let root = events.next()?;
-        node(&mut events, root, 0)?;
-        matches!(events.next()?, Event::DocumentEnd).then_some(())?;
-        matches!(events.next()?, Event::StreamEnd).then_some(())?;
-        events.parser.next().is_none().then_some(())
-    };
-    document().is_some()
+    certain_of(text, |events, root| node(events, root, 0).map(|()| true))
 }
 
 fn node(events: &mut Events, event: Event, depth: usize) -> Option<()> {

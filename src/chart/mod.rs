@@ -104,13 +104,6 @@ pub fn check_version(v: &str) -> Result<(), Error> {
     })
 }
 
-/// The chart of `service`, its values.yaml proven to mean exactly its values.
-pub fn build(service: &Service, opts: &ChartOptions) -> Result<Chart, Error> {
-    let (chart, proof) = build_unproven(service, opts)?;
-    proof.check()?;
-    Ok(chart)
-}
-
 /// The values.yaml round-trip proof of a chart built by [`build_unproven`], apart from the chart
 /// so that it can run while the caller does something else with the chart (`package` builds and
 /// stages the archive meanwhile, which is undone when the proof fails). Nothing made from the
@@ -135,7 +128,8 @@ impl Proof {
     }
 }
 
-/// [`build`] without the proof: the chart, and the proof it still owes.
+/// The chart of `service`, and the proof it still owes that its values.yaml means exactly its
+/// values (`pipeline::build_charts_from` checks it at once; a single `package` alongside).
 pub fn build_unproven(service: &Service, opts: &ChartOptions) -> Result<(Chart, Proof), Error> {
     let version = opts
         .version

@@ -13,37 +13,11 @@
 use granit_parser::{Event, ScalarStyle};
 use serde_json::{Map, Value};
 
-use super::events::{Events, MAX_DEPTH, MAX_TEXT, without_comment_lines};
+use super::events::{Events, MAX_DEPTH, certain_of};
 
 /// True when `text` parses to exactly `expected`; false means "not proven here".
 pub fn matches_exactly(text: &str, expected: &Value) -> bool {
-    // Far inside every limit of serde-saphyr's default budget (64 levels, a million events,
-    // 64 MiB of scalars), so a document the full check would refuse for size never passes here.
-    if text.len() > MAX_TEXT {
-        return false;
-    }
-    // Without the comment lines first (most of our values.yaml), then, if that is not certain
-    // (a quoted scalar over several lines), the text as it is.
-    match without_comment_lines(text) {
-        Some(stripped) => proves(&stripped, true, expected) || proves(text, false, expected),
-        None => proves(text, false, expected),
-    }
-}
-
-fn proves(text: &str, stripped: bool, expected: &Value) -> bool {
-    let mut events = Events::new(text, stripped);
-    let mut document = || -> Option<bool> {
-        matches!(events.next()?, Event::StreamStart).then_some(())?;
-        // A `%YAML` directive could change how scalars read: not for the fast path.
-        matches!(events.next()?, Event::DocumentStart(_, None)).then_some(())?;
-        let root = events.next()?;
-        let same = node(&mut events, root, expected, 0)?;
-        matches!(events.next()?, Event::DocumentEnd).then_some(())?;
-        matches!(events.next()?, Event::StreamEnd).then_some(())?;
-        // Exactly one document: the stream is over.
-        Some(same && events.parser.next().is_none())
-    };
-    document().unwrap_or(false)
+    certain_of(text, |events, root| node(events, root, expected, 0))
 }
 
 /// Whether the node starting with `event` reads as `expected`; `None` when the text is not
@@ -211,6 +185,7 @@ pub(super) fn is_plainly_string(text: &str) -> bool {
 
 #[cfg(test)]
 pub(super) mod tests {
+    use super::super::events::{document, without_comment_lines};
     use super::*;
     use serde_json::json;
 
@@ -310,10 +285,9 @@ pub(super) mod tests {
                 if matches_exactly(&doc, candidate) {
                     assert_eq!(read.as_ref(), Some(candidate), "{doc:?}");
                     proven += 1;
-                    if stripped
-                        .as_deref()
-                        .is_some_and(|t| proves(t, true, candidate))
-                    {
+                    if stripped.as_deref().is_some_and(|t| {
+                        document(t, true, &|events, root| node(events, root, candidate, 0))
+                    }) {
                         stripped_proven += 1;
                     }
                 }

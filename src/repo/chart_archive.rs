@@ -170,14 +170,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// same rules, so the verdict and its words are the streaming reader's (tests and the fuzz
 /// target `archive_read` compare the two).
 pub fn read(bytes: &[u8]) -> Result<ArchiveInfo, String> {
-    if bytes.len() < 2 || bytes[..2] != [0x1f, 0x8b] {
-        return Err("not a gzipped archive".into());
-    }
-    let fast = super::gunzip::with_gunzipped(bytes, |tar| {
-        tar.and_then(super::tar_walk::in_memory)
-            .map(|found| finish(bytes, found))
-    });
-    fast.unwrap_or_else(|| read_streaming(bytes))
+    // Not gzip at all: the in-memory reader is not sure of it, the streaming one says so.
+    read_in_memory(bytes).unwrap_or_else(|| read_streaming(bytes))
 }
 
 /// `read` by the streaming reader alone (for the tests and the fuzz target comparing the two).
@@ -195,7 +189,7 @@ pub fn read_streaming(bytes: &[u8]) -> Result<ArchiveInfo, String> {
     result
 }
 
-/// Whether the in-memory reader alone reads `bytes` (for the tests comparing the readers).
+/// The in-memory reader's verdict, if it is sure of `bytes` (`None`: the streaming reader decides).
 #[doc(hidden)]
 pub fn read_in_memory(bytes: &[u8]) -> Option<Result<ArchiveInfo, String>> {
     super::gunzip::with_gunzipped(bytes, |tar| {
