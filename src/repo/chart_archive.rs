@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 
 pub use super::tar_walk::{MAX_FILE, MAX_TOTAL};
 
-/// sha256 of each values.yaml found valid in this process (a set of digests, not of contents,
-/// so it stays small), at most `MAX_REMEMBERED` of them.
+/// sha256 of each values.yaml found valid in this process by the full parse (a set of digests,
+/// not of contents, so it stays small), at most `MAX_REMEMBERED` of them.
 static VALID_VALUES: std::sync::Mutex<std::collections::BTreeSet<[u8; 32]>> =
     std::sync::Mutex::new(std::collections::BTreeSet::new());
 const MAX_REMEMBERED: usize = 1 << 20;
@@ -208,30 +208,31 @@ fn finish(bytes: &[u8], found: super::tar_walk::Found<'_>) -> Result<ArchiveInfo
         o
     };
     if let Some(v) = found.values_yaml {
-        // Parsing is most of the work of reading an archive, and the versions of one chart
-        // often ship the same values.yaml; the verdict depends on the bytes alone.
-        let key: [u8; 32] = Sha256::digest(v).into();
-        let known = VALID_VALUES
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&key);
-        if !known {
-            // Invalid UTF-8 is read as before (replacement characters); valid UTF-8, nearly
-            // always, is checked by the faster `from_utf8` and never copied.
-            let t = match std::str::from_utf8(v) {
-                Ok(t) => std::borrow::Cow::Borrowed(t),
-                Err(_) => String::from_utf8_lossy(v),
-            };
-            let t = t.trim_start_matches('\u{feff}');
-            // Most values.yaml files are certainly loadable by their events alone (about half
-            // the work); any other goes through the full parse, which decides.
-            if !crate::chart::loadable::certainly_loads(t) {
+        // Invalid UTF-8 is read as before (replacement characters); valid UTF-8, nearly always,
+        // is checked by the faster `from_utf8` and never copied.
+        let t = match std::str::from_utf8(v) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(v),
+        };
+        let t = t.trim_start_matches('\u{feff}');
+        // Most values.yaml files are certainly loadable by their events alone; any other goes
+        // through the full parse, which decides. That parse is the costly part, and the
+        // versions of one chart often ship the same values.yaml (the verdict depends on the
+        // bytes alone): a valid one is remembered by digest, so each is parsed once. The
+        // certain ones are cheaper to read again than to hash.
+        if !crate::chart::loadable::certainly_loads(t) {
+            let key: [u8; 32] = Sha256::digest(v).into();
+            let known = VALID_VALUES
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&key);
+            if !known {
                 serde_saphyr::from_str_with_options::<Option<serde::de::IgnoredAny>>(t, opts())
                     .map_err(|e| format!("invalid values.yaml: {}", e.without_snippet()))?;
-            }
-            let mut valid = VALID_VALUES.lock().unwrap_or_else(|p| p.into_inner());
-            if valid.len() < MAX_REMEMBERED {
-                valid.insert(key);
+                let mut valid = VALID_VALUES.lock().unwrap_or_else(|p| p.into_inner());
+                if valid.len() < MAX_REMEMBERED {
+                    valid.insert(key);
+                }
             }
         }
     }
