@@ -147,6 +147,7 @@ fn gives_up_outside_the_subset() {
     }
     let long_key = format!("{}: 1\n", "k".repeat(201));
     assert_eq!(read(&long_key), None);
+    assert!(agrees(&format!("{}: 1\n", "k".repeat(200))));
     let deep: String = (0..=MAX_DEPTH)
         .map(|i| format!("{}a:\n", " ".repeat(i)))
         .collect();
@@ -267,6 +268,9 @@ const VALUES: &[&str] = &[
     "\"\\ \"",
     "\"\\z\"",
     "\"a\\\"b\" c",
+    "",
+    " ",
+    "x  # c",
 ];
 
 /// Values in the subset.
