@@ -93,18 +93,30 @@ pub(super) fn events(text: &str, max_depth: usize, max_events: usize) -> Option<
 }
 
 /// The end of the line starting at `start` (its `\n`, or the end of the text), when every
-/// character of it is printable (YAML's `c-printable`), no tab, no `\r` and no BOM.
+/// character of it is printable (YAML's `c-printable`), no tab, no `\r` and no BOM. Eight
+/// bytes at a time while they are all printable ASCII (most of a values.yaml is comments).
 fn line_end(bytes: &[u8], start: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut i = start;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => return Some(i),
-            0x20..=0x7e => i += 1,
-            0x80.. => i += printable_non_ascii(&bytes[i..])?,
-            _ => return None,
+    loop {
+        while let Some(word) = bytes.get(i..i + 8) {
+            let w = u64::from_le_bytes(word.try_into().ok()?);
+            // A byte below 0x20 (a control or `\n`), or at or above 0x7f (DEL, non-ASCII).
+            let below = w.wrapping_sub(0x20 * ONES) & !w & HIGH;
+            let above = (w | w.wrapping_add(ONES)) & HIGH;
+            if below | above != 0 {
+                break;
+            }
+            i += 8;
+        }
+        match bytes.get(i) {
+            None | Some(b'\n') => return Some(i),
+            Some(0x20..=0x7e) => i += 1,
+            Some(0x80..) => i += printable_non_ascii(&bytes[i..])?,
+            Some(_) => return None,
         }
     }
-    Some(i)
 }
 
 /// The length of the character at the start of `bytes` (UTF-8, not ASCII) when it is printable

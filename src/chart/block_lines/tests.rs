@@ -9,7 +9,7 @@ use super::super::events::{
 use super::super::loadable::{self, certainly_loads};
 use super::super::verify::tests::{examples_values_yaml, xorshift};
 use super::super::verify::{matches_exactly, node};
-use super::events;
+use super::{events, line_end};
 
 /// granit's events of `text` with the fast paths' options, spans left out; `None` on an error.
 fn granit(text: &str) -> Option<Vec<Event<'_>>> {
@@ -525,5 +525,55 @@ fn proves_past_the_line_reader() {
         assert!(read(doc).is_some(), "{doc:?}");
         assert!(!matches_exactly(doc, &value), "{doc:?}");
         assert!(!certainly_loads(doc), "{doc:?}");
+    }
+}
+
+/// The word-at-a-time line end is the byte-by-byte one: over random texts of printable and
+/// unprintable ASCII, line breaks and multi-byte characters, at every start.
+#[test]
+fn line_end_is_the_simple_one() {
+    let simple = |text: &str, start: usize| -> Option<usize> {
+        let line = text[start..].split('\n').next().unwrap_or("");
+        let ok = line.chars().all(|c| {
+            matches!(c as u32, 0x20..=0x7e | 0x85 | 0xa0..=0xd7ff | 0xe000..=0xfffd | 0x10000..)
+                && c != '\u{feff}'
+        });
+        ok.then_some(start + line.len())
+    };
+    let pieces = [
+        "a",
+        "bcdefgh",
+        " ",
+        "~",
+        "\n",
+        "\t",
+        "\r",
+        "\0",
+        "\u{1f}",
+        "\u{7f}",
+        "\u{80}",
+        "\u{85}",
+        "\u{9f}",
+        "\u{a0}",
+        "é",
+        "\u{2028}",
+        "\u{feff}",
+        "\u{fffe}",
+        "\u{ffff}",
+        "😀",
+        "xxxxxxxxxxxxxxx",
+    ];
+    let mut next = xorshift(0xA076_1D64_78BD_642F);
+    for _ in 0..20_000 {
+        let text: String = (0..next() % 12)
+            .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+            .collect();
+        for (start, _) in text.char_indices().chain([(text.len(), ' ')]) {
+            assert_eq!(
+                line_end(text.as_bytes(), start),
+                simple(&text, start),
+                "{text:?} {start}"
+            );
+        }
     }
 }
