@@ -4,15 +4,17 @@
 
 use granit_parser::{Event, Parser, ScalarStyle, StrInput};
 
+use super::block_lines;
+
 /// Limits of the fast paths, far inside serde-saphyr's default budget (64 levels, a million
 /// events, 64 MiB of scalars): a document the full check would refuse for size never passes.
 pub(super) const MAX_TEXT: usize = 16 << 20;
 pub(super) const MAX_DEPTH: usize = 32;
-const MAX_EVENTS: usize = 250_000;
+pub(super) const MAX_EVENTS: usize = 250_000;
 
 /// serde-saphyr's parser options under its default `Options` (its `Options::parser_options`,
 /// which is private): the same scanner limits, so both parsers see the same events.
-fn parser_options() -> granit_parser::Options {
+pub(super) fn parser_options() -> granit_parser::Options {
     let saphyr = serde_saphyr::Options::default();
     let budget = saphyr.budget.unwrap_or_default();
     let mut options = granit_parser::Options::default();
@@ -28,10 +30,12 @@ fn parser_options() -> granit_parser::Options {
 }
 
 /// Whether `root` says yes of `text` read as exactly one YAML document: `root` reads the
-/// document's root node from its first event (`None`: not certain). First over the text without
-/// its comment lines (see [`without_comment_lines`]), then, if that is not certain (a quoted
-/// scalar over several lines, a block scalar), over the text as it is. False means "not certain
-/// here": the caller's full parse decides.
+/// document's root node from its first event (`None`: not certain). First with
+/// [`block_lines`] (the subset of block YAML our emitter writes, read line by line, comment
+/// lines skipped); when it gives up, or `root` is not certain of its events, with granit over
+/// the text without its comment lines (see [`without_comment_lines`]), then, if that is not
+/// certain either (a quoted scalar over several lines, a block scalar), over the text as it
+/// is. False means "not certain here": the caller's full parse decides.
 pub(super) fn certain_of(
     text: &str,
     root: impl Fn(&mut Events<'_>, Event<'_>) -> Option<bool>,
@@ -39,20 +43,43 @@ pub(super) fn certain_of(
     if text.len() > MAX_TEXT {
         return false;
     }
+    if block_lines::events(text, MAX_DEPTH, MAX_EVENTS)
+        .is_some_and(|lines| read(Events::lines(lines), &root))
+    {
+        return true;
+    }
     match without_comment_lines(text) {
         Some(stripped) => document(&stripped, true, &root) || document(text, false, &root),
         None => document(text, false, &root),
     }
 }
 
-/// [`certain_of`] of `text` read one way (`stripped`: it is [`without_comment_lines`] of the
+/// [`certain_of`] of `text` read by granit (`stripped`: it is [`without_comment_lines`] of the
 /// document).
 pub(super) fn document(
     text: &str,
     stripped: bool,
     root: &impl Fn(&mut Events<'_>, Event<'_>) -> Option<bool>,
 ) -> bool {
-    let mut events = Events::new(text, stripped);
+    read(Events::parser(text, stripped), root)
+}
+
+/// [`certain_of`] of `text` read by [`block_lines`] alone (tests: that our charts never need
+/// the fallback).
+#[cfg(test)]
+pub(super) fn lines_document(
+    text: &str,
+    root: &impl Fn(&mut Events<'_>, Event<'_>) -> Option<bool>,
+) -> bool {
+    block_lines::events(text, MAX_DEPTH, MAX_EVENTS)
+        .is_some_and(|lines| read(Events::lines(lines), root))
+}
+
+/// Whether `root` says yes of the one document `events` hold.
+fn read(
+    mut events: Events<'_>,
+    root: &impl Fn(&mut Events<'_>, Event<'_>) -> Option<bool>,
+) -> bool {
     let mut read = || -> Option<bool> {
         matches!(events.next()?, Event::StreamStart).then_some(())?;
         // A `%YAML` directive could change how scalars read: not for the fast paths.
@@ -62,25 +89,43 @@ pub(super) fn document(
         matches!(events.next()?, Event::DocumentEnd).then_some(())?;
         matches!(events.next()?, Event::StreamEnd).then_some(())?;
         // Exactly one document: the stream is over.
-        Some(yes && events.parser.next().is_none())
+        Some(yes && events.is_over())
     };
     read().unwrap_or(false)
 }
 
+/// The events the fast paths read, from either reader.
 pub(super) struct Events<'a> {
-    parser: Parser<'a, StrInput<'a>>,
+    source: Source<'a>,
     count: usize,
-    /// The text read is [`without_comment_lines`] of the document: every scalar must then lie
-    /// on one line and not be a block scalar.
-    stripped: bool,
+}
+
+enum Source<'a> {
+    /// [`block_lines`]' events of the whole document, read to its end.
+    Lines(std::vec::IntoIter<Event<'a>>),
+    Parser {
+        parser: Box<Parser<'a, StrInput<'a>>>,
+        /// The text read is [`without_comment_lines`] of the document: every scalar must then
+        /// lie on one line and not be a block scalar.
+        stripped: bool,
+    },
 }
 
 impl<'a> Events<'a> {
-    fn new(text: &'a str, stripped: bool) -> Self {
+    fn lines(events: Vec<Event<'a>>) -> Self {
         Events {
-            parser: Parser::with_options(StrInput::new(text), parser_options()),
+            source: Source::Lines(events.into_iter()),
             count: 0,
-            stripped,
+        }
+    }
+
+    fn parser(text: &'a str, stripped: bool) -> Self {
+        Events {
+            source: Source::Parser {
+                parser: Box::new(Parser::with_options(StrInput::new(text), parser_options())),
+                stripped,
+            },
+            count: 0,
         }
     }
 
@@ -90,8 +135,12 @@ impl<'a> Events<'a> {
         if self.count > MAX_EVENTS {
             return None;
         }
-        let (event, span) = self.parser.next()?.ok()?;
-        if self.stripped
+        let (parser, stripped) = match &mut self.source {
+            Source::Lines(events) => return events.next(),
+            Source::Parser { parser, stripped } => (parser, *stripped),
+        };
+        let (event, span) = parser.next()?.ok()?;
+        if stripped
             && let Event::Scalar(_, style, ..) = &event
             && (matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
                 || span.start.line() != span.end.line())
@@ -99,6 +148,14 @@ impl<'a> Events<'a> {
             return None;
         }
         Some(event)
+    }
+
+    /// No event is left: the stream held one document.
+    fn is_over(&mut self) -> bool {
+        match &mut self.source {
+            Source::Lines(events) => events.next().is_none(),
+            Source::Parser { parser, .. } => parser.next().is_none(),
+        }
     }
 }
 
@@ -116,19 +173,32 @@ impl<'a> Events<'a> {
 /// text decides. A plain scalar that a removed comment used to end, and that now runs on into
 /// the next line, is caught the same way.
 pub(super) fn without_comment_lines(text: &str) -> Option<String> {
-    if text.contains(['\r', '\0']) {
+    let bytes = text.as_bytes();
+    // In blocks the compiler can vectorize (an early-exit search is byte by byte).
+    if bytes.chunks(64).any(|chunk| {
+        chunk
+            .iter()
+            .fold(false, |hit, &b| hit | (b == b'\r') | (b == 0))
+    }) {
         return None;
     }
-    let is_comment = |line: &str| line.trim_start_matches(' ').starts_with('#');
-    if !text.split_inclusive('\n').any(is_comment) {
-        return None;
-    }
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        if !is_comment(line) {
-            out.push_str(line);
+    // Runs of kept lines are copied at once; the copy is made at the first comment line.
+    let mut out: Option<String> = None;
+    let (mut kept_from, mut start) = (0, 0);
+    while start < bytes.len() {
+        let end = text[start..]
+            .find('\n')
+            .map_or(bytes.len(), |i| start + i + 1);
+        let first = bytes[start..end].iter().position(|&b| b != b' ');
+        if first.is_some_and(|i| bytes[start + i] == b'#') {
+            out.get_or_insert_with(|| String::with_capacity(text.len()))
+                .push_str(&text[kept_from..start]);
+            kept_from = end;
         }
+        start = end;
     }
+    let mut out = out?;
+    out.push_str(&text[kept_from..]);
     Some(out)
 }
 

@@ -22,7 +22,7 @@ pub fn certainly_loads(text: &str) -> bool {
     certain_of(text, |events, root| node(events, root, 0).map(|()| true))
 }
 
-fn node(events: &mut Events, event: Event, depth: usize) -> Option<()> {
+pub(super) fn node(events: &mut Events, event: Event, depth: usize) -> Option<()> {
     if depth > MAX_DEPTH {
         return None;
     }

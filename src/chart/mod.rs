@@ -2,6 +2,7 @@
 //! values.schema.json, templates/, then the rest.
 
 pub mod artifacthub;
+mod block_lines;
 pub mod embedded;
 mod events;
 pub mod loadable;

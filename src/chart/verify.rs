@@ -22,7 +22,12 @@ pub fn matches_exactly(text: &str, expected: &Value) -> bool {
 
 /// Whether the node starting with `event` reads as `expected`; `None` when the text is not
 /// one the fast path handles (the rest of the stream is then not read).
-fn node(events: &mut Events, event: Event, expected: &Value, depth: usize) -> Option<bool> {
+pub(super) fn node(
+    events: &mut Events,
+    event: Event,
+    expected: &Value,
+    depth: usize,
+) -> Option<bool> {
     if depth > MAX_DEPTH {
         return None;
     }
