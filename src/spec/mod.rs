@@ -15,6 +15,7 @@ mod resolve;
 pub mod scalars;
 pub mod source;
 pub mod source_map;
+mod untouched;
 
 use std::rc::Rc;
 

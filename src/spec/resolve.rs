@@ -6,6 +6,7 @@ use super::credentials;
 use super::interpolate::{EnvChoice, Vars};
 use super::raw::RawService;
 use super::source::SpecSource;
+use super::untouched::untouched;
 use crate::diag::FieldPath;
 use crate::diag::{Diagnostic, Error, Seg, SegRef};
 
@@ -28,12 +29,28 @@ pub fn resolve(
     vars: &Vars,
     choice: Option<&EnvChoice>,
 ) -> Result<Resolved, Error> {
+    resolve_with(source, base, raw, vars, choice, true)
+}
+
+/// [`resolve`]; `fast`: skip the JSON round trip when it can change and report nothing (see
+/// `untouched`; the tests run both ways and compare).
+pub(super) fn resolve_with(
+    source: &SpecSource,
+    base: &FieldPath,
+    raw: &mut RawService,
+    vars: &Vars,
+    choice: Option<&EnvChoice>,
+    fast: bool,
+) -> Result<Resolved, Error> {
     let internal =
         |e: serde_json::Error| Error::msg(format!("internal error re-reading the spec: {e}"));
     let mut out = Resolved {
         warnings: credentials::move_to_secret(raw, vars),
         ..Resolved::default()
     };
+    if fast && untouched(&*raw) {
+        return Ok(out);
+    }
     let mut tree = serde_json::to_value(&*raw).map_err(internal)?;
     let mut embedded = Vec::new();
     credentials::embedded(&tree, base, &mut embedded);
