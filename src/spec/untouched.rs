@@ -10,7 +10,7 @@
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-use super::resolve::unpassable;
+use super::unpassable::unpassable;
 
 /// True when resolving `value` cannot change it nor report anything: no string or key holds
 /// `{` or `<` or a character that cannot reach a pod, and every float is finite. False is
