@@ -214,7 +214,8 @@ pub fn build_unproven(service: &Service, opts: &ChartOptions) -> Result<(Chart, 
     );
     files.push(("README.md".into(), readme.into_bytes().into()));
     // Helm's order: Chart.yaml, values.yaml, values.schema.json, templates/, then the rest.
-    files.sort_by_key(|(p, _)| helm_order(p));
+    // The key borrows the path: no String per comparison.
+    files.sort_by(|(a, _), (b, _)| helm_order(a).cmp(&helm_order(b)));
     let chart = Chart {
         name: service.name.clone(),
         version,
@@ -235,7 +236,7 @@ fn docs_url() -> String {
     format!("{repo}/blob/v{}/README.md", env!("CARGO_PKG_VERSION"))
 }
 
-fn helm_order(path: &str) -> (u8, String) {
+fn helm_order(path: &str) -> (u8, &str) {
     let rank = match path {
         "Chart.yaml" => 0,
         "values.yaml" => 1,
@@ -243,7 +244,7 @@ fn helm_order(path: &str) -> (u8, String) {
         p if p.starts_with("templates/") => 3,
         _ => 4,
     };
-    (rank, path.to_string())
+    (rank, path)
 }
 
 /// The commented values.yaml must mean exactly the values we computed: read it back and compare.

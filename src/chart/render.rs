@@ -66,15 +66,24 @@ pub fn render(name: &str, context: &Context) -> Result<String, Error> {
 
 /// The templates' `yaml` filter: `value` as the YAML that follows `key:` (see [`yaml_fragment`]),
 /// `indent` the key's column.
-fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<String> {
+fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<tera::Value> {
     let indent = kwargs.get::<i64>("indent")?.unwrap_or(0);
     let indent = usize::try_from(indent).map_err(tera::Error::message)?;
     // Most values are short names, numbers, flags and small mappings of them: written without
     // the serializer when certain (see plain_yaml); anything else goes through serde-saphyr.
-    let mut out = String::with_capacity(32);
-    out.push(' ');
-    if plain_yaml::scalar(value, &mut out) {
-        return Ok(out);
+    // A scalar is written into this thread's buffer: tera copies the text into its own string
+    // (inline when short), so no String is allocated per call.
+    thread_local! {
+        static SCALAR: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    let scalar = SCALAR.with(|buf| {
+        let mut out = buf.borrow_mut();
+        out.clear();
+        out.push(' ');
+        plain_yaml::scalar(value, &mut out).then(|| tera::Value::from(out.as_str()))
+    });
+    if let Some(scalar) = scalar {
+        return Ok(scalar);
     }
     let nested = match value.kind() {
         ValueKind::Array => value.as_array().is_some_and(|a| !a.is_empty()),
@@ -82,11 +91,13 @@ fn yaml_filter(value: &tera::Value, kwargs: Kwargs, _: &State) -> TeraResult<Str
         _ => false,
     };
     if nested && let Some(text) = plain_yaml::block(value) {
-        return Ok(indented(&text, true, indent));
+        return Ok(indented(&text, true, indent).into());
     }
     // tera's Value serializes as the serde_json one it was made from would (same order, same
     // scalars), so no round trip through serde_json.
-    fragment(value, nested, indent).map_err(tera::Error::message)
+    fragment(value, nested, indent)
+        .map(tera::Value::from)
+        .map_err(tera::Error::message)
 }
 
 /// `value` as the YAML that follows `key:` on a line indented by `indent` columns: ` scalar`

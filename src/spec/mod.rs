@@ -15,6 +15,8 @@ mod resolve;
 pub mod scalars;
 pub mod source;
 pub mod source_map;
+mod unpassable;
+mod untouched;
 
 use std::rc::Rc;
 
@@ -27,7 +29,7 @@ use source::SpecSource;
 
 use loaded::with_unknown;
 pub use loaded::{ChartName, LoadOptions, LoadedService, Notes, SERVICE_MODULE_TYPES};
-pub use resolve::{is_unpassable, unpassable};
+pub use unpassable::{is_unpassable, unpassable};
 
 /// The JSON Schema of the spec language, for editors (`helm k8s-service schema`).
 pub const SPEC_SCHEMA: &str = include_str!("../../schema/k8s-service-spec.schema.json");
