@@ -130,6 +130,26 @@ pub(super) fn is_decimal_fraction(text: &str) -> bool {
 /// string but Helm would not: the emitter quotes those, so the fast path need not vouch for
 /// them. Anything else is left to the full check.
 pub(super) fn is_plainly_string(text: &str) -> bool {
+    is_letter_led_word(text) || is_plainly_string_by_rule(text)
+}
+
+/// The common case of [`is_plainly_string`], without its float parse: most keys and strings
+/// are words led by an ASCII letter (`image`, `IfNotPresent`). With nothing to trim, such a
+/// text is a number only as an `inf`/`infinity`/`nan` spelling (Rust's float syntax has no
+/// other lettered form), and null or a boolean only as one of the words below; else it is
+/// plainly a string. False means "ask the rule".
+fn is_letter_led_word(text: &str) -> bool {
+    const SPECIAL: [&str; 12] = [
+        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "inf", "infinity", "nan",
+    ];
+    let bytes = text.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_alphabetic)
+        && !matches!(bytes.last(), Some(b' ' | b'\t' | b'\r' | b'\n'))
+        && !SPECIAL.iter().any(|w| text.eq_ignore_ascii_case(w))
+}
+
+/// [`is_plainly_string`] by its general rule.
+fn is_plainly_string_by_rule(text: &str) -> bool {
     // What serde-saphyr trims before resolving.
     let t = text.trim_matches([' ', '\t', '\r', '\n']);
     let Some(first) = t.chars().next() else {
@@ -313,6 +333,88 @@ pub(super) mod tests {
             proven > 2_000 && stripped_proven > 500 && loads > 2_000,
             "{proven} {stripped_proven} {loads}"
         );
+    }
+
+    /// The letter-led shortcut says yes only where the general rule does, and it is taken:
+    /// every spelling of the special words in mixed case, words with digits and punctuation,
+    /// trailing whitespace, non-ASCII letters, and random short ASCII texts.
+    #[test]
+    fn the_letter_led_shortcut_agrees_with_the_rule() {
+        let mut texts: Vec<String> = Vec::new();
+        for w in [
+            "y",
+            "n",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "true",
+            "false",
+            "null",
+            "inf",
+            "infinity",
+            "nan",
+            "e",
+            "e5",
+            "E1",
+            "x1",
+            "o7",
+            "b0",
+            "i",
+            "infinit",
+            "nano",
+            "Always",
+            "image",
+            "sha256:ab",
+            "a b",
+            "a:b",
+            "app.example.com",
+            "ÿes",
+            "éx",
+        ] {
+            // Every mix of cases of each word, and each with a trailing space, tab or newline.
+            let n = w.chars().count().min(9);
+            for mask in 0..(1u32 << n) {
+                let mixed: String = w
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if i < n && mask & (1 << i) != 0 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                for tail in ["", " ", "\t", "\n", "\r"] {
+                    texts.push(format!("{mixed}{tail}"));
+                }
+            }
+        }
+        let alphabet = b"aeinoftyrulsxEINOFTYRULSX019.+-_: ~";
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..50_000 {
+            let len = 1 + (next() % 9) as usize;
+            texts.push(
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize] as char)
+                    .collect(),
+            );
+        }
+        let mut taken = 0;
+        for t in &texts {
+            if is_letter_led_word(t) {
+                assert!(is_plainly_string_by_rule(t), "{t:?}");
+                taken += 1;
+            }
+        }
+        assert!(taken > 10_000, "{taken}");
+        for special in ["inf", "NaN", "Infinity", "yes", "Off", "NULL", "y"] {
+            assert!(
+                !is_letter_led_word(special) && !is_plainly_string(special),
+                "{special}"
+            );
+        }
     }
 
     #[test]
