@@ -133,19 +133,23 @@ pub(super) fn is_plainly_string(text: &str) -> bool {
     is_letter_led_word(text) || is_plainly_string_by_rule(text)
 }
 
+/// The letter-led words serde-saphyr reads as null, a boolean or a float (in any case).
+const LETTERED_SPECIAL: [&str; 12] = [
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "inf", "infinity", "nan",
+];
+
 /// The common case of [`is_plainly_string`], without its float parse: most keys and strings
 /// are words led by an ASCII letter (`image`, `IfNotPresent`). With nothing to trim, such a
 /// text is a number only as an `inf`/`infinity`/`nan` spelling (Rust's float syntax has no
 /// other lettered form), and null or a boolean only as one of the words below; else it is
 /// plainly a string. False means "ask the rule".
 fn is_letter_led_word(text: &str) -> bool {
-    const SPECIAL: [&str; 12] = [
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null", "inf", "infinity", "nan",
-    ];
     let bytes = text.as_bytes();
     bytes.first().is_some_and(u8::is_ascii_alphabetic)
         && !matches!(bytes.last(), Some(b' ' | b'\t' | b'\r' | b'\n'))
-        && !SPECIAL.iter().any(|w| text.eq_ignore_ascii_case(w))
+        && !LETTERED_SPECIAL
+            .iter()
+            .any(|w| text.eq_ignore_ascii_case(w))
 }
 
 /// [`is_plainly_string`] by its general rule.

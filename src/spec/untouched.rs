@@ -174,49 +174,32 @@ impl ser::Serializer for Scan {
     }
 }
 
-impl ser::SerializeSeq for Scan {
-    type Ok = ();
-    type Error = NeedsResolve;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> R {
-        v.serialize(Scan)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
+/// The collections whose elements (or fields) are all scanned as values: each element trait
+/// with its method.
+macro_rules! scan_each {
+    ($($collection:ident::$method:ident($($name:ty)?)),* $(,)?) => {$(
+        impl ser::$collection for Scan {
+            type Ok = ();
+            type Error = NeedsResolve;
+            fn $method<T: Serialize + ?Sized>(&mut self, $(_: $name,)? v: &T) -> R {
+                v.serialize(Scan)
+            }
+            fn end(self) -> R {
+                Ok(())
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Scan {
-    type Ok = ();
-    type Error = NeedsResolve;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> R {
-        v.serialize(Scan)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Scan {
-    type Ok = ();
-    type Error = NeedsResolve;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> R {
-        v.serialize(Scan)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for Scan {
-    type Ok = ();
-    type Error = NeedsResolve;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> R {
-        v.serialize(Scan)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
-}
+scan_each!(
+    SerializeSeq::serialize_element(),
+    SerializeTuple::serialize_element(),
+    SerializeTupleStruct::serialize_field(),
+    SerializeTupleVariant::serialize_field(),
+    // Field names are the program's identifiers, not the user's text.
+    SerializeStruct::serialize_field(&'static str),
+    SerializeStructVariant::serialize_field(&'static str),
+);
 
 impl ser::SerializeMap for Scan {
     type Ok = ();
@@ -227,29 +210,6 @@ impl ser::SerializeMap for Scan {
         k.serialize(KeyScan)
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> R {
-        v.serialize(Scan)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStruct for Scan {
-    type Ok = ();
-    type Error = NeedsResolve;
-    // Field names are the program's identifiers, not the user's text.
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> R {
-        v.serialize(Scan)
-    }
-    fn end(self) -> R {
-        Ok(())
-    }
-}
-
-impl ser::SerializeStructVariant for Scan {
-    type Ok = ();
-    type Error = NeedsResolve;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, _: &'static str, v: &T) -> R {
         v.serialize(Scan)
     }
     fn end(self) -> R {
