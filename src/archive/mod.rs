@@ -469,8 +469,8 @@ mod tests {
         (charts.remove(0), n)
     }
 
-    /// chart::build_unproven borrows the fixed files from `HELM_FILES` and `segment_near` recognises them
-    /// by address: were the strings copied (as a `const` may have them), every archive would
+    /// chart::build_unproven borrows the fixed files from `HELM_FILES` and `segment_near`
+    /// recognises them by address: were the strings copied (as a `const` may have them), every archive would
     /// compare ~240 KB instead.
     #[test]
     fn built_charts_borrow_the_fixed_files_in_place() {

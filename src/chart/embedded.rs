@@ -2,8 +2,8 @@
 //! `every_template_file_is_embedded` fails if a file is added there but not here.
 
 /// Helm templates, copied into every chart unchanged (path inside the chart, content). A
-/// static, not a const: chart::build_unproven borrows these strings and the archive recognises them by
-/// address, which needs one copy of each (a const's strings may be duplicated per use).
+/// static, not a const: chart::build_unproven borrows these strings and the archive recognises
+/// them by address, which needs one copy of each (a const's strings may be duplicated per use).
 pub static HELM_FILES: &[(&str, &str)] = &[
     (
         "templates/NOTES.txt",

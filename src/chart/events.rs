@@ -43,9 +43,7 @@ pub(super) fn certain_of(
     if text.len() > MAX_TEXT {
         return false;
     }
-    if block_lines::events(text, MAX_DEPTH, MAX_EVENTS)
-        .is_some_and(|lines| read(Events::lines(lines), &root))
-    {
+    if lines_document(text, &root) {
         return true;
     }
     match without_comment_lines(text) {
@@ -64,9 +62,8 @@ pub(super) fn document(
     read(Events::parser(text, stripped), root)
 }
 
-/// [`certain_of`] of `text` read by [`block_lines`] alone (tests: that our charts never need
-/// the fallback).
-#[cfg(test)]
+/// [`certain_of`] of `text` read by [`block_lines`] alone (the tests use it to show that our
+/// charts never need the fallback).
 pub(super) fn lines_document(
     text: &str,
     root: &impl Fn(&mut Events<'_>, Event<'_>) -> Option<bool>,

@@ -1,4 +1,5 @@
-//! A rerunnable micro-measure of the phases of `chart::build_unproven` (and its proof) on examples/full.yaml (issue 18):
+//! A rerunnable micro-measure of the phases of `chart::build_unproven` (and its proof) on
+//! examples/full.yaml (issue 18):
 //! `cargo test --release --lib measure_phases -- --ignored --nocapture`. It asserts nothing
 //! about time (the machine is shared); it prints the mean per phase and checks that each phase
 //! still produces what the build uses.

@@ -133,22 +133,24 @@ pub(super) fn is_plainly_string(text: &str) -> bool {
     is_letter_led_word(text) || is_plainly_string_by_rule(text)
 }
 
-/// The letter-led words serde-saphyr reads as null, a boolean or a float (in any case).
-const LETTERED_SPECIAL: [&str; 12] = [
-    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "inf", "infinity", "nan",
-];
+/// The words serde-saphyr reads as null or a boolean (in any case; YAML 1.1's included).
+const NULL_OR_BOOL_WORDS: [&str; 9] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
+
+/// The lettered spellings of Rust's float syntax (in any case).
+const FLOAT_WORDS: [&str; 3] = ["inf", "infinity", "nan"];
 
 /// The common case of [`is_plainly_string`], without its float parse: most keys and strings
 /// are words led by an ASCII letter (`image`, `IfNotPresent`). With nothing to trim, such a
-/// text is a number only as an `inf`/`infinity`/`nan` spelling (Rust's float syntax has no
-/// other lettered form), and null or a boolean only as one of the words below; else it is
-/// plainly a string. False means "ask the rule".
+/// text is a number only as one of [`FLOAT_WORDS`] (Rust's float syntax has no other lettered
+/// form), and null or a boolean only as one of [`NULL_OR_BOOL_WORDS`]; else it is plainly a
+/// string. False means "ask the rule".
 fn is_letter_led_word(text: &str) -> bool {
     let bytes = text.as_bytes();
     bytes.first().is_some_and(u8::is_ascii_alphabetic)
         && !matches!(bytes.last(), Some(b' ' | b'\t' | b'\r' | b'\n'))
-        && !LETTERED_SPECIAL
+        && !NULL_OR_BOOL_WORDS
             .iter()
+            .chain(&FLOAT_WORDS)
             .any(|w| text.eq_ignore_ascii_case(w))
 }
 
@@ -160,7 +162,7 @@ fn is_plainly_string_by_rule(text: &str) -> bool {
         return false;
     };
     let any_case = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
-    if is_null_word(t) || any_case(&["y", "n", "yes", "no", "on", "off", "true", "false", "null"]) {
+    if is_null_word(t) || any_case(&NULL_OR_BOOL_WORDS) {
         return false;
     }
     let letter_first = first.is_alphabetic() && t.parse::<f64>().is_err();

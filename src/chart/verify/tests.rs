@@ -130,25 +130,30 @@ fn stripping_comment_lines_never_proves_another_reading() {
 fn the_letter_led_shortcut_agrees_with_the_rule() {
     let mut texts: Vec<String> = Vec::new();
     // The special words themselves, then words near them or like our keys and values.
-    for w in LETTERED_SPECIAL.iter().copied().chain([
-        "e",
-        "e5",
-        "E1",
-        "x1",
-        "o7",
-        "b0",
-        "i",
-        "infinit",
-        "nano",
-        "Always",
-        "image",
-        "sha256:ab",
-        "a b",
-        "a:b",
-        "app.example.com",
-        "ÿes",
-        "éx",
-    ]) {
+    for w in NULL_OR_BOOL_WORDS
+        .iter()
+        .chain(&FLOAT_WORDS)
+        .copied()
+        .chain([
+            "e",
+            "e5",
+            "E1",
+            "x1",
+            "o7",
+            "b0",
+            "i",
+            "infinit",
+            "nano",
+            "Always",
+            "image",
+            "sha256:ab",
+            "a b",
+            "a:b",
+            "app.example.com",
+            "ÿes",
+            "éx",
+        ])
+    {
         // Every mix of cases of each word, and each with a trailing space, tab or newline.
         let n = w.chars().count().min(9);
         for mask in 0..(1u32 << n) {
