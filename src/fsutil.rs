@@ -86,6 +86,32 @@ fn stage(
     bytes: &[u8],
     write: &impl Fn(&mut File, &[u8]) -> std::io::Result<()>,
 ) -> Result<tempfile::NamedTempFile, Error> {
+    stage_with(dir, file_name, bytes, write, true)
+}
+
+/// [`stage`] without the sync, for a caller that syncs its staged files together later
+/// (`staging`).
+pub(crate) fn stage_unsynced(
+    dir: &Path,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<tempfile::NamedTempFile, Error> {
+    stage_with(
+        dir,
+        file_name,
+        bytes,
+        &|f: &mut File, b: &[u8]| f.write_all(b),
+        false,
+    )
+}
+
+fn stage_with(
+    dir: &Path,
+    file_name: &str,
+    bytes: &[u8],
+    write: &impl Fn(&mut File, &[u8]) -> std::io::Result<()>,
+    sync: bool,
+) -> Result<tempfile::NamedTempFile, Error> {
     let dest = dir.join(file_name);
     let mut tmp = locked_temp_file(dir, &format!(".{file_name}."))?;
     // Errors name the destination (the temporary is an implementation detail) and say that it
@@ -97,7 +123,10 @@ fn stage(
         ))
     };
     write(tmp.as_file_mut(), bytes)
-        .and_then(|()| tmp.as_file().sync_all())
+        .and_then(|()| match sync {
+            true => tmp.as_file().sync_all(),
+            false => Ok(()),
+        })
         .map_err(|e| unchanged(e.to_string()))?;
     tmp.as_file_mut()
         .seek(SeekFrom::Start(0))

@@ -1,14 +1,19 @@
 //! Many files written into one directory all together or not at all, holding none of them in
 //! memory: a batch `package` of thousands of specs writes each archive as soon as it is built.
 //!
-//! The files go to one locked temporary directory inside the destination
-//! (`.k8s-service-batch.<random>.k8s-service.tmp`, cleaned up by the next run if this one is
-//! killed, as `fsutil`'s temporaries are), each written and read back there. Only
-//! [`Staging::commit`] makes them durable (all at once: see [`sync_staged`]), renames them into
-//! place, one rename each, then syncs the directory; a
-//! staging dropped without a commit removes everything it wrote, and the destination directory
-//! too when this run created it and it is still empty. One lock for the whole batch, rather than
-//! one open temporary file per archive, keeps the number of open files flat as well.
+//! The first files of a run (up to [`BESIDE`]: one spec's archive and its signature) are staged
+//! beside their destinations, as `fsutil` stages a single file (`.<name>.<random>.k8s-service.tmp`,
+//! locked): a single `package` then creates and removes no directory, which on ext4 costs an
+//! inode allocated and freed per run (a later run that creates many files pays for recently
+//! freed inodes; with `discard`, the freed block is trimmed too). The rest go to one locked
+//! temporary directory inside the destination (`.k8s-service-batch.<random>.k8s-service.tmp`).
+//! Either kind is cleaned up by the next run if this one is killed, as `fsutil`'s temporaries
+//! are; every file is written and read back where it is staged. Only [`Staging::commit`] makes
+//! them durable (all at once: see [`sync_staged`]), renames them into place, one rename each,
+//! then syncs the directory; a staging dropped without a commit removes everything it wrote, and
+//! the destination directory too when this run created it and it is still empty. One lock for
+//! the whole batch, rather than one open temporary file per archive, keeps the number of open
+//! files flat as well.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -22,6 +27,9 @@ use crate::fsutil::{self, io_err};
 /// an archive's (those end in `.tgz` or `.prov`), so a stale one is recognised as such.
 const OWNER: &str = "k8s-service-batch";
 
+/// How many files are staged beside their destinations before the staging directory is made.
+const BESIDE: usize = 2;
+
 pub struct Staging {
     dir: PathBuf,
     /// Made at the first file staged, so a run that fails (or is killed) while validating
@@ -30,9 +38,14 @@ pub struct Staging {
 }
 
 struct Area {
-    /// Always `Some` until dropped (taken so that it goes before what this run created).
-    tmp: Option<tempfile::TempDir>,
-    _lock: Option<File>,
+    /// The destination directory, made with the area.
+    dir: PathBuf,
+    /// Files staged beside their destinations: (name, its locked temporary).
+    beside: Vec<(String, tempfile::NamedTempFile)>,
+    /// The staging directory once more than [`BESIDE`] files are staged (with its lock).
+    tmp: Option<(tempfile::TempDir, Option<File>)>,
+    /// Every name staged, so a name staged twice is an error wherever it was staged.
+    names: std::collections::HashSet<String>,
     /// The outermost directory this run created for `dir` (removed again if left empty).
     created: Option<PathBuf>,
 }
@@ -46,24 +59,24 @@ impl Staging {
         }
     }
 
-    /// The temporary directory, made (and `dir` with its parents) on first use.
-    fn area(&self) -> Result<PathBuf, Error> {
+    /// Run `f` on the staging area, made (with `dir` and its parents) on first use.
+    fn with_area<T>(&self, f: impl FnOnce(&mut Area) -> Result<T, Error>) -> Result<T, Error> {
         let mut area = self.area.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = area.as_ref().and_then(|a| a.tmp.as_ref()) {
-            return Ok(t.path().to_path_buf());
+        if area.is_none() {
+            let created = missing_ancestor(&self.dir);
+            create_dir(&self.dir)?;
+            *area = Some(Area {
+                dir: self.dir.clone(),
+                beside: Vec::new(),
+                tmp: None,
+                names: Default::default(),
+                created,
+            });
         }
-        let created = missing_ancestor(&self.dir);
-        create_dir(&self.dir)?;
-        fsutil::remove_stale_temporaries(&self.dir, |owner| owner == OWNER);
-        let made = fsutil::locked_temp_dir(&self.dir, &format!(".{OWNER}."));
-        let (tmp, lock) = made.inspect_err(|_| remove_created(&self.dir, created.as_deref()))?;
-        let path = tmp.path().to_path_buf();
-        *area = Some(Area {
-            tmp: Some(tmp),
-            _lock: lock,
-            created,
-        });
-        Ok(path)
+        match area.as_mut() {
+            Some(a) => f(a),
+            None => Err(Error::msg("internal error: no staging area")),
+        }
     }
 
     /// Stage `bytes` as the future `dir/<name>`: written, read back, mode 0644 (synced by
@@ -71,7 +84,34 @@ impl Staging {
     /// (two charts of one run).
     pub fn add(&self, name: &str, bytes: &[u8]) -> Result<(), Error> {
         let dest = self.dir.join(name);
-        let path = self.area()?.join(name);
+        // Where this file goes: beside its destination, or into the staging directory (made now
+        // if this is the first file beyond those beside). Decided under the lock, the writing
+        // itself is not.
+        let in_dir = self.with_area(|area| {
+            if !area.names.insert(name.to_string()) {
+                return Err(Error::msg(format!(
+                    "two charts of this run are both written to {}; nothing was written",
+                    dest.display()
+                )));
+            }
+            if area.names.len() <= BESIDE {
+                return Ok(None);
+            }
+            if area.tmp.is_none() {
+                fsutil::remove_stale_temporaries(&area.dir, |owner| owner == OWNER);
+                area.tmp = Some(fsutil::locked_temp_dir(&area.dir, &format!(".{OWNER}."))?);
+            }
+            Ok(area.tmp.as_ref().map(|(t, _)| t.path().join(name)))
+        })?;
+        let Some(path) = in_dir else {
+            // Leftovers of killed writers of this name first, as fsutil's writes do.
+            fsutil::remove_stale_temporaries(&self.dir, |owner| owner == name);
+            let tmp = fsutil::stage_unsynced(&self.dir, name, bytes)?;
+            return self.with_area(|area| {
+                area.beside.push((name.to_string(), tmp));
+                Ok(())
+            });
+        };
         let unchanged = |e: String| {
             Error::msg(format!(
                 "cannot write {}: {e}; it was left as it was",
@@ -83,13 +123,7 @@ impl Staging {
             .write(true)
             .create_new(true)
             .open(&path)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => Error::msg(format!(
-                    "two charts of this run are both written to {}; nothing was written",
-                    dest.display()
-                )),
-                _ => unchanged(e.to_string()),
-            })?;
+            .map_err(|e| unchanged(e.to_string()))?;
         f.write_all(bytes).map_err(|e| unchanged(e.to_string()))?;
         // Read it back through a new handle: a filesystem that loses data without an error
         // must not replace a good file.
@@ -106,15 +140,11 @@ impl Staging {
             // Nothing staged: the destination is still made, as a run that writes does.
             return create_dir(&self.dir);
         };
-        // Leftovers of killed single-file writers of these names first.
+        // Leftovers of killed writers of these names, and of killed batches, first (ours are
+        // locked, so they stay).
         let set: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-        fsutil::remove_stale_temporaries(&self.dir, |owner| set.contains(owner));
-        let staged = area
-            .tmp
-            .as_ref()
-            .map_or(self.dir.as_path(), |t| t.path())
-            .to_path_buf();
-        sync_staged(&staged, names).map_err(|e| {
+        fsutil::remove_stale_temporaries(&self.dir, |owner| owner == OWNER || set.contains(owner));
+        sync_staged(&area, names).map_err(|e| {
             Error::msg(format!(
                 "cannot write to {}: syncing the new files failed: {e}; nothing was replaced",
                 self.dir.display()
@@ -122,7 +152,18 @@ impl Staging {
         })?;
         for name in names {
             let dest = self.dir.join(name);
-            std::fs::rename(staged.join(name), &dest).map_err(|e| io_err("replace", &dest, e))?;
+            match area.beside.iter().position(|(b, _)| b == name) {
+                Some(i) => {
+                    let (_, tmp) = area.beside.swap_remove(i);
+                    tmp.persist(&dest)
+                        .map_err(|e| io_err("replace", &dest, e.error))?;
+                }
+                None => {
+                    let staged = area.tmp.as_ref().map(|(t, _)| t.path().join(name));
+                    let staged = staged.unwrap_or_else(|| self.dir.join(name));
+                    std::fs::rename(staged, &dest).map_err(|e| io_err("replace", &dest, e))?;
+                }
+            }
         }
         // The (now empty) staging directory goes before the sync, so its removal is durable too.
         area.created = None;
@@ -137,30 +178,35 @@ impl Staging {
 /// tenth of the run (an fsync each, every one a write of its inode), with one `syncfs` of the
 /// filesystem on Linux, which writes them all out together and reports a failed writeback of
 /// any (it also flushes other programs' pending writes there; that costs time, not safety).
-fn sync_staged(staged: &Path, names: &[String]) -> std::io::Result<()> {
+fn sync_staged(area: &Area, names: &[String]) -> std::io::Result<()> {
     /// Up to this many files, one fsync each (no waiting for anyone else's writes).
     const ONE_BY_ONE: usize = 8;
-    #[cfg(target_os = "linux")]
-    if names.len() > ONE_BY_ONE {
-        return rustix::fs::syncfs(File::open(staged)?).map_err(std::io::Error::from);
+    for (_, tmp) in &area.beside {
+        tmp.as_file().sync_all()?;
     }
-    for name in names {
-        File::open(staged.join(name))?.sync_all()?;
+    let Some((dir, _)) = &area.tmp else {
+        return Ok(());
+    };
+    let in_dir: Vec<&String> = names
+        .iter()
+        .filter(|n| !area.beside.iter().any(|(b, _)| b == *n))
+        .collect();
+    #[cfg(target_os = "linux")]
+    if in_dir.len() > ONE_BY_ONE {
+        return rustix::fs::syncfs(File::open(dir.path())?).map_err(std::io::Error::from);
+    }
+    for name in in_dir {
+        File::open(dir.path().join(name))?.sync_all()?;
     }
     Ok(())
 }
 
 impl Drop for Area {
     fn drop(&mut self) {
-        // The temporary directory goes first (its Drop), then what this run created.
-        let dir = self
-            .tmp
-            .as_ref()
-            .and_then(|t| t.path().parent().map(Path::to_path_buf));
+        // The temporaries go first (their Drop), then what this run created.
+        self.beside.clear();
         drop(self.tmp.take());
-        if let Some(dir) = dir {
-            remove_created(&dir, self.created.take().as_deref());
-        }
+        remove_created(&self.dir, self.created.take().as_deref());
     }
 }
 
@@ -222,15 +268,66 @@ mod tests {
             assert_eq!(std::fs::read(d.path().join(n)).unwrap(), n.as_bytes());
         }
         // A staged file that vanished before the commit fails it, with nothing moved.
-        let s = Staging::new(&d.path().join("sub"));
-        s.add("a.tgz", b"a").unwrap();
-        let area = s.area().unwrap();
-        std::fs::remove_file(area.join("a.tgz")).unwrap();
-        let e = s.commit(&["a.tgz".into()]).unwrap_err().render();
+        let sub = d.path().join("sub");
+        let s = Staging::new(&sub);
+        for n in ["a.tgz", "b.tgz", "c.tgz"] {
+            s.add(n, b"a").unwrap();
+        }
+        let area = s.with_area(|a| Ok(a.tmp.as_ref().unwrap().0.path().to_path_buf()));
+        std::fs::remove_file(area.unwrap().join("c.tgz")).unwrap();
+        let names = ["a.tgz".into(), "b.tgz".into(), "c.tgz".into()];
+        let e = s.commit(&names).unwrap_err().render();
         assert!(
             e.contains("syncing the new files failed") && e.contains("nothing was replaced"),
             "{e}"
         );
+        assert!(
+            !sub.exists(),
+            "the destination this run made is removed again"
+        );
+    }
+
+    #[test]
+    fn one_specs_files_are_staged_beside_their_destinations() {
+        // A single package (an archive and its signature) makes no staging directory: its
+        // files wait as locked temporaries next to where they go.
+        let d = tempfile::tempdir().unwrap();
+        let s = Staging::new(d.path());
+        s.add("a.tgz", b"archive").unwrap();
+        s.add("a.tgz.prov", b"signature").unwrap();
+        let staged = entries(d.path());
+        assert_eq!(staged.len(), 2, "{staged:?}");
+        assert!(
+            staged
+                .iter()
+                .all(|n| n.starts_with(".a.tgz") && n.ends_with(".k8s-service.tmp")),
+            "{staged:?}"
+        );
+        // The third file of a run opens the staging directory; a name is still staged once.
+        s.add("b.tgz", b"b").unwrap();
+        assert!(
+            entries(d.path())
+                .iter()
+                .any(|n| n.starts_with(".k8s-service-batch."))
+        );
+        for again in ["a.tgz", "b.tgz"] {
+            let e = s.add(again, b"x").unwrap_err().render();
+            assert!(e.contains("two charts of this run"), "{e}");
+        }
+        s.commit(&["a.tgz".into(), "a.tgz.prov".into(), "b.tgz".into()])
+            .unwrap();
+        assert_eq!(entries(d.path()), ["a.tgz", "a.tgz.prov", "b.tgz"]);
+        assert_eq!(
+            std::fs::read(d.path().join("a.tgz.prov")).unwrap(),
+            b"signature"
+        );
+        // Dropped without a commit: the temporaries beside go too, and a directory it made.
+        let deep = d.path().join("x/y");
+        let s = Staging::new(&deep);
+        s.add("a.tgz", b"new").unwrap();
+        assert_eq!(entries(&deep).len(), 1);
+        drop(s);
+        assert!(!d.path().join("x").exists());
     }
 
     #[test]
