@@ -61,7 +61,7 @@ fn write_atomic_mode(
         .unwrap_or_default();
     // Leftovers of killed writers first: on a full disk they may be what is in the way.
     remove_stale_temporaries(&dir, |owner| owner == file_name);
-    let tmp = stage(&dir, &file_name, bytes, &write)?;
+    let tmp = stage(&dir, &file_name, bytes, &write, true)?;
     let persisted = if replace {
         tmp.persist(dest)
     } else {
@@ -79,33 +79,9 @@ fn write_atomic_mode(
 }
 
 /// The complete new content of `dir/<file_name>` in a locked temporary beside it: written,
-/// synced, read back and given mode 0644, ready to be renamed into place. Dropping it removes it.
-fn stage(
-    dir: &Path,
-    file_name: &str,
-    bytes: &[u8],
-    write: &impl Fn(&mut File, &[u8]) -> std::io::Result<()>,
-) -> Result<tempfile::NamedTempFile, Error> {
-    stage_with(dir, file_name, bytes, write, true)
-}
-
-/// [`stage`] without the sync, for a caller that syncs its staged files together later
-/// (`staging`).
-pub(crate) fn stage_unsynced(
-    dir: &Path,
-    file_name: &str,
-    bytes: &[u8],
-) -> Result<tempfile::NamedTempFile, Error> {
-    stage_with(
-        dir,
-        file_name,
-        bytes,
-        &|f: &mut File, b: &[u8]| f.write_all(b),
-        false,
-    )
-}
-
-fn stage_with(
+/// synced (unless the caller syncs its staged files together later, as `staging` does), read
+/// back and given mode 0644, ready to be renamed into place. Dropping it removes it.
+pub(crate) fn stage(
     dir: &Path,
     file_name: &str,
     bytes: &[u8],
@@ -123,9 +99,12 @@ fn stage_with(
         ))
     };
     write(tmp.as_file_mut(), bytes)
-        .and_then(|()| match sync {
-            true => tmp.as_file().sync_all(),
-            false => Ok(()),
+        .and_then(|()| {
+            if sync {
+                tmp.as_file().sync_all()
+            } else {
+                Ok(())
+            }
         })
         .map_err(|e| unchanged(e.to_string()))?;
     tmp.as_file_mut()

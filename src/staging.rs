@@ -106,7 +106,7 @@ impl Staging {
         let Some(path) = in_dir else {
             // Leftovers of killed writers of this name first, as fsutil's writes do.
             fsutil::remove_stale_temporaries(&self.dir, |owner| owner == name);
-            let tmp = fsutil::stage_unsynced(&self.dir, name, bytes)?;
+            let tmp = fsutil::stage(&self.dir, name, bytes, &|f, b| f.write_all(b), false)?;
             return self.with_area(|area| {
                 area.beside.push((name.to_string(), tmp));
                 Ok(())
