@@ -15,10 +15,7 @@ use crate::repo::chart_archive::Maintainer;
 
 /// The index in `text`, if it is laid out the way our emitter writes indexes.
 pub fn parse(text: &str) -> Option<Index> {
-    let mut lines = Lines {
-        rest: text.lines().collect(),
-        at: 0,
-    };
+    let mut lines = Lines(text.lines().peekable());
     if !text.ends_with('\n') {
         return None;
     }
@@ -60,25 +57,21 @@ pub fn parse(text: &str) -> Option<Index> {
     })
 }
 
-struct Lines<'a> {
-    rest: Vec<&'a str>,
-    at: usize,
-}
+/// The lines, read one ahead (not collected first: an index has hundreds of thousands).
+struct Lines<'a>(std::iter::Peekable<std::str::Lines<'a>>);
 
 impl<'a> Lines<'a> {
-    fn peek(&self) -> Option<&'a str> {
-        self.rest.get(self.at).copied()
+    fn peek(&mut self) -> Option<&'a str> {
+        self.0.peek().copied()
     }
     fn next(&mut self) -> Option<&'a str> {
-        let l = self.peek();
-        self.at += 1;
-        l
+        self.0.next()
     }
     /// The following lines that start with `prefix`, without it.
     fn items(&mut self, prefix: &str) -> Vec<&'a str> {
         let mut out = Vec::new();
         while let Some(l) = self.peek().and_then(|l| l.strip_prefix(prefix)) {
-            self.at += 1;
+            self.0.next();
             out.push(l);
         }
         out
