@@ -1310,6 +1310,67 @@ generated: "2020-01-01T00:00:00Z"
 }
 
 #[test]
+fn merge_gives_the_same_bytes_from_our_own_layout_and_from_the_general_parser() {
+    // Our own index takes the fast reader; the same index behind a comment takes the general
+    // parser. Its versions are put out of order first (the fast reader reads our layout, not our
+    // order), so the merge must sort them either way, and both merges must write the same bytes.
+    let work = tempfile::tempdir().unwrap();
+    let repo = work.path().join("repo");
+    generate_archives(&repo, &hello_files(), 6, 2);
+    run_ours(["repo".as_ref(), "index".as_ref(), repo.as_os_str()]).expect_ok();
+    let ours = std::fs::read_to_string(repo.join("index.yaml")).unwrap();
+    // gen000's versions, newest first: swap its first two entries.
+    let at = |v: &str| {
+        let line = [
+            format!("    version: {v}\n"),
+            format!("    version: \"{v}\"\n"),
+        ]
+        .into_iter()
+        .find(|l| ours.contains(l.as_str()))
+        .unwrap();
+        let end = ours.find(&line).unwrap() + line.len();
+        let start = ours[..end].rfind("\n  - ").unwrap() + 1;
+        (start, end)
+    };
+    let (s2, e2) = at("1.2.0");
+    let (s1, e1) = at("1.1.0");
+    assert_eq!(e2, s1, "1.2.0 comes right before 1.1.0 in\n{ours}");
+    let unsorted = format!(
+        "{}{}{}{}",
+        &ours[..s2],
+        &ours[s1..e1],
+        &ours[s2..e2],
+        &ours[e1..]
+    );
+    assert_ne!(unsorted, ours);
+
+    let new = work.path().join("new");
+    package("hello.yaml", &new, &["--version", "9.9.9"]);
+    let mut written = Vec::new();
+    for (label, text) in [
+        ("fast", unsorted.clone()),
+        ("general", format!("# edited by hand\n{unsorted}")),
+    ] {
+        let old = work.path().join(format!("{label}.yaml"));
+        std::fs::write(&old, &text).unwrap();
+        let o = index_merge(&new, &old, &[]).expect_ok();
+        assert!(
+            o.stderr.contains("1 added, 0 unchanged, 6 kept"),
+            "{}",
+            o.both()
+        );
+        let merged = std::fs::read_to_string(new.join("index.yaml")).unwrap();
+        assert_eq!(
+            versions_of(&load_index(&new.join("index.yaml")), "gen000"),
+            ["1.2.0", "1.1.0", "1.0.0"],
+            "{label}: sorted again"
+        );
+        written.push(merged);
+    }
+    assert_eq!(written[0], written[1], "the same bytes from either reader");
+}
+
+#[test]
 fn merge_keeps_created_and_digest_of_an_unchanged_archive() {
     let (work, repo) = small_repo();
     let archive = repo.join("hello-0.1.0.tgz");

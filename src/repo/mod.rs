@@ -14,6 +14,7 @@ mod index_file;
 mod own_index;
 #[cfg(test)]
 mod readers_agree;
+mod splice;
 mod tar_walk;
 mod time;
 
@@ -126,8 +127,23 @@ fn read_archive_into(path: &Path, bytes: &mut Vec<u8>) -> ReadResult {
 
 /// Load an index strictly (what Helm would reject, we reject, naming the file).
 pub fn load(path: &Path) -> Result<Index, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::msg(format!("cannot read {}: {e}", path.display())))?;
+    load_keeping_text(path).map(|(index, _, _)| index)
+}
+
+/// `load`, also giving back the buffer the file was read into, with room to spare: a merge
+/// writes its new index into it, whose pages are already mapped (a fresh buffer of several MiB
+/// is mostly the kernel zeroing pages), and where its parts are when the fast reader read it.
+fn load_keeping_text(path: &Path) -> Result<(Index, String, Option<own_index::Layout>), Error> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| Error::msg(format!("cannot read {}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let len = file
+        .metadata()
+        .map(|m| usize::try_from(m.len()).unwrap_or(0))
+        .unwrap_or(0);
+    // Spare room for the entries a merge adds; untouched, it costs address space only.
+    let mut text = String::with_capacity(len.saturating_add(len / 8).saturating_add(1 << 20));
+    file.read_to_string(&mut text).map_err(cannot)?;
     // The default budget (250,000 nodes) is for hand-written YAML; an index has about 25 nodes a
     // chart version, so it refused indexes of 10,000 versions. Without aliases, node, event and
     // scalar-byte counts cannot outgrow the text (at least a byte a node, about two events a
@@ -141,17 +157,19 @@ pub fn load(path: &Path) -> Result<Index, Error> {
     options.budget = Some(budget);
     // An index we wrote is read back by a reader of our own layout, several times faster; the
     // emitter reproducing the file exactly is what shows it read what the YAML parser would.
-    let fast = own_index::parse(&text)
-        .filter(|i| serde_saphyr::to_string(i).is_ok_and(|again| again == text));
-    let index: Index = match fast {
-        Some(index) => index,
-        None => serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
-            Error::msg(format!(
-                "{} is not a valid chart repository index: {}",
-                path.display(),
-                e.without_snippet()
-            ))
-        })?,
+    let fast = own_index::parse_with_layout(&text).filter(|(i, _)| emits_exactly(i, &text));
+    let (index, layout) = match fast {
+        Some((index, layout)) => (index, Some(layout)),
+        None => (
+            serde_saphyr::from_str_with_options(&text, options).map_err(|e| {
+                Error::msg(format!(
+                    "{} is not a valid chart repository index: {}",
+                    path.display(),
+                    e.without_snippet()
+                ))
+            })?,
+            None,
+        ),
     };
     if index.api_version.is_empty() {
         return Err(Error::msg(format!(
@@ -171,7 +189,23 @@ pub fn load(path: &Path) -> Result<Index, Error> {
             }
         }
     }
-    Ok(index)
+    Ok((index, text, layout))
+}
+
+/// Whether the emitter writes `index` as exactly `text`: what `to_string(index) == text` says,
+/// without building the second string. `to_string` is `to_fmt_writer` into a `String` (in
+/// serde-saphyr 2.2), so the bytes compared are the same; each piece is matched against the
+/// rest of the file as it is written, and the first difference stops the emitter.
+fn emits_exactly(index: &Index, text: &str) -> bool {
+    struct Matching<'a>(&'a str);
+    impl std::fmt::Write for Matching<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 = self.0.strip_prefix(s).ok_or(std::fmt::Error)?;
+            Ok(())
+        }
+    }
+    let mut rest = Matching(text);
+    serde_saphyr::to_fmt_writer(&mut rest, index).is_ok() && rest.0.is_empty()
 }
 
 /// Build (or merge into) `DIR/index.yaml`.
@@ -196,9 +230,9 @@ pub fn index(dir: &Path, opts: &IndexOptions) -> Result<Report, Error> {
     lock.lock()
         .map_err(|e| Error::msg(format!("cannot lock {}: {e}", lock_path.display())))?;
 
-    let mut old = match &opts.merge {
-        Some(p) if p.exists() => load(p)?,
-        _ => Index::default(),
+    let (mut old, mut out, layout) = match &opts.merge {
+        Some(p) if p.exists() => load_keeping_text(p)?,
+        _ => (Index::default(), String::new(), None),
     };
     let names = find_archives(dir)?;
     heap::return_large_buffers();
@@ -256,6 +290,8 @@ pub fn index(dir: &Path, opts: &IndexOptions) -> Result<Report, Error> {
         .flatten()
         .map(|e| (e.name.clone(), e.version.clone(), e.digest.clone()))
         .collect();
+    // The names whose versions may differ from the old file's (see splice.rs).
+    let mut changed: std::collections::BTreeSet<String> = fresh.keys().cloned().collect();
     let mut conflicts = Vec::new();
     for (name, versions) in fresh {
         let slot = merged.entry(name.clone()).or_default();
@@ -301,8 +337,10 @@ pub fn index(dir: &Path, opts: &IndexOptions) -> Result<Report, Error> {
             )));
         }
     }
-    for versions in merged.values_mut() {
-        sort_versions(versions);
+    for (name, versions) in merged.iter_mut() {
+        if sort_versions(versions) {
+            changed.insert(name.clone());
+        }
     }
     let generated = std::env::var("SOURCE_DATE_EPOCH")
         .ok()
@@ -315,7 +353,7 @@ pub fn index(dir: &Path, opts: &IndexOptions) -> Result<Report, Error> {
                 .filter_map(|e| e.created.clone())
                 .max()
         });
-    let index = Index {
+    let mut index = Index {
         api_version: "v1".into(),
         annotations: BTreeMap::new(),
         entries: merged,
@@ -323,25 +361,51 @@ pub fn index(dir: &Path, opts: &IndexOptions) -> Result<Report, Error> {
         public_keys: old.public_keys,
         server_info: old.server_info,
     };
-    let text = serde_saphyr::to_string(&index)
-        .map_err(|e| Error::msg(format!("internal error writing the index: {e}")))?;
-    crate::fsutil::write_atomic(&out_path, text.as_bytes())?;
+    let spliced = layout
+        .as_ref()
+        .and_then(|l| splice::emit(&mut index, &out, l, &changed));
+    match spliced {
+        Some(text) => out = text,
+        None => {
+            // Into the old index's buffer, when merging (see `load_keeping_text`).
+            out.clear();
+            serde_saphyr::to_fmt_writer(&mut out, &index)
+                .map_err(|e| Error::msg(format!("internal error writing the index: {e}")))?;
+        }
+    }
+    debug_assert_eq!(
+        serde_saphyr::to_string(&index).ok().as_deref(),
+        Some(out.as_str()),
+        "the index put together from the old file is the one the emitter writes"
+    );
+    crate::fsutil::write_atomic(&out_path, out.as_bytes())?;
     drop(lock);
     Ok(report)
 }
 
 /// Newest first by SemVer, as Helm's `SortEntries`; unparsable versions last, by text.
-fn sort_versions(v: &mut Vec<Entry>) {
-    // Each version is parsed once, not at every comparison (10,000 entries took 10 ms).
-    let mut keyed: Vec<(Option<semver::Version>, Entry)> = std::mem::take(v)
-        .into_iter()
-        .map(|e| (chart_archive::parse_version(&e.version), e))
+/// Whether the order changed.
+fn sort_versions(v: &mut Vec<Entry>) -> bool {
+    // Each version is parsed once, not at every comparison (10,000 entries took 10 ms), and the
+    // order is found on indexes: the entries (hundreds of bytes each) move only when it changes,
+    // which for the old versions of a merge it does not.
+    let keys: Vec<Option<semver::Version>> = v
+        .iter()
+        .map(|e| chart_archive::parse_version(&e.version))
         .collect();
-    keyed.sort_by(|(pa, a), (pb, b)| match (pa, pb) {
-        (Some(x), Some(y)) => y.cmp(x).then_with(|| b.version.cmp(&a.version)),
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    // A stable sort of the indexes, as the entries themselves were sorted before: ties keep
+    // their order either way.
+    order.sort_by(|&i, &j| match (&keys[i], &keys[j]) {
+        (Some(x), Some(y)) => y.cmp(x).then_with(|| v[j].version.cmp(&v[i].version)),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.version.cmp(&b.version),
+        (None, None) => v[i].version.cmp(&v[j].version),
     });
-    v.extend(keyed.into_iter().map(|(_, e)| e));
+    if order.iter().enumerate().all(|(at, &i)| at == i) {
+        return false;
+    }
+    let mut slots: Vec<Option<Entry>> = std::mem::take(v).into_iter().map(Some).collect();
+    v.extend(order.into_iter().filter_map(|i| slots[i].take()));
+    true
 }

@@ -14,25 +14,46 @@ use super::index_file::{Entry, Index};
 use crate::repo::chart_archive::Maintainer;
 
 /// The index in `text`, if it is laid out the way our emitter writes indexes.
+#[cfg(test)]
 pub fn parse(text: &str) -> Option<Index> {
-    let mut lines = Lines {
-        rest: text.lines().collect(),
-        at: 0,
-    };
+    parse_with_layout(text).map(|(index, _)| index)
+}
+
+/// Where the parts of an index in our layout are (byte offsets): the first name's section
+/// starts at `entries_start`, right after the `entries:` line; each name's section (its key
+/// line and its versions) at its offset in `sections`, in name order; the tail (the
+/// `generated:` line, if any) at `tail`.
+pub struct Layout {
+    pub entries_start: usize,
+    pub sections: Vec<(String, usize)>,
+    pub tail: usize,
+}
+
+/// `parse`, and where each part of the index is in `text`.
+pub fn parse_with_layout(text: &str) -> Option<(Index, Layout)> {
+    let offset = |line: &str| line.as_ptr() as usize - text.as_ptr() as usize;
+    let mut lines = Lines(text.lines().peekable());
     if !text.ends_with('\n') {
         return None;
     }
     let api_version = scalar(lines.next()?.strip_prefix("apiVersion: ")?)?;
     let mut entries = BTreeMap::new();
-    if lines.next()? != "entries:" {
+    let entries_line = lines.next()?;
+    if entries_line != "entries:" {
         return None;
     }
+    let mut layout = Layout {
+        entries_start: offset(entries_line) + "entries:\n".len(),
+        sections: Vec::new(),
+        tail: text.len(),
+    };
     while let Some(line) = lines.peek() {
         let Some(key) = line.strip_prefix("  ") else {
             break;
         };
         lines.next();
         let name = key_only(key)?;
+        layout.sections.push((name.clone(), offset(line)));
         let mut versions = Vec::new();
         while let Some(first) = lines.peek().and_then(|l| l.strip_prefix("  - ")) {
             lines.next();
@@ -44,41 +65,41 @@ pub fn parse(text: &str) -> Option<Index> {
         entries.insert(name, versions);
     }
     let generated = match lines.next() {
-        Some(l) => Some(scalar(l.strip_prefix("generated: ")?)?),
+        Some(l) => {
+            layout.tail = offset(l);
+            Some(scalar(l.strip_prefix("generated: ")?)?)
+        }
         None => None,
     };
     if lines.next().is_some() {
         return None;
     }
-    Some(Index {
+    let index = Index {
         api_version,
         annotations: BTreeMap::new(),
         entries,
         generated,
         public_keys: Vec::new(),
         server_info: None,
-    })
+    };
+    Some((index, layout))
 }
 
-struct Lines<'a> {
-    rest: Vec<&'a str>,
-    at: usize,
-}
+/// The lines, read one ahead (not collected first: an index has hundreds of thousands).
+struct Lines<'a>(std::iter::Peekable<std::str::Lines<'a>>);
 
 impl<'a> Lines<'a> {
-    fn peek(&self) -> Option<&'a str> {
-        self.rest.get(self.at).copied()
+    fn peek(&mut self) -> Option<&'a str> {
+        self.0.peek().copied()
     }
     fn next(&mut self) -> Option<&'a str> {
-        let l = self.peek();
-        self.at += 1;
-        l
+        self.0.next()
     }
     /// The following lines that start with `prefix`, without it.
     fn items(&mut self, prefix: &str) -> Vec<&'a str> {
         let mut out = Vec::new();
         while let Some(l) = self.peek().and_then(|l| l.strip_prefix(prefix)) {
-            self.at += 1;
+            self.0.next();
             out.push(l);
         }
         out
