@@ -11,12 +11,15 @@
 /// Appends `data` (at most 32 KiB, so distance 1 is always valid) to the deflate stream `out`,
 /// which must be byte-aligned; `out` ends byte-aligned again.
 pub fn append(out: &mut Vec<u8>, data: &[u8]) {
+    // A header is ~40 bytes of codes: room for it (and the stored block) in one reservation.
+    out.reserve(data.len() / 4 + 16);
     let mut w = Bits { out, acc: 0, n: 0 };
     w.put(0b010, 3); // BFINAL 0, BTYPE 01 (fixed codes), low bit first
     let mut i = 0;
     while i < data.len() {
         let b = data[i];
-        let run = data[i..].iter().take_while(|&&x| x == b).count();
+        let end = run_end(data, i);
+        let run = end - i;
         w.literal(b);
         let mut left = run - 1;
         if run >= 4 {
@@ -29,42 +32,83 @@ pub fn append(out: &mut Vec<u8>, data: &[u8]) {
         for _ in 0..left {
             w.literal(b);
         }
-        i += run;
+        i = end;
     }
-    w.code(0, 7); // end of block (256)
+    w.put(0, 7); // end of block (256): seven zero bits
     w.put(0, 3); // BFINAL 0, BTYPE 00 (stored)
     w.align();
     w.out.extend_from_slice(&[0, 0, 0xff, 0xff]); // LEN 0, NLEN !0
 }
 
+/// Where the run of bytes equal to `data[start]` ends: eight bytes at a time while they all
+/// are (a header's zero padding is runs of 100 to 250 bytes), then byte by byte.
+fn run_end(data: &[u8], start: usize) -> usize {
+    let b = data[start];
+    let word = u64::from_ne_bytes([b; 8]);
+    let mut end = start + 1;
+    while let Some(chunk) = data.get(end..end + 8) {
+        if chunk.try_into().map(u64::from_ne_bytes).ok() != Some(word) {
+            break;
+        }
+        end += 8;
+    }
+    while end < data.len() && data[end] == b {
+        end += 1;
+    }
+    end
+}
+
+/// The fixed literal code of each byte (RFC 1951 3.2.6), bit-reversed so that it is written low
+/// bit first as `put` writes, and its length: a header's ~150 literals then cost a table look-up
+/// each rather than a bit reversal.
+const LITERALS: [(u16, u8); 256] = {
+    let mut table = [(0u16, 0u8); 256];
+    let mut b = 0;
+    while b < 256 {
+        let (code, len) = if b <= 143 {
+            (0x30 + b as u32, 8)
+        } else {
+            (0x190 + b as u32 - 144, 9)
+        };
+        table[b] = (reversed(code, len) as u16, len as u8);
+        b += 1;
+    }
+    table
+};
+
+/// The `len` low bits of `code`, most significant first, as bits to write low bit first.
+const fn reversed(code: u32, len: u32) -> u32 {
+    code.reverse_bits() >> (32 - len)
+}
+
 struct Bits<'a> {
     out: &'a mut Vec<u8>,
+    /// Bits not yet written, the first at bit 0; fewer than 32 between calls.
     acc: u64,
     n: u32,
 }
 
 impl Bits<'_> {
-    /// `bits` low bit first (header fields, extra bits).
+    /// `bits` (at most 32 of them) low bit first (header fields, extra bits); whole 32-bit
+    /// words go out as soon as they are complete.
     fn put(&mut self, bits: u32, len: u32) {
         self.acc |= u64::from(bits) << self.n;
         self.n += len;
-        while self.n >= 8 {
-            self.out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.n -= 8;
+        if self.n >= 32 {
+            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.acc >>= 32;
+            self.n -= 32;
         }
     }
 
     /// A Huffman code: written most significant bit first.
     fn code(&mut self, code: u32, len: u32) {
-        self.put(code.reverse_bits() >> (32 - len), len);
+        self.put(reversed(code, len), len);
     }
 
     fn literal(&mut self, b: u8) {
-        match b {
-            0..=143 => self.code(0x30 + u32::from(b), 8),
-            _ => self.code(0x190 + u32::from(b) - 144, 9),
-        }
+        let (code, len) = LITERALS[usize::from(b)];
+        self.put(u32::from(code), u32::from(len));
     }
 
     /// Length `len` (3..=258) at distance 1 (distance code 0, five zero bits).
@@ -84,13 +128,16 @@ impl Bits<'_> {
             _ => self.code(0xc0 + symbol - 280, 8),
         }
         self.put(u32::from(len - BASE[i]), EXTRA[i]);
-        self.code(0, 5);
+        self.put(0, 5); // distance code 0
     }
 
+    /// Pads to a whole byte and writes out every bit held.
     fn align(&mut self) {
-        if self.n > 0 {
-            self.put(0, 8 - self.n);
-        }
+        let bytes = self.n.div_ceil(8);
+        self.out
+            .extend_from_slice(&self.acc.to_le_bytes()[..bytes as usize]);
+        self.acc = 0;
+        self.n = 0;
     }
 }
 
@@ -111,6 +158,19 @@ mod tests {
             .read_to_end(&mut out)
             .unwrap();
         out
+    }
+
+    #[test]
+    fn runs_end_where_the_byte_changes() {
+        let data = [[7u8; 21].as_slice(), &[0; 9], &[7], &[0; 16]].concat();
+        for start in 0..data.len() {
+            let by_byte = start
+                + data[start..]
+                    .iter()
+                    .take_while(|&&x| x == data[start])
+                    .count();
+            assert_eq!(run_end(&data, start), by_byte, "from {start}");
+        }
     }
 
     #[test]

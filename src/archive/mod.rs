@@ -105,16 +105,30 @@ pub fn tgz(chart: &Chart, mtime: u64) -> Result<Vec<u8>, Error> {
     if total > MAX_TOTAL {
         return Err(Error::msg("the chart is larger than Helm's 100 MiB limit"));
     }
-    COMPRESS.with_borrow_mut(|deflate| {
-        let deflate = deflate.get_or_insert_with(|| Compress::new(Compression::new(LEVEL), false));
+    COMPRESS.with_borrow_mut(|state| {
+        let (deflate, pending) = state
+            .get_or_insert_with(|| (Compress::new(Compression::new(LEVEL), false), Vec::new()));
         deflate.reset();
-        build(chart, mtime, deflate)
+        pending.clear();
+        let built = build(chart, mtime, deflate, pending);
+        // An unusually large chart does not pin its buffer for the rest of a batch.
+        if pending.capacity() > KEPT_PENDING {
+            *pending = Vec::new();
+        }
+        built
     })
 }
 
+/// The most a thread keeps of its per-chart buffer between archives (a chart of
+/// examples/full.yaml needs ~40 KB).
+const KEPT_PENDING: usize = 1024 * 1024;
+
 thread_local! {
     /// One compressor per thread, reset per archive: a new one allocates and clears ~300 KB.
-    static COMPRESS: std::cell::RefCell<Option<Compress>> = const { std::cell::RefCell::new(None) };
+    /// With it, the buffer of per-chart bytes (`build`'s `pending`), reused likewise: a batch
+    /// then allocates and frees no 64 KB block per archive.
+    static COMPRESS: std::cell::RefCell<Option<(Compress, Vec<u8>)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// The gzip member (mtime 0, no name, OS "unknown") of the chart's tar. Per-chart parts (tar
@@ -127,14 +141,19 @@ thread_local! {
 /// per-chart one. Per-chart parts refer to no bytes but their own, so the result is one valid
 /// deflate stream, the same for the same chart. The tar itself is never built: the CRC-32 of
 /// the per-chart bytes is combined with the fixed segments' CRCs, computed at build time.
-fn build(chart: &Chart, mtime: u64, deflate: &mut Compress) -> Result<Vec<u8>, Error> {
+fn build(
+    chart: &Chart,
+    mtime: u64,
+    deflate: &mut Compress,
+    pending: &mut Vec<u8>,
+) -> Result<Vec<u8>, Error> {
     let fail = |e: std::io::Error| Error::msg(format!("cannot build the archive: {e}"));
     let mut out = Vec::with_capacity(96 * 1024);
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
     let mut crc = 0u32;
     let mut len = 0u64;
-    // Per-chart tar bytes not yet deflated.
-    let mut pending: Vec<u8> = Vec::with_capacity(64 * 1024);
+    // Per-chart tar bytes not yet deflated (`pending`, empty, is this thread's buffer).
+    pending.reserve(64 * 1024);
     // The fixed files right before the current entry: the `SEGMENTS` index of the last, and how
     // many of them are in `SEGMENTS` order with one 512-byte header between each two.
     let mut run: Option<(usize, usize)> = None;
@@ -157,8 +176,8 @@ fn build(chart: &Chart, mtime: u64, deflate: &mut Compress) -> Result<Vec<u8>, E
         match splice {
             Some(segment) => {
                 if !pending.is_empty() {
-                    deflate_into(deflate, &pending, FlushCompress::Full, &mut out);
-                    crc = zlib_rs::crc32::crc32(crc, &pending);
+                    deflate_into(deflate, pending, FlushCompress::Full, &mut out);
+                    crc = zlib_rs::crc32::crc32(crc, pending);
                     len += pending.len() as u64;
                     pending.clear();
                 }
@@ -178,8 +197,8 @@ fn build(chart: &Chart, mtime: u64, deflate: &mut Compress) -> Result<Vec<u8>, E
     }
     // The end of the archive: two zero blocks.
     pending.resize(pending.len() + 2 * ustar::BLOCK, 0);
-    deflate_into(deflate, &pending, FlushCompress::Finish, &mut out);
-    crc = zlib_rs::crc32::crc32(crc, &pending);
+    deflate_into(deflate, pending, FlushCompress::Finish, &mut out);
+    crc = zlib_rs::crc32::crc32(crc, pending);
     len += pending.len() as u64;
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&(len as u32).to_le_bytes());
