@@ -125,7 +125,6 @@ impl Staging {
             .open(&path)
             .map_err(|e| unchanged(e.to_string()))?;
         f.write_all(bytes).map_err(|e| unchanged(e.to_string()))?;
-        start_writeback(&f);
         // Read it back through a new handle: a filesystem that loses data without an error
         // must not replace a good file.
         let mut reader =
@@ -200,25 +199,6 @@ fn sync_staged(area: &Area, names: &[String]) -> std::io::Result<()> {
         File::open(dir.path().join(name))?.sync_all()?;
     }
     Ok(())
-}
-
-/// Start writing `f`'s data to the disk now, without waiting for it: a batch's archives then
-/// reach the disk while the next ones are built, and the one sync of [`Staging::commit`] (which
-/// alone makes them durable) has little left to wait for. Were it a tenth of a second after all
-/// the work, for ~70 MB of archives, the disk's time would add to the run's. A filesystem that
-/// does not support it loses nothing: the commit's sync writes the data all the same.
-fn start_writeback(f: &File) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a plain system call on an open descriptor; it reads and writes no memory of
-        // ours. Its result is only advice taken or not, so it is ignored.
-        unsafe {
-            libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = f;
 }
 
 impl Drop for Area {
