@@ -8,6 +8,7 @@
 
 pub mod artifacthub_repo;
 pub mod chart_archive;
+mod emit_check;
 mod gunzip;
 mod heap;
 mod index_file;
@@ -157,7 +158,8 @@ fn load_keeping_text(path: &Path) -> Result<(Index, String, Option<own_index::La
     options.budget = Some(budget);
     // An index we wrote is read back by a reader of our own layout, several times faster; the
     // emitter reproducing the file exactly is what shows it read what the YAML parser would.
-    let fast = own_index::parse_with_layout(&text).filter(|(i, _)| emits_exactly(i, &text));
+    let fast = own_index::parse_with_layout(&text)
+        .and_then(|(mut i, l)| emit_check::emits_exactly(&mut i, &text, &l).then_some((i, l)));
     let (index, layout) = match fast {
         Some((index, layout)) => (index, Some(layout)),
         None => (
@@ -190,22 +192,6 @@ fn load_keeping_text(path: &Path) -> Result<(Index, String, Option<own_index::La
         }
     }
     Ok((index, text, layout))
-}
-
-/// Whether the emitter writes `index` as exactly `text`: what `to_string(index) == text` says,
-/// without building the second string. `to_string` is `to_fmt_writer` into a `String` (in
-/// serde-saphyr 2.2), so the bytes compared are the same; each piece is matched against the
-/// rest of the file as it is written, and the first difference stops the emitter.
-fn emits_exactly(index: &Index, text: &str) -> bool {
-    struct Matching<'a>(&'a str);
-    impl std::fmt::Write for Matching<'_> {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            self.0 = self.0.strip_prefix(s).ok_or(std::fmt::Error)?;
-            Ok(())
-        }
-    }
-    let mut rest = Matching(text);
-    serde_saphyr::to_fmt_writer(&mut rest, index).is_ok() && rest.0.is_empty()
 }
 
 /// Build (or merge into) `DIR/index.yaml`.
