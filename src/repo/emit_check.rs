@@ -25,17 +25,18 @@ pub fn emits_exactly(index: &mut Index, text: &str, layout: &Layout) -> bool {
         && index.annotations.is_empty()
         && index.public_keys.is_empty()
         && index.server_info.is_none();
-    // The first name of the second half: where half of the versions have gone by (names, and
-    // so sections, are in the same order in the file and in the map).
-    let mut seen = 0;
+    // The first name of the second half: the first one with at least half of the versions
+    // before it (names, and so sections, are in the same order in the file and in the map).
+    // None when one name holds most of them: then one emission.
+    let mut before = 0;
     let middle = index
         .entries
         .values()
         .zip(&layout.sections)
-        .skip(1)
         .find(|(v, _)| {
-            seen += v.len();
-            seen * 2 >= versions
+            let half = before > 0 && before * 2 >= versions;
+            before += v.len();
+            half
         })
         .map(|(_, section)| section);
     let (Some((first_late, late_start)), true) = (middle, halves) else {
