@@ -21,10 +21,7 @@ pub fn emits_exactly(index: &mut Index, text: &str, layout: &Layout) -> bool {
     let versions: usize = index.entries.values().map(Vec::len).sum();
     let halves = versions >= SPLIT_FROM
         && layout.sections.len() >= 2
-        && layout.sections.len() == index.entries.len()
-        && index.annotations.is_empty()
-        && index.public_keys.is_empty()
-        && index.server_info.is_none();
+        && layout.sections.len() == index.entries.len();
     // The first name of the second half: the first one with at least half of the versions
     // before it (names, and so sections, are in the same order in the file and in the map).
     // None when one name holds most of them: then one emission.
@@ -50,19 +47,17 @@ pub fn emits_exactly(index: &mut Index, text: &str, layout: &Layout) -> bool {
     ) else {
         return false;
     };
-    let second = Index {
-        api_version: index.api_version.clone(),
-        entries: index.entries.split_off(first_late),
-        generated: index.generated.clone(),
-        ..Index::default()
+    // An index with parts beyond the header and tail is not split.
+    let Some(mut second) = index.with_entries(std::collections::BTreeMap::new()) else {
+        return matches(index, &[text]);
     };
+    second.entries = index.entries.split_off(first_late);
     let both = std::thread::scope(|s| {
         let late_half = s.spawn(|| matches(&second, &[head, late]));
         let early_half = matches(index, &[early, tail]);
         // A panic in the emitter is a failed proof, as an error is.
         late_half.join().unwrap_or(false) && early_half
     });
-    let mut second = second;
     index.entries.append(&mut second.entries);
     debug_assert!(
         !both || serde_saphyr::to_string(&*index).ok().as_deref() == Some(text),

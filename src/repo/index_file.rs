@@ -78,6 +78,24 @@ pub struct Index {
     pub server_info: Option<BTreeMap<String, String>>,
 }
 
+impl Index {
+    /// An index with this one's header and tail (`apiVersion`, `generated`) around `entries`,
+    /// for emitting some of its names on their own (`splice`, `emit_check`): the emitter writes
+    /// it as this index's header and tail around those names' sections. `None` when this index
+    /// has other parts (annotations, public keys, server info), which that would leave out.
+    pub(super) fn with_entries(&self, entries: BTreeMap<String, Vec<Entry>>) -> Option<Index> {
+        let header_and_tail_only = self.annotations.is_empty()
+            && self.public_keys.is_empty()
+            && self.server_info.is_none();
+        header_and_tail_only.then(|| Index {
+            api_version: self.api_version.clone(),
+            entries,
+            generated: self.generated.clone(),
+            ..Index::default()
+        })
+    }
+}
+
 impl Entry {
     pub(super) fn from_archive(m: Metadata, digest: String, url: String, created: String) -> Entry {
         Entry {

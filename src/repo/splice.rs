@@ -22,16 +22,8 @@ pub fn emit(
     layout: &Layout,
     changed: &BTreeSet<String>,
 ) -> Option<String> {
-    // What the fast reader reads has none of these; anything else is emitted in full.
-    if !index.annotations.is_empty() || !index.public_keys.is_empty() || index.server_info.is_some()
-    {
-        return None;
-    }
-    let mut small = Index {
-        api_version: index.api_version.clone(),
-        generated: index.generated.clone(),
-        ..Index::default()
-    };
+    // What the fast reader reads has no other parts; an index with them is emitted in full.
+    let mut small = index.with_entries(BTreeMap::new())?;
     for name in changed {
         if let Some(versions) = index.entries.get_mut(name) {
             small.entries.insert(name.clone(), std::mem::take(versions));
