@@ -8,7 +8,7 @@ the peak memory (max RSS, from wait4 in scripts/bench/runner.rs) of each side.
     scripts/bench.py            # the full benchmark (about 10 minutes on 2 cores)
     scripts/bench.py --smoke    # tiny sizes, to check that it still runs (the test command does)
 
-Needs: a release build (built here if missing), .tools/bin/helm3 and helm4
+Needs: the release build of scripts/build-release.sh (run here), .tools/bin/helm3 and helm4
 (scripts/install-test-tools.sh). Fixtures go to target/bench/ (not in git).
 """
 
@@ -25,7 +25,8 @@ import tarfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "target", "bench")
-BIN = os.path.join(ROOT, "target", "release", "helm-k8s-service")
+# The release binary the plugin installs (scripts/build-release.sh), set by ensure_release_build.
+BIN = None
 HELMS = {
     "helm3": os.environ.get("HELM3_BIN", os.path.join(ROOT, ".tools/bin/helm3")),
     "helm4": os.environ.get("HELM4_BIN", os.path.join(ROOT, ".tools/bin/helm4")),
@@ -135,8 +136,10 @@ class Fresh:
 
 def ensure_release_build():
     # Always: cargo does nothing when the binary is up to date, and a stale one would measure
-    # (or fail on) old code.
-    subprocess.check_call(["cargo", "build", "--release", "--locked", "--quiet"], cwd=ROOT)
+    # (or fail on) old code. The script builds what install-binary.sh installs.
+    global BIN
+    BIN = subprocess.check_output(["sh", os.path.join(ROOT, "scripts", "build-release.sh"), "--quiet"],
+                                  cwd=ROOT, text=True).strip()
     source = os.path.join(ROOT, "scripts", "bench", "runner.rs")
     if not os.path.exists(RUNNER) or os.path.getmtime(RUNNER) < os.path.getmtime(source):
         os.makedirs(WORK, exist_ok=True)

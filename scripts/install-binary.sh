@@ -7,9 +7,9 @@
 #   - bin/helm-k8s-service is there, runs and has plugin.yaml's version: nothing to do.
 #     With -u, it is rebuilt first if any source (Cargo.toml, Cargo.lock, src/,
 #     chart-template/, schema/) is newer.
-#   - else, in a source checkout with cargo: `cargo build --release --locked`
-#     (CARGO_TARGET_DIR and cargo's other settings are honoured), then the binary is
-#     copied to bin/.
+#   - else, in a source checkout with cargo: `cargo build --release --locked` through
+#     scripts/build-release.sh (glibc linked in on Linux; CARGO_TARGET_DIR and cargo's other
+#     settings are honoured), then the binary is copied to bin/.
 #   - else: says what is missing and how to get it, and exits 1.
 #
 # Helm 4 gives hooks nothing but HELM_PLUGIN_NAME and HELM_PLUGIN_DIR on top of the
@@ -85,28 +85,18 @@ cannot() {
 
 build() {
   cargo=$(find_cargo) || cannot "$NAME is not built and cargo (Rust's build tool) was not found on PATH or in ${CARGO_HOME:-\$HOME/.cargo}/bin."
-  say "building $NAME with $cargo build --release --locked (the first build takes a minute or two)"
+  say "building $NAME with $cargo build --release --locked (scripts/build-release.sh; the first build takes a minute or two)"
   mkdir -p "$dir/bin"
-  json="$dir/bin/.cargo-build.$$.json"
   tmp="$dir/bin/.$NAME.$$"
-  trap 'rm -f "$json" "$tmp"' EXIT
-  # The JSON messages name the executable wherever the target directory is; diagnostics are
-  # still rendered for people on stderr.
-  if ! (cd "$dir" && "$cargo" build --release --locked --bin "$NAME" \
-    --message-format=json-render-diagnostics >"$json"); then
+  trap 'rm -f "$tmp"' EXIT
+  if ! exe=$(CARGO="$cargo" sh "$dir/scripts/build-release.sh"); then
     printf 'k8s-service: cargo build failed (see above). This crate needs Rust %s or newer: rustup update\n' \
       "$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' "$dir/Cargo.toml")" >&2
-    exit 1
-  fi
-  exe=$(sed -n "s/.*\"executable\":\"\\([^\"]*\\/$NAME\\)\".*/\\1/p" "$json" | tail -n 1)
-  if [ -z "$exe" ] || [ ! -f "$exe" ]; then
-    echo "k8s-service: cargo build succeeded but did not report the $NAME executable" >&2
     exit 1
   fi
   cp "$exe" "$tmp"
   chmod 0755 "$tmp"
   mv -f "$tmp" "$bin"
-  rm -f "$json"
   runs || { echo "k8s-service: the built $bin does not run" >&2; exit 1; }
   say "installed $("$bin" --version) at $bin"
 }

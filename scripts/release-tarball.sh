@@ -103,8 +103,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --locked --bin "$NAME" --message-format=json-render-diagnostics >"$work/build.json"
-exe=$(sed -n "s/.*\"executable\":\"\\([^\"]*\\/$NAME\\)\".*/\\1/p" "$work/build.json" | tail -n 1)
+# The binary the install hook would build (scripts/build-release.sh: glibc linked in on Linux,
+# so the tarball runs whatever glibc the user's machine has).
+exe=$(sh scripts/build-release.sh) || die "cargo build failed"
 [[ -n "$exe" && -x "$exe" ]] || die "cargo did not report the $NAME executable"
 got=$("$exe" --version) || die "$exe --version failed"
 [[ "$got" == *" $version" ]] || die "$exe --version says '$got', want version $version"

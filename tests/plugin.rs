@@ -473,6 +473,39 @@ fn install(helm: &Helm, dir: &Path) -> Out {
     )
 }
 
+/// Whether scripts/build-release.sh links glibc in here: Linux with glibc, and a C toolchain
+/// holding glibc's static libraries (the script's own test).
+fn glibc_links_statically() -> bool {
+    if !cfg!(all(
+        target_os = "linux",
+        target_env = "gnu",
+        target_endian = "little"
+    )) {
+        return false;
+    }
+    ["libc.a", "libgcc_eh.a"].iter().all(|lib| {
+        Command::new("cc")
+            .arg(format!("-print-file-name={lib}"))
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"/"))
+    })
+}
+
+/// Whether the ELF executable at `path` names a dynamic loader (a PT_INTERP program header):
+/// every dynamically linked program does, a static one (static PIE included) does not.
+fn has_interpreter(path: &Path) -> bool {
+    let elf = fs::read(path).expect("read the binary");
+    assert_eq!(&elf[..4], b"\x7fELF", "{} is not ELF", path.display());
+    assert_eq!(elf[4], 2, "not a 64-bit ELF");
+    let word = |at: usize, n: usize| {
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(&elf[at..at + n]);
+        u64::from_le_bytes(b) as usize
+    };
+    let (phoff, phentsize, phnum) = (word(0x20, 8), word(0x36, 2), word(0x38, 2));
+    (0..phnum).any(|i| word(phoff + i * phentsize, 4) == 3) // PT_INTERP
+}
+
 fn hello() -> PathBuf {
     common::root().join("examples/hello.yaml")
 }
@@ -635,6 +668,17 @@ fn installs_from_a_checkout_builds_and_runs() {
             "[{n}] the install hook did not build the binary:\n{o}"
         );
         assert!(src.join("bin/helm-k8s-service").is_file());
+        if glibc_links_statically() {
+            // The check itself: the test build (plain cargo) is dynamically linked.
+            assert!(
+                has_interpreter(&common::bin()),
+                "PT_INTERP check finds nothing"
+            );
+            assert!(
+                !has_interpreter(&src.join("bin/helm-k8s-service")),
+                "[{n}] the hook built a dynamically linked binary; scripts/build-release.sh links glibc in"
+            );
+        }
         let row = helm
             .listed()
             .unwrap_or_else(|| panic!("[{n}] not in helm plugin list"));

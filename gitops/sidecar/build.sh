@@ -7,7 +7,8 @@
 # (/var/run/argocd/argocd-cmp-server) comes from the repo-server's shared volume at run time.
 #
 # Usage: gitops/sidecar/build.sh --binary PATH --helm PATH --tag IMAGE[:TAG]
-#   --binary  helm-k8s-service, built for the image's architecture (cargo build --release)
+#   --binary  helm-k8s-service, built for the image's architecture (scripts/build-release.sh,
+#             static with glibc linked in, needs no library; a dynamic build brings its own)
 #   --helm    a helm binary (v3.17+ or v4), statically linked as helm's releases are
 # buildah honours CONTAINERS_CONF and CONTAINERS_STORAGE_CONF (the tests use a private store).
 # Push the result with `buildah push IMAGE docker://REGISTRY/...` and pin it by digest.
@@ -19,7 +20,7 @@ while [[ $# -gt 0 ]]; do
     --binary) binary=$2; shift 2;;
     --helm) helm=$2; shift 2;;
     --tag) tag=$2; shift 2;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0;;
     *) echo "build.sh: unknown argument $1 (see --help)" >&2; exit 1;;
   esac
 done
