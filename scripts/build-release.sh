@@ -6,7 +6,7 @@
 # Usage: sh scripts/build-release.sh [more `cargo build` arguments]
 #   The executable's path goes to stdout; cargo's messages go to stderr as usual. CARGO names
 #   the cargo to run (default: cargo on PATH); CARGO_TARGET_DIR and cargo's other settings are
-#   honoured.
+#   honoured. Exit status: cargo's when the build fails, 3 when it names no executable.
 #
 # On Linux with glibc, when the C toolchain has glibc's static libraries (Debian's libc6-dev
 # does; Fedora needs glibc-static), glibc is linked in: a static PIE, still placed at a random
@@ -49,7 +49,8 @@ trap 'rm -f "$json"' EXIT
   --message-format=json-render-diagnostics "$@" >"$json")
 exe=$(sed -n "s/.*\"executable\":\"\\([^\"]*\\/$NAME\\)\".*/\\1/p" "$json" | tail -n 1)
 if [ -z "$exe" ] || [ ! -f "$exe" ]; then
+  # Exit 3, not 1: the build did not fail, so callers should not say it did.
   echo "build-release.sh: cargo build succeeded but did not report the $NAME executable" >&2
-  exit 1
+  exit 3
 fi
 printf '%s\n' "$exe"

@@ -89,9 +89,13 @@ build() {
   mkdir -p "$dir/bin"
   tmp="$dir/bin/.$NAME.$$"
   trap 'rm -f "$tmp"' EXIT
-  if ! exe=$(CARGO="$cargo" sh "$dir/scripts/build-release.sh"); then
-    printf 'k8s-service: cargo build failed (see above). This crate needs Rust %s or newer: rustup update\n' \
-      "$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' "$dir/Cargo.toml")" >&2
+  status=0
+  exe=$(CARGO="$cargo" sh "$dir/scripts/build-release.sh") || status=$?
+  if [ "$status" -ne 0 ]; then
+    # 3: cargo built but named no executable, which build-release.sh has said.
+    [ "$status" -eq 3 ] ||
+      printf 'k8s-service: cargo build failed (see above). This crate needs Rust %s or newer: rustup update\n' \
+        "$(sed -n 's/^rust-version *= *"\(.*\)"/\1/p' "$dir/Cargo.toml")" >&2
     exit 1
   fi
   cp "$exe" "$tmp"

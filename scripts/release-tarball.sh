@@ -105,7 +105,7 @@ trap cleanup EXIT
 
 # The binary the install hook would build (scripts/build-release.sh: glibc linked in on Linux,
 # so the tarball runs whatever glibc the user's machine has).
-exe=$(sh scripts/build-release.sh) || die "cargo build failed"
+exe=$(sh scripts/build-release.sh) || die "building the binary failed (see above)"
 [[ -n "$exe" && -x "$exe" ]] || die "cargo did not report the $NAME executable"
 got=$("$exe" --version) || die "$exe --version failed"
 [[ "$got" == *" $version" ]] || die "$exe --version says '$got', want version $version"
