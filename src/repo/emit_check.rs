@@ -22,6 +22,9 @@ pub fn emits_exactly(index: &mut Index, text: &str, layout: &Layout) -> bool {
     let halves = versions >= SPLIT_FROM
         && layout.sections.len() >= 2
         && layout.sections.len() == index.entries.len();
+    if !halves {
+        return matches(index, &[text]);
+    }
     // The first name of the second half: the first one with at least half of the versions
     // before it (names, and so sections, are in the same order in the file and in the map).
     // None when one name holds most of them: then one emission.
@@ -36,7 +39,7 @@ pub fn emits_exactly(index: &mut Index, text: &str, layout: &Layout) -> bool {
             half
         })
         .map(|(_, section)| section);
-    let (Some((first_late, late_start)), true) = (middle, halves) else {
+    let Some((first_late, late_start)) = middle else {
         return matches(index, &[text]);
     };
     let (Some(head), Some(late), Some(early), Some(tail)) = (
