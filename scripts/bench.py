@@ -34,6 +34,7 @@ HELMS = {
 
 
 RUNNER = os.path.join(WORK, "runner")
+FLOOR = os.path.join(WORK, "floor")
 
 
 def run_once(cmd, env=None):
@@ -140,10 +141,28 @@ def ensure_release_build():
     global BIN
     BIN = subprocess.check_output(["sh", os.path.join(ROOT, "scripts", "build-release.sh"), "--quiet"],
                                   cwd=ROOT, text=True).strip()
-    source = os.path.join(ROOT, "scripts", "bench", "runner.rs")
-    if not os.path.exists(RUNNER) or os.path.getmtime(RUNNER) < os.path.getmtime(source):
-        os.makedirs(WORK, exist_ok=True)
-        subprocess.check_call(["rustc", "--edition", "2024", "-O", "-o", RUNNER, source])
+    os.makedirs(WORK, exist_ok=True)
+    build_tool(RUNNER, "runner.rs")
+    build_tool(FLOOR, "floor.rs", static=True)
+
+
+def build_tool(binary, name, static=False):
+    """Builds one of scripts/bench/'s std-only programs with the machine's rustc, when stale.
+    `static`: linked like the release binary (glibc in) where the toolchain can, else plainly."""
+    source = os.path.join(ROOT, "scripts", "bench", name)
+    if os.path.exists(binary) and os.path.getmtime(binary) >= os.path.getmtime(source):
+        return
+    cmd = ["rustc", "--edition", "2024", "-O", "-o", binary, source]
+    if static and subprocess.run([*cmd, "-C", "target-feature=+crt-static"], stderr=subprocess.DEVNULL).returncode == 0:
+        return
+    subprocess.check_call(cmd)
+
+
+def fresh_package(spec, fresh):
+    """Packages `spec` into a fresh directory and returns that directory."""
+    out = fresh()
+    subprocess.check_call([BIN, "package", spec, "-d", out], stdout=subprocess.DEVNULL)
+    return out
 
 
 def generate(spec, out):
@@ -215,13 +234,25 @@ def main():
     fresh = Fresh(os.path.join(WORK, "out"))
 
     # 1. package vs helm package of the same chart directory (the one `generate` writes).
+    charts = {}
     for spec in (small, large):
-        chart = generate(spec, os.path.join(WORK, "gen-" + os.path.basename(spec)))
+        chart = charts[spec] = generate(spec, os.path.join(WORK, "gen-" + os.path.basename(spec)))
         for hname, helm in HELMS.items():
             rows.append(pair(f"`package {os.path.basename(spec)}` vs `{hname} package` of its chart dir",
                              lambda spec=spec: [BIN, "package", spec, "-d", fresh()],
                              lambda helm=helm, chart=chart: [helm, "package", chart, "-d", fresh()],
                              reps, target=(0.06, 0.25)))
+
+    # 1b. The floor of one `package` on this machine: a program that only starts, makes the
+    #     directory and writes a file of full.yaml's archive size (scripts/bench/floor.rs), with
+    #     our durable write's two fsyncs and without, against the same helm runs as above.
+    size = os.path.getsize(os.path.join(fresh_package(large, fresh), "payments-0.1.0.tgz"))
+    for hname, helm in HELMS.items():
+        for flags, what in (([], "durable write"), (["--no-sync"], "write without fsync")):
+            rows.append(pair(f"floor: start + {what} of {size // 1000} KB (no work) vs `{hname} package` of full.yaml's chart dir",
+                             lambda flags=flags: [FLOOR, fresh(), str(size), *flags],
+                             lambda helm=helm: [helm, "package", charts[large], "-d", fresh()],
+                             reps))
 
     # 2. The plugin through helm's launcher vs `helm version` alone.
     env = plugin_home()
