@@ -9,8 +9,9 @@
 //! temporary directory inside the destination (`.k8s-service-batch.<random>.k8s-service.tmp`).
 //! Either kind is cleaned up by the next run if this one is killed, as `fsutil`'s temporaries
 //! are; every file is written and read back where it is staged. Only [`Staging::commit`] makes
-//! them durable (all at once: see [`sync_staged`]), renames them into place, one rename each,
-//! then syncs the directory; a staging dropped without a commit removes everything it wrote, and
+//! them durable (all at once: see [`sync_staged`]; a large batch is written out by a thread of
+//! `flush` while it is staged, so that little is left then), renames them into place, one
+//! rename each, then syncs the directory; a staging dropped without a commit removes everything it wrote, and
 //! the destination directory too when this run created it and it is still empty. One lock for
 //! the whole batch, rather than one open temporary file per archive, keeps the number of open
 //! files flat as well.
@@ -22,6 +23,8 @@ use std::sync::Mutex;
 
 use crate::diag::Error;
 use crate::fsutil::{self, io_err};
+
+mod flush;
 
 /// The name the staging directory stands for in `fsutil`'s temporary-name pattern. It is never
 /// an archive's (those end in `.tgz` or `.prov`), so a stale one is recognised as such.
@@ -44,6 +47,8 @@ struct Area {
     beside: Vec<(String, tempfile::NamedTempFile)>,
     /// The staging directory once more than [`BESIDE`] files are staged (with its lock).
     tmp: Option<(tempfile::TempDir, Option<File>)>,
+    /// Writes the staging directory's files out while the batch goes on (Linux).
+    flusher: Option<flush::Flusher>,
     /// Every name staged, so a name staged twice is an error wherever it was staged.
     names: std::collections::HashSet<String>,
     /// The outermost directory this run created for `dir` (removed again if left empty).
@@ -69,6 +74,7 @@ impl Staging {
                 dir: self.dir.clone(),
                 beside: Vec::new(),
                 tmp: None,
+                flusher: None,
                 names: Default::default(),
                 created,
             });
@@ -99,7 +105,12 @@ impl Staging {
             }
             if area.tmp.is_none() {
                 fsutil::remove_stale_temporaries(&area.dir, |owner| owner == OWNER);
-                area.tmp = Some(fsutil::locked_temp_dir(&area.dir, &format!(".{OWNER}."))?);
+                let tmp = fsutil::locked_temp_dir(&area.dir, &format!(".{OWNER}."))?;
+                area.flusher = flush::Flusher::start(tmp.0.path());
+                area.tmp = Some(tmp);
+            }
+            if let Some(flusher) = &mut area.flusher {
+                flusher.staged(bytes.len());
             }
             Ok(area.tmp.as_ref().map(|(t, _)| t.path().join(name)))
         })?;
@@ -144,7 +155,7 @@ impl Staging {
         // locked, so they stay).
         let set: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
         fsutil::remove_stale_temporaries(&self.dir, |owner| owner == OWNER || set.contains(owner));
-        sync_staged(&area, names).map_err(|e| {
+        sync_staged(&mut area, names).map_err(|e| {
             Error::msg(format!(
                 "cannot write to {}: syncing the new files failed: {e}; nothing was replaced",
                 self.dir.display()
@@ -178,7 +189,8 @@ impl Staging {
 /// tenth of the run (an fsync each, every one a write of its inode), with one `syncfs` of the
 /// filesystem on Linux, which writes them all out together and reports a failed writeback of
 /// any (it also flushes other programs' pending writes there; that costs time, not safety).
-fn sync_staged(area: &Area, names: &[String]) -> std::io::Result<()> {
+/// While the batch is staged, `flush` has written most of it out already.
+fn sync_staged(area: &mut Area, names: &[String]) -> std::io::Result<()> {
     /// Up to this many files, one fsync each (no waiting for anyone else's writes).
     const ONE_BY_ONE: usize = 8;
     for (_, tmp) in &area.beside {
@@ -193,6 +205,9 @@ fn sync_staged(area: &Area, names: &[String]) -> std::io::Result<()> {
         .collect();
     #[cfg(target_os = "linux")]
     if in_dir.len() > ONE_BY_ONE {
+        if let Some(flusher) = &mut area.flusher {
+            return flusher.finish();
+        }
         return rustix::fs::syncfs(File::open(dir.path())?).map_err(std::io::Error::from);
     }
     for name in in_dir {
@@ -251,6 +266,40 @@ mod tests {
         s.commit(&["a.tgz".into(), "b.tgz".into()]).unwrap();
         assert_eq!(entries(d.path()), ["a.tgz", "b.tgz"]);
         assert_eq!(std::fs::read(d.path().join("b.tgz")).unwrap(), b"new b");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_large_batch_is_written_out_while_it_is_staged() {
+        // Files of a quarter of the early-flush step: the flusher is woken at every fourth file
+        // staged in the staging directory.
+        let d = tempfile::tempdir().unwrap();
+        let s = Staging::new(d.path());
+        let size = flush::EVERY / 4;
+        let names: Vec<String> = (0..BESIDE + 9).map(|i| format!("f{i:02}.tgz")).collect();
+        for (i, n) in names.iter().enumerate() {
+            s.add(n, &vec![i as u8; size]).unwrap();
+        }
+        let flushes = |s: &Staging| {
+            s.with_area(|a| Ok(a.flusher.as_ref().map(|f| f.flushes())))
+                .unwrap()
+        };
+        assert!(flushes(&s).is_some(), "a staging directory has a flusher");
+        // Finish the flusher as the commit will, then look: 9 files, 2 steps of 4, 2 wakes
+        // (the second is dropped if the first was still waiting: it would write the same).
+        s.with_area(|a| Ok(a.flusher.as_mut().map(|f| f.finish())))
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(matches!(flushes(&s), Some(1 | 2)), "{:?}", flushes(&s));
+        s.commit(&names).unwrap();
+        assert_eq!(entries(d.path()), names);
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(
+                std::fs::read(d.path().join(n)).unwrap(),
+                vec![i as u8; size]
+            );
+        }
     }
 
     #[test]
