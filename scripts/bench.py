@@ -5,7 +5,7 @@ Each pair of commands runs alternately (A, B, A, B, ...) so both see the same ma
 the table gives the median and min-max wall time of each side, the ratio of the medians, and
 the peak memory (max RSS, from wait4 in scripts/bench/runner.rs) of each side.
 
-    scripts/bench.py            # the full benchmark (about 10 minutes on 2 cores)
+    scripts/bench.py            # the full benchmark (about 20 minutes on 2 cores)
     scripts/bench.py --smoke    # tiny sizes, to check that it still runs (the test command does)
 
 Needs: the release build of scripts/build-release.sh (run here), .tools/bin/helm3 and helm4
