@@ -11,10 +11,10 @@
 //! are; every file is written and read back where it is staged. Only [`Staging::commit`] makes
 //! them durable (all at once: see [`sync_staged`]; a large batch is written out by a thread of
 //! `flush` while it is staged, so that little is left then), renames them into place, one
-//! rename each, then syncs the directory; a staging dropped without a commit removes everything it wrote, and
-//! the destination directory too when this run created it and it is still empty. One lock for
-//! the whole batch, rather than one open temporary file per archive, keeps the number of open
-//! files flat as well.
+//! rename each, then syncs the directory; a staging dropped without a commit removes
+//! everything it wrote, and the destination directory too when this run created it and it is
+//! still empty. One lock for the whole batch, rather than one open temporary file per archive,
+//! keeps the number of open files flat as well.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
